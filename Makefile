@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make run` (the app with the local demo store) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+# The local demo store's settings; a real deployment sets its own (see README, Configuration).
+DEMO_ENV := DEVSTORE=1 FLASK_SKIP_DOTENV=1 \
+	SHOPIFY_API_KEY=demo-api-key SHOPIFY_API_SECRET=demo-api-secret-not-for-production \
+	APP_URL=http://$(HOST):$(PORT) DATABASE_URL=sqlite:///$(CURDIR)/instance/demo.db \
+	SHOPIFY_ADMIN_BASE_URL=http://$(HOST):$(PORT)/devstore/shopify/{shop}
+
+.PHONY: run test venv system-packages clean
+
+$(BIN)/.installed: requirements.txt requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-test.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+system-packages:
+	@scripts/ensure-system-packages.sh
+
+run: venv
+	@mkdir -p instance
+	$(DEMO_ENV) $(BIN)/flask --app wsgi db upgrade
+	@echo ""
+	@echo "  Tessera is starting on http://$(HOST):$(PORT)"
+	@echo ""
+	$(DEMO_ENV) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+
+test: venv system-packages
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) instance/demo.db*

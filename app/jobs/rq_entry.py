@@ -1,0 +1,19 @@
+"""What an RQ worker calls. The app is built on first use in the worker process, not at import."""
+from __future__ import annotations
+
+from typing import Any
+
+_tessera = None
+
+
+def _runtime():
+    global _tessera
+    if _tessera is None:
+        from app import create_app
+        _tessera = create_app().extensions["tessera"]
+    return _tessera
+
+
+def run(task: str, *args: Any) -> Any:
+    from app.jobs import run_task
+    return run_task(_runtime(), task, *args)

@@ -1,0 +1,32 @@
+"""Periodic tasks: what runs how often. Shared by the in-process worker and the RQ scheduler."""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from app.jobs import Queue
+
+# (task, seconds between runs). Every task is idempotent, so two schedulers overlapping (two
+# web processes in the default mode) cost duplicate work, never duplicate effects.
+PERIODIC: list[tuple[str, float]] = [
+    ("sweep_inbox", 5),
+]
+
+
+class Scheduler:
+    def __init__(self, queue: Queue, periodic: list[tuple[str, float]] | None = None):
+        self.queue = queue
+        self.periodic = periodic if periodic is not None else PERIODIC
+        start = time.monotonic()
+        # The inbox sweep runs at once; longer jobs wait one interval after start-up.
+        self._next = {task: start if interval < 60 else start + interval for task, interval in self.periodic}
+
+    def tick(self, now: datetime) -> list[str]:
+        enqueued = []
+        current = time.monotonic()
+        for task, interval in self.periodic:
+            if current >= self._next[task]:
+                self._next[task] = current + interval
+                self.queue.enqueue(task)
+                enqueued.append(task)
+        return enqueued

@@ -1,0 +1,55 @@
+"""The objects one running Tessera needs (database, cipher, queue, Shopify endpoints, clock),
+built once by create_app and reachable from requests, jobs and CLI commands alike."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import requests
+from flask import current_app
+
+from app.crypto import TokenCipher
+from app.db import Database
+from app.shopify.oauth import OAuthClient, ShopifyEndpoints
+
+if TYPE_CHECKING:
+    from app.jobs import Queue
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Tessera:
+    config: dict[str, Any]
+    db: Database
+    cipher: TokenCipher
+    endpoints: ShopifyEndpoints
+    queue: "Queue"
+    clock: Callable[[], datetime] = utc_now
+    http: requests.Session = field(default_factory=requests.Session)
+    # Sleep used between Shopify retries; tests replace it so backoff costs no wall time.
+    sleep: Callable[[float], None] | None = None
+
+    @property
+    def api_key(self) -> str:
+        return self.config["SHOPIFY_API_KEY"]
+
+    @property
+    def api_secrets(self) -> list[str]:
+        """The current secret first, then the previous one during a rotation."""
+        return [s for s in (self.config["SHOPIFY_API_SECRET"], self.config.get("SHOPIFY_API_SECRET_PREVIOUS")) if s]
+
+    @property
+    def app_url(self) -> str:
+        return self.config["APP_URL"]
+
+    def oauth_client(self) -> OAuthClient:
+        return OAuthClient(self.endpoints, self.api_key, self.config["SHOPIFY_API_SECRET"], http=self.http)
+
+
+def tessera() -> Tessera:
+    return current_app.extensions["tessera"]

@@ -1,0 +1,208 @@
+"""The webhook inbox: record deliveries durably, then process each exactly once.
+
+Recording happens in the request (and commits before Shopify gets its 200). Processing is a
+job: claim the row with a lease, run the topic's service and mark the row done in one
+transaction. The "done" update only succeeds for the worker holding the lease, so a worker
+that lost its lease (crashed, or too slow) can never commit a second set of effects; and a
+crash between claim and commit leaves the row to be claimed again when the lease runs out.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.models import Shop, WebhookEvent
+
+if TYPE_CHECKING:
+    from app.runtime import Tessera
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+
+
+class UnprocessableEvent(Exception):
+    """The delivery can never be processed (bad shape); retrying would not help."""
+
+
+@dataclass
+class HandlerContext:
+    session: Session
+    shop: Shop
+    topic: str
+    payload: Any
+    event: WebhookEvent
+    now: datetime
+    tessera: "Tessera"
+    _after_commit: list[tuple[str, tuple]] = field(default_factory=list)
+
+    def enqueue_after_commit(self, task: str, *args: Any) -> None:
+        """Follow-up work (e.g. a Shopify call) that must only run once this transaction holds."""
+        self._after_commit.append((task, args))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    event_id: int
+    is_new: bool
+    status: str
+
+
+def delivery_key(headers: Mapping[str, str], topic: str, body: bytes) -> str:
+    """Shopify's per-delivery id; older deliveries may only carry the event id."""
+    if headers.get("X-Shopify-Webhook-Id"):
+        return headers["X-Shopify-Webhook-Id"][:128]
+    if headers.get("X-Shopify-Event-Id"):
+        return f"event:{topic}:{headers['X-Shopify-Event-Id']}"[:128]
+    return "sha256:" + hashlib.sha256(topic.encode() + b"\n" + body).hexdigest()
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def _initial_status(topic: str, body: bytes, known_topics: Iterable[str]) -> tuple[str, str | None]:
+    if topic not in set(known_topics):
+        return "failed", (f"Tessera has no handler for topic '{topic}'; check the webhook subscriptions "
+                          "in shopify.app.toml")
+    try:
+        json.loads(body)
+    except ValueError as exc:
+        return "failed", f"body is not valid JSON ({exc}); Shopify will not resend it, so it was kept for review"
+    return "pending", None
+
+
+def _insert_ignoring_duplicates(session: Session, values: dict[str, Any]):
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(WebhookEvent).values(**values)
+            .on_conflict_do_nothing(index_elements=["shop_id", "delivery_key"]).returning(WebhookEvent.id))
+
+
+def record_delivery(session: Session, shop: Shop, *, topic: str, headers: Mapping[str, str], body: bytes,
+                    known_topics: Iterable[str], now: datetime) -> Delivery:
+    key = delivery_key(headers, topic, body)
+    status, error = _initial_status(topic, body, known_topics)
+    result = session.execute(_insert_ignoring_duplicates(session, dict(
+        shop_id=shop.id, topic=topic[:64], delivery_key=key, event_id=(headers.get("X-Shopify-Event-Id") or None),
+        triggered_at=_parse_time(headers.get("X-Shopify-Triggered-At")),
+        api_version=(headers.get("X-Shopify-API-Version") or None), body=body, status=status, attempts=0,
+        last_error=error, received_at=now, next_attempt_at=None)))
+    inserted_id = result.scalar()
+    if inserted_id is None:  # a duplicate delivery: report the row we already hold
+        row = session.execute(select(WebhookEvent.id, WebhookEvent.status).where(
+            WebhookEvent.shop_id == shop.id, WebhookEvent.delivery_key == key)).one()
+        session.commit()
+        return Delivery(event_id=row.id, is_new=False, status=row.status)
+    session.commit()
+    if error:
+        log.warning("webhook %s for %s recorded as failed: %s", topic, shop.domain, error)
+    return Delivery(event_id=inserted_id, is_new=True, status=status)
+
+
+def _claimable(now: datetime):
+    due = and_(WebhookEvent.status == "pending",
+               or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= now))
+    abandoned = and_(WebhookEvent.status == "processing", WebhookEvent.locked_until < now)
+    return or_(due, abandoned)
+
+
+def claim_event(session: Session, event_id: int, worker_id: str, now: datetime) -> bool:
+    result = session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id, _claimable(now)).values(
+        status="processing", locked_by=worker_id, locked_until=now + LEASE, attempts=WebhookEvent.attempts + 1))
+    session.commit()
+    return result.rowcount == 1
+
+
+def due_event_ids(session: Session, now: datetime, limit: int = 100) -> list[int]:
+    return list(session.scalars(select(WebhookEvent.id).where(_claimable(now))
+                                .order_by(WebhookEvent.received_at, WebhookEvent.id).limit(limit)))
+
+
+def _finish(session: Session, event_id: int, worker_id: str, **values: Any) -> bool:
+    result = session.execute(update(WebhookEvent).where(
+        WebhookEvent.id == event_id, WebhookEvent.status == "processing", WebhookEvent.locked_by == worker_id
+    ).values(locked_by=None, locked_until=None, **values))
+    return result.rowcount == 1
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 10 * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2))
+
+
+def process_webhook_event(t: "Tessera", event_id: int, worker_id: str,
+                          handlers: Mapping[str, Callable[[HandlerContext], None]]) -> str:
+    """Claim and process one inbox row; returns what happened (done, retry, failed, skipped)."""
+    with t.db.scope() as session:
+        if not claim_event(session, event_id, worker_id, t.clock()):
+            return "skipped"
+    with t.db.scope() as session:
+        event = session.get(WebhookEvent, event_id)
+        ctx = HandlerContext(session=session, shop=session.get(Shop, event.shop_id), topic=event.topic,
+                             payload=None, event=event, now=t.clock(), tessera=t)
+        try:
+            ctx.payload = _payload(event)
+            if event.topic not in handlers:
+                raise UnprocessableEvent(f"no handler for topic '{event.topic}'")
+            handlers[event.topic](ctx)
+            if not _finish(session, event_id, worker_id, status="done", processed_at=ctx.now, last_error=None):
+                session.rollback()
+                log.warning("webhook event %s: lease lost before commit; left to its new owner", event_id)
+                return "skipped"
+            session.commit()
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
+            session.rollback()
+            return _record_failure(t, event_id, worker_id, exc)
+    for task, args in ctx._after_commit:
+        t.queue.enqueue(task, *args)
+    return "done"
+
+
+def _payload(event: WebhookEvent) -> Any:
+    try:
+        return json.loads(event.body)
+    except ValueError as exc:
+        raise UnprocessableEvent(f"body is not valid JSON ({exc})") from exc
+
+
+def _record_failure(t: "Tessera", event_id: int, worker_id: str, exc: Exception) -> str:
+    with t.db.scope() as session:
+        event = session.get(WebhookEvent, event_id)
+        permanent = isinstance(exc, UnprocessableEvent) or event.attempts >= MAX_ATTEMPTS
+        message = f"{type(exc).__name__}: {exc}"[:2000]
+        if permanent:
+            _finish(session, event_id, worker_id, status="failed", last_error=message)
+        else:
+            _finish(session, event_id, worker_id, status="pending", last_error=message,
+                    next_attempt_at=t.clock() + retry_delay(event.attempts))
+        session.commit()
+    log.log(logging.ERROR if permanent else logging.WARNING, "webhook event %s %s: %s", event_id,
+            "failed for good" if permanent else "will be retried", message, exc_info=not permanent)
+    return "failed" if permanent else "retry"
+
+
+def retry_failed_event(session: Session, shop: Shop, event_id: int, now: datetime) -> WebhookEvent | None:
+    """Owner's "retry" from the activity page: put a failed delivery back in the queue."""
+    event = session.scalar(select(WebhookEvent).where(WebhookEvent.shop_id == shop.id, WebhookEvent.id == event_id))
+    if event is None or event.status != "failed":
+        return event
+    event.status, event.next_attempt_at, event.attempts = "pending", now, 0
+    session.commit()
+    return event

@@ -1,0 +1,1 @@
+"""Everything that speaks Shopify's protocols: signatures, OAuth, session tokens, Admin GraphQL."""

@@ -1,0 +1,123 @@
+"""Every GraphQL document Tessera sends to the Admin API, in one place.
+
+tests/shopify/test_documents.py validates each one against the real 2025-01 Admin schema in
+shared/shopify-reference. Field names follow that version: 2025-01 discounts select customers
+with `customerSelection` (later versions replace it with `context`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str
+    text: str
+    # The mutation payload field whose `userErrors` must be empty (None for queries).
+    root_field: str | None = None
+    # A rough requested cost (mutations cost 10), used to wait for the rate-limit bucket.
+    expected_cost: float = 10.0
+
+
+CREATE_BASIC_DISCOUNT_CODE = Document("CreateRewardCode", """
+mutation CreateRewardCode($basicCodeDiscount: DiscountCodeBasicInput!) {
+  discountCodeBasicCreate(basicCodeDiscount: $basicCodeDiscount) {
+    codeDiscountNode {
+      id
+      codeDiscount {
+        ... on DiscountCodeBasic {
+          title
+          status
+          endsAt
+          usageLimit
+          codes(first: 1) { nodes { id code } }
+        }
+      }
+    }
+    userErrors { field code message extraInfo }
+  }
+}
+""", root_field="discountCodeBasicCreate")
+
+CREATE_FREE_SHIPPING_DISCOUNT_CODE = Document("CreateFreeShippingRewardCode", """
+mutation CreateFreeShippingRewardCode($freeShippingCodeDiscount: DiscountCodeFreeShippingInput!) {
+  discountCodeFreeShippingCreate(freeShippingCodeDiscount: $freeShippingCodeDiscount) {
+    codeDiscountNode {
+      id
+      codeDiscount {
+        ... on DiscountCodeFreeShipping {
+          title
+          status
+          endsAt
+          usageLimit
+          codes(first: 1) { nodes { id code } }
+        }
+      }
+    }
+    userErrors { field code message extraInfo }
+  }
+}
+""", root_field="discountCodeFreeShippingCreate")
+
+DEACTIVATE_DISCOUNT_CODE = Document("DeactivateRewardCode", """
+mutation DeactivateRewardCode($id: ID!) {
+  discountCodeDeactivate(id: $id) {
+    codeDiscountNode { id }
+    userErrors { field code message extraInfo }
+  }
+}
+""", root_field="discountCodeDeactivate")
+
+CREDIT_STORE_CREDIT = Document("CreditStoreCredit", """
+mutation CreditStoreCredit($id: ID!, $creditInput: StoreCreditAccountCreditInput!) {
+  storeCreditAccountCredit(id: $id, creditInput: $creditInput) {
+    storeCreditAccountTransaction {
+      id
+      amount { amount currencyCode }
+      account { id balance { amount currencyCode } }
+    }
+    userErrors { field code message }
+  }
+}
+""", root_field="storeCreditAccountCredit")
+
+SUBSCRIBE_WEBHOOK = Document("SubscribeWebhook", """
+mutation SubscribeWebhook($topic: WebhookSubscriptionTopic!, $webhookSubscription: WebhookSubscriptionInput!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $webhookSubscription) {
+    webhookSubscription { id topic }
+    userErrors { field message }
+  }
+}
+""", root_field="webhookSubscriptionCreate")
+
+LIST_WEBHOOK_SUBSCRIPTIONS = Document("ListWebhookSubscriptions", """
+query ListWebhookSubscriptions($after: String) {
+  webhookSubscriptions(first: 50, after: $after) {
+    nodes {
+      id
+      topic
+      endpoint { __typename ... on WebhookHttpEndpoint { callbackUrl } }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+""", expected_cost=52)
+
+SHOP_INFO = Document("ShopInfo", """
+query ShopInfo {
+  shop {
+    id
+    name
+    email
+    myshopifyDomain
+    currencyCode
+    ianaTimezone
+    currencyFormats { moneyFormat }
+  }
+}
+""", expected_cost=2)
+
+ALL_DOCUMENTS: list[Document] = [
+    CREATE_BASIC_DISCOUNT_CODE, CREATE_FREE_SHIPPING_DISCOUNT_CODE, DEACTIVATE_DISCOUNT_CODE,
+    CREDIT_STORE_CREDIT, SUBSCRIBE_WEBHOOK, LIST_WEBHOOK_SUBSCRIPTIONS, SHOP_INFO,
+]

@@ -1,0 +1,80 @@
+"""Expiring offline tokens: refreshed before expiry, rotated refresh token stored, and a
+refused refresh marks the shop for re-authentication without losing queued work."""
+import json
+from datetime import timedelta
+
+import pytest
+import responses
+
+from app.models import Shop, WebhookEvent
+from app.services import shops
+from app.shopify.oauth import AccessGrant
+from tests.support import SHOP, payload, send_webhook
+
+TOKEN_URL = f"https://{SHOP}/admin/oauth/access_token"
+
+
+def install_expiring(t, expires_in_minutes: int):
+    grant = AccessGrant("shpat_old", scope="read_orders", expires_at=t.clock() + timedelta(minutes=expires_in_minutes),
+                        refresh_token="shprt_old", refresh_token_expires_at=t.clock() + timedelta(days=90))
+    with t.db.scope() as session:
+        shop = shops.install_shop(t, session, SHOP, grant, source="oauth")
+    from app.jobs import InProcessQueue
+    t.queue = InProcessQueue()
+    return shop
+
+
+def token_now(t, shop_id):
+    with t.db.scope() as session:
+        return shops.fresh_access_token(t, session, session.get(Shop, shop_id))
+
+
+def test_token_far_from_expiry_is_used_as_is(t):
+    shop = install_expiring(t, 50)
+    with responses.RequestsMock():  # no HTTP at all
+        assert token_now(t, shop.id) == "shpat_old"
+
+
+@responses.activate
+def test_token_close_to_expiry_is_refreshed_and_the_rotated_pair_stored(t):
+    shop = install_expiring(t, 3)
+    responses.post(TOKEN_URL, json={"access_token": "shpat_new", "scope": "read_orders", "expires_in": 3600,
+                                    "refresh_token": "shprt_new", "refresh_token_expires_in": 7776000})
+    assert token_now(t, shop.id) == "shpat_new"
+    assert json.loads(responses.calls[0].request.body)["refresh_token"] == "shprt_old"
+    with t.db.scope(read_only=True) as session:
+        stored = session.get(Shop, shop.id)
+        assert t.cipher.decrypt(stored.refresh_token_ciphertext) == "shprt_new"
+        assert stored.access_token_expires_at == t.clock() + timedelta(hours=1)
+    assert token_now(t, shop.id) == "shpat_new" and len(responses.calls) == 1
+
+
+@responses.activate
+def test_refused_refresh_marks_the_shop_and_keeps_queued_webhooks(t, client):
+    shop = install_expiring(t, 1)
+    responses.post(TOKEN_URL, status=401, json={"error": "invalid_grant"})
+    with pytest.raises(shops.ShopNeedsReauth):
+        token_now(t, shop.id)
+    with t.db.scope(read_only=True) as session:
+        stored = session.get(Shop, shop.id)
+        assert stored.reauth_required_at == t.clock() and "invalid_grant" in stored.reauth_reason
+    assert send_webhook(client, "customers/create", payload("customers/create")).status_code == 200
+    t.queue.drain(t)
+    with t.db.scope(read_only=True) as session:
+        assert [e.status for e in session.query(WebhookEvent)] == ["done"]
+
+
+@responses.activate
+def test_shopify_outage_during_refresh_is_retryable_and_does_not_mark_the_shop(t):
+    from app.shopify.oauth import OAuthError
+    shop = install_expiring(t, 1)
+    responses.post(TOKEN_URL, status=503)
+    with pytest.raises(OAuthError):
+        token_now(t, shop.id)
+    with t.db.scope(read_only=True) as session:
+        assert session.get(Shop, shop.id).reauth_required_at is None
+
+
+def test_custom_app_tokens_never_expire(t, shop):
+    with responses.RequestsMock():
+        assert token_now(t, shop.id) == "shpat_test_token"

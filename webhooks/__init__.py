@@ -1,0 +1,43 @@
+"""POST /webhooks: verify the HMAC over the raw body, write the delivery to the durable inbox,
+answer 200. Processing happens later, off the request (app/services/inbox.py)."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, request
+
+from app.errors import ApiError
+from app.runtime import tessera
+from app.services import inbox, shops
+from app.shopify.domains import InvalidShopDomain, normalize_shop_domain
+from app.shopify.signatures import webhook_hmac_valid
+from webhooks.topics import HANDLERS
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhooks", __name__)
+
+
+@bp.post("/webhooks")
+def receive_webhook():
+    t = tessera()
+    raw_body = request.get_data(cache=True)
+    if not webhook_hmac_valid(raw_body, request.headers.get("X-Shopify-Hmac-Sha256"), t.api_secrets):
+        raise ApiError(401, "invalid_hmac", "X-Shopify-Hmac-Sha256 does not match the body signed with the app secret")
+    try:
+        domain = normalize_shop_domain(request.headers.get("X-Shopify-Shop-Domain"))
+    except InvalidShopDomain as exc:
+        raise ApiError(400, "invalid_shop_domain", str(exc)) from exc
+    topic = request.headers.get("X-Shopify-Topic", "")
+    session = t.db.session()
+    try:
+        shop = shops.find_shop(session, domain)
+        if shop is None:
+            log.warning("webhook %s for unknown shop %s ignored", topic, domain)
+            raise ApiError(404, "unknown_shop", f"{domain} has not installed Tessera")
+        delivery = inbox.record_delivery(session, shop, topic=topic, headers=request.headers, body=raw_body,
+                                         known_topics=HANDLERS.keys(), now=t.clock())
+    finally:
+        session.close()
+    if delivery.is_new and delivery.status == "pending":
+        t.queue.enqueue("process_webhook_event", delivery.event_id)
+    return {"status": "duplicate" if not delivery.is_new else delivery.status, "id": delivery.event_id}, 200

@@ -1,0 +1,40 @@
+"""The one list of webhook topics Tessera handles: topic -> service.
+
+shopify.app.toml declares the same subscriptions (a test proves they agree), and install-time
+registration through webhookSubscriptionCreate uses `REGISTERED_TOPICS` from here.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.services import members, orders, privacy, shops
+from app.services.inbox import HandlerContext
+
+Handler = Callable[[HandlerContext], None]
+
+HANDLERS: dict[str, Handler] = {
+    "orders/create": orders.handle_order_webhook,
+    "orders/paid": orders.handle_order_webhook,
+    "orders/updated": orders.handle_order_webhook,
+    "orders/cancelled": orders.handle_order_webhook,
+    "orders/fulfilled": orders.handle_order_webhook,
+    "refunds/create": orders.handle_refund_webhook,
+    "customers/create": members.handle_customer_webhook,
+    "customers/update": members.handle_customer_webhook,
+    "customers/delete": members.handle_customer_deleted_webhook,
+    "app/uninstalled": shops.handle_app_uninstalled_webhook,
+    "customers/data_request": privacy.handle_customer_data_request,
+    "customers/redact": privacy.handle_customer_redact,
+    "shop/redact": privacy.handle_shop_redact,
+}
+
+# Mandatory privacy topics: subscribed through `compliance_topics` in shopify.app.toml only;
+# the Admin API has no WebhookSubscriptionTopic for them.
+COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
+
+REGISTERED_TOPICS = sorted(set(HANDLERS) - COMPLIANCE_TOPICS)
+
+
+def graphql_topic(topic: str) -> str:
+    """`orders/paid` -> `ORDERS_PAID` (the WebhookSubscriptionTopic enum value)."""
+    return topic.upper().replace("/", "_")
