@@ -103,6 +103,17 @@ def shops_list() -> None:
                        f"{counts.get(shop.id, 0):>8} members")
 
 
+@shops_group.command("integration-token", help="Create the token other apps (e.g. a reviews app) use to call "
+                                               "Tessera's /integrations endpoints for this shop. Replaces the old one.")
+@click.argument("shop_domain")
+def shops_integration_token(shop_domain: str) -> None:
+    from app.integrations import new_integration_token
+    t = tessera()
+    with t.db.scope() as session:
+        shop = _find_shop_or_fail(session, shop_domain)
+        click.echo(new_integration_token(session, shop))
+
+
 def _status(shop: Shop) -> str:
     if not shop.is_installed:
         return "uninstalled"
@@ -111,6 +122,107 @@ def _status(shop: Shop) -> str:
     if shop.access_token_expires_at:
         return f"token expires {shop.access_token_expires_at:%H:%M}Z"
     return "installed"
+
+
+def _find_shop_or_fail(session, domain: str) -> Shop:
+    from app.services.shops import find_shop
+    from app.shopify.domains import InvalidShopDomain, normalize_shop_domain
+    try:
+        shop = find_shop(session, normalize_shop_domain(domain))
+    except InvalidShopDomain as exc:
+        raise click.BadParameter(str(exc), param_hint="SHOP") from exc
+    if shop is None:
+        raise click.ClickException(f"{domain} is not a Tessera shop (see `flask --app wsgi shops list`)")
+    return shop
+
+
+def parse_since(value: str, now) -> "datetime":
+    """'7d', '12h', '30m' before now, or an ISO date/datetime (UTC)."""
+    from datetime import datetime, timedelta, timezone
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    if value[:-1].isdigit() and value[-1:] in units:
+        return now - timedelta(**{units[value[-1]]: int(value[:-1])})
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use a duration like 7d, 12h, 30m or a date like 2025-02-01", param_hint="--since")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+@click.group("loyalty", cls=AppGroup, help="Loyalty program jobs.")
+def loyalty_group() -> None:
+    pass
+
+
+@loyalty_group.command("expire", help="Expire points and raise reminders, for every shop (set-based).")
+def loyalty_expire() -> None:
+    from app.services.expiry import expire_points_everywhere
+    t = tessera()
+    for report in expire_points_everywhere(t.db, now=t.clock()):
+        click.echo(f"{report.shop}: {report.points_expired} points expired from {report.members_expired} members, "
+                   f"{report.reminders} reminders raised")
+
+
+@loyalty_group.command("reconcile", help="Read recently updated orders back from Shopify and repair the ledger.")
+@click.option("--shop", "shop_domain", help="Only this shop (default: every installed shop).")
+@click.option("--since", default="7d", show_default=True, help="Window: 7d, 12h, 30m, or a date.")
+def loyalty_reconcile(shop_domain: str | None, since: str) -> None:
+    from app.services.reconcile import reconcile_shop
+    from app.services.shops import ShopNeedsReauth
+    from app.shopify.graphql import ShopifyError
+    t = tessera()
+    start = parse_since(since, t.clock())
+    with t.db.scope(read_only=True) as session:
+        if shop_domain:
+            shop_ids = [_find_shop_or_fail(session, shop_domain).id]
+        else:
+            shop_ids = session.scalars(select(Shop.id).where(Shop.uninstalled_at.is_(None))).all()
+    failed = False
+    for shop_id in shop_ids:
+        with t.db.scope() as session:
+            shop = session.get(Shop, shop_id)
+            try:
+                report = reconcile_shop(t, session, shop, since=start)
+            except (ShopNeedsReauth, ShopifyError) as exc:
+                click.echo(f"{shop.domain}: not reconciled: {exc}", err=True)
+                failed = True
+                continue
+            for line in report.lines():
+                click.echo(line)
+    if failed:
+        raise SystemExit(1)
+
+
+@click.group("members", cls=AppGroup, help="Look up members.")
+def members_group() -> None:
+    pass
+
+
+@members_group.command("show", help="A member's balance, tier and explained ledger.")
+@click.argument("shop_domain")
+@click.argument("customer_id", type=int)
+def members_show(shop_domain: str, customer_id: int) -> None:
+    from app.services.member_state import explained, member_state
+    from app.services.members import find_member
+    t = tessera()
+    now = t.clock()
+    with t.db.scope(read_only=True) as session:
+        shop = _find_shop_or_fail(session, shop_domain)
+        state = member_state(session, shop, customer_id, now=now)
+        member = find_member(session, shop, customer_id)
+        click.echo(f"{shop.domain} customer {customer_id}" + (f" ({member.display_name})" if member else
+                                                                   " (not seen yet)"))
+        click.echo(f"balance: {state['balance']}  pending: {state['pending']}  "
+                   f"lifetime earned: {state['lifetime_earned']}  tier: {state['tier'] or '-'}")
+        if member is None:
+            return
+        click.echo(f"referral code: {member.referral_code}" + (f"  BLOCKED: {member.block_reason}"
+                                                               if member.blocked_at else ""))
+        click.echo("ledger:")
+        for line in explained(session, member, now):
+            pending = f" (pending until {line['pending_until'][:10]})" if line["pending_until"] else ""
+            click.echo(f"  {line['at'][:19]}  {line['points']:>+7}  = {line['balance_after']:>7}  "
+                       f"{line['reason']}{pending}")
 
 
 @click.command("worker", help="Run background jobs: RQ worker when REDIS_URL is set, else the in-process loop.")
@@ -148,5 +260,5 @@ def scheduler_command() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for command in (db_group, shops_group, worker_command, scheduler_command):
+    for command in (db_group, shops_group, loyalty_group, members_group, worker_command, scheduler_command):
         app.cli.add_command(command)

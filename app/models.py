@@ -81,6 +81,8 @@ class Shop(Base):
     uninstalled_at: Mapped[datetime | None]
     reauth_required_at: Mapped[datetime | None]
     reauth_reason: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 of the token integrations (e.g. a reviews app) use to call Tessera for this shop.
+    integration_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -220,7 +222,10 @@ class Refund(Base):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
     refund_id: Mapped[int] = mapped_column(BigInteger)
     order_id: Mapped[int] = mapped_column(BigInteger)
+    # The refunded amounts per earning base part (merchandise after discounts, shipping, tax).
     base_minor: Mapped[int] = mapped_column(BigInteger)
+    shipping_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3))
     refunded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -357,7 +362,9 @@ class MemberNotification(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     notification_key: Mapped[str] = mapped_column(String(160))
     kind: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[dict[str, Any]]
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime | None]
+    payload: Mapped[dict[str, Any] | None] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
 

@@ -10,6 +10,9 @@ from app.jobs import Queue
 # web processes in the default mode) cost duplicate work, never duplicate effects.
 PERIODIC: list[tuple[str, float]] = [
     ("sweep_inbox", 5),
+    ("expire_points", 3600),  # expiry, reminders
+    ("maintain_tiers", 3600),  # downgrades at the end of a period, birthdays
+    ("reconcile_all_shops", 86400),  # repair missed webhooks from the last two days
 ]
 
 

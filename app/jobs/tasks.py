@@ -5,6 +5,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from app.jobs import worker_id
 from app.models import Shop
 from app.services import inbox, shops
@@ -54,3 +56,46 @@ def finish_install(t: "Tessera", shop_id: int) -> None:
         if t.config.get("WEBHOOK_REGISTRATION", "api") == "api":
             created = shops.register_webhooks(t, session, shop, REGISTERED_TOPICS)
             log.info("shop %s: subscribed to %s", shop.domain, ", ".join(created) or "nothing new")
+
+
+@task
+def expire_points(t: "Tessera") -> list:
+    from app.services.expiry import expire_points_everywhere
+    reports = expire_points_everywhere(t.db, now=t.clock())
+    for report in reports:
+        if report.points_expired or report.reminders:
+            log.info("expiry %s: %d points from %d members, %d reminders", report.shop, report.points_expired,
+                     report.members_expired, report.reminders)
+    return reports
+
+
+@task
+def reconcile_all_shops(t: "Tessera", days: int = 2) -> None:
+    from datetime import timedelta
+
+    from app.services.reconcile import reconcile_shop
+    with t.db.scope(read_only=True) as session:
+        shop_ids = session.scalars(select(Shop.id).where(Shop.uninstalled_at.is_(None),
+                                                         Shop.reauth_required_at.is_(None))).all()
+    for shop_id in shop_ids:
+        with t.db.scope() as session:
+            try:
+                report = reconcile_shop(t, session, session.get(Shop, shop_id), since=t.clock() - timedelta(days=days))
+            except shops.ShopNeedsReauth as exc:
+                log.warning("reconcile skipped: %s", exc)
+                continue
+            for line in report.lines():
+                log.info("reconcile %s", line)
+
+
+@task
+def maintain_tiers(t: "Tessera") -> None:
+    from app.services.maintenance import maintain_members
+    with t.db.scope(read_only=True) as session:
+        shop_ids = session.scalars(select(Shop.id).where(Shop.uninstalled_at.is_(None))).all()
+    for shop_id in shop_ids:
+        with t.db.scope() as session:
+            report = maintain_members(session, session.get(Shop, shop_id), now=t.clock())
+            if report.birthdays or report.tier_changes:
+                log.info("members %s: %d birthdays, %d tier changes", report.shop, report.birthdays,
+                         report.tier_changes)

@@ -1,14 +1,18 @@
-"""Members: created from customer webhooks and orders, one per Shopify customer per shop."""
+"""Members: one per Shopify customer per shop, kept in step with customer webhooks."""
 from __future__ import annotations
 
 import secrets
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.loyalty.orders import parse_time
+from app.loyalty.referrals import address_fingerprint
 from app.models import Member, Shop
+from app.services.actions import try_action_points
 from app.services.inbox import UnprocessableEvent
 
 if TYPE_CHECKING:
@@ -22,17 +26,22 @@ def new_referral_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
-def find_member(session: Session, shop: Shop, customer_id: int) -> Member | None:
-    return session.scalar(select(Member).where(Member.shop_id == shop.id, Member.customer_id == customer_id))
+def find_member(session: Session, shop: Shop | int, customer_id: int) -> Member | None:
+    shop_id = shop if isinstance(shop, int) else shop.id
+    return session.scalar(select(Member).where(Member.shop_id == shop_id, Member.customer_id == customer_id))
 
 
-def get_or_create_member(session: Session, shop: Shop, customer_id: int) -> Member:
+def find_member_by_referral_code(session: Session, shop: Shop, code: str) -> Member | None:
+    return session.scalar(select(Member).where(Member.shop_id == shop.id, Member.referral_code == code.upper()))
+
+
+def get_or_create_member(session: Session, shop: Shop, customer_id: int, *, now: datetime) -> Member:
     """Safe under concurrency: two jobs creating the same member end with one row."""
     member = find_member(session, shop, customer_id)
     while member is None:
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.execute(insert(Member).values(shop_id=shop.id, customer_id=customer_id,
-                                              referral_code=new_referral_code()).on_conflict_do_nothing())
+        session.execute(insert(Member).values(shop_id=shop.id, customer_id=customer_id, referral_code=new_referral_code(),
+                                              created_at=now, updated_at=now).on_conflict_do_nothing())
         member = find_member(session, shop, customer_id)  # None only after a referral-code collision
     return member
 
@@ -44,17 +53,69 @@ def customer_id_of(payload: dict) -> int:
         raise UnprocessableEvent("customer payload has no numeric id") from exc
 
 
-def handle_customer_webhook(ctx: "HandlerContext") -> None:
-    member = get_or_create_member(ctx.session, ctx.shop, customer_id_of(ctx.payload))
-    payload = ctx.payload
-    member.email = payload.get("email") or member.email
-    member.first_name = payload.get("first_name") or member.first_name
-    member.last_name = payload.get("last_name") or member.last_name
-    member.phone = payload.get("phone") or member.phone
+def profile_complete(member: Member) -> bool:
+    return all((member.first_name, member.last_name, member.email, member.phone, member.birthday))
+
+
+def _copy_profile(member: Member, payload: dict) -> None:
+    for attr in ("email", "first_name", "last_name", "phone"):
+        if payload.get(attr):
+            setattr(member, attr, payload[attr])
     member.account_state = payload.get("state") or member.account_state
+    member.customer_created_at = member.customer_created_at or parse_time(payload.get("created_at"))
+    fingerprint = address_fingerprint(payload.get("default_address"))
+    member.address_fingerprint = fingerprint or member.address_fingerprint
+
+
+def _subscribed(payload: dict) -> bool:
+    # 2025-01 customer payloads dropped consent; older versions and orders still carry it.
+    consent = payload.get("email_marketing_consent") or {}
+    return consent.get("state") == "subscribed" or bool(payload.get("accepts_marketing"))
+
+
+def award_profile_actions(session: Session, shop: Shop, member: Member, *, now: datetime) -> None:
+    """The automatic action awards: signup (account enabled), newsletter, profile completion.
+    Each is idempotent, so replays and out-of-order deliveries change nothing."""
+    if member.account_state == "enabled":
+        try_action_points(session, shop, member, "signup", now=now)
+    if member.accepts_marketing:
+        try_action_points(session, shop, member, "newsletter", now=now)
+    if profile_complete(member):
+        try_action_points(session, shop, member, "profile_completion", now=now)
+
+
+def handle_customer_webhook(ctx: "HandlerContext") -> None:
+    member = get_or_create_member(ctx.session, ctx.shop, customer_id_of(ctx.payload), now=ctx.now)
+    if member.redacted_at is not None:
+        return
+    _copy_profile(member, ctx.payload)
+    member.accepts_marketing = member.accepts_marketing or _subscribed(ctx.payload)
+    award_profile_actions(ctx.session, ctx.shop, member, now=ctx.now)
 
 
 def handle_customer_deleted_webhook(ctx: "HandlerContext") -> None:
     member = find_member(ctx.session, ctx.shop, customer_id_of(ctx.payload))
     if member is not None:
         member.account_state = "deleted"
+
+
+def set_birthday(session: Session, shop: Shop, member: Member, birthday: date, *, now: datetime) -> None:
+    """The shopper enters a birthday once (changing it later would allow farming birthday points)."""
+    from app.loyalty.errors import ActionNotAllowed, InvalidInput
+    if member.birthday is not None and member.birthday != birthday:
+        raise ActionNotAllowed("Your birthday is already saved; contact the store to change it.")
+    if birthday > now.date() or birthday.year < now.year - 120:
+        raise InvalidInput("That birthday is not a valid date.", {"birthday": "must be a past date"})
+    member.birthday = birthday
+    award_profile_actions(session, shop, member, now=now)
+    session.commit()
+
+
+def block_member(session: Session, member: Member, *, reason: str, now: datetime) -> None:
+    member.blocked_at, member.block_reason = now, reason
+    session.commit()
+
+
+def unblock_member(session: Session, member: Member) -> None:
+    member.blocked_at, member.block_reason = None, None
+    session.commit()

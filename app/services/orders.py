@@ -1,15 +1,281 @@
-"""Orders and refunds from webhooks and reconciliation."""
+"""Orders and refunds -> points. Used by webhooks and by reconciliation alike.
+
+Deliveries arrive in any order and more than once, so each event only adds *facts* (the order
+is paid, was cancelled, this refund exists) and then the order's ledger is settled from all
+facts known so far. Facts only ever accumulate and every entry's key comes from its cause:
+  order:{id}:earn         points for the order, computed once when the trigger is met
+  refund:{id}:clawback    the refund's share of the earning base (refunds embedded in order
+                          payloads count too, so a cancel that arrives first brings them)
+  order:{id}:reversal     what is left when the order is cancelled or fully refunded
+Whatever the delivery order, the same facts give the same ledger.
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.loyalty.clawback import limit_to_balance, refund_clawback_points
+from app.loyalty.earning import points_for_order
+from app.loyalty.errors import InvalidInput
+from app.loyalty.expiry import lot_expiry
+from app.loyalty.ledger import EntryKind, order_earn_key, order_reversal_key, refund_clawback_key
+from app.loyalty.money import format_money
+from app.loyalty.orders import EarningBases, OrderFacts, RefundFacts, parse_order, parse_refund
+from app.loyalty.program import Program
+from app.models import LedgerEntry, Member, Order, Refund, Shop
+from app.services import actions, referrals, tiers
+from app.services.inbox import UnprocessableEvent
+from app.services.ledger import NewEntry, balance_of, entry_by_key, lock_member, order_net_points, post_entry
+from app.services.members import award_profile_actions, get_or_create_member
+from app.services.program import current_program
 
 if TYPE_CHECKING:
     from app.services.inbox import HandlerContext
 
+Enqueue = Callable[..., None]
+
+
+def _insert(session: Session):
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
 
 def handle_order_webhook(ctx: "HandlerContext") -> None:
-    pass
+    try:
+        facts = parse_order(ctx.payload, topic=ctx.topic)
+    except InvalidInput as exc:
+        raise UnprocessableEvent(str(exc)) from exc
+    apply_order(ctx.session, ctx.shop, facts, now=ctx.now, enqueue=ctx.enqueue_after_commit)
 
 
 def handle_refund_webhook(ctx: "HandlerContext") -> None:
-    pass
+    try:
+        refund = parse_refund(ctx.payload)
+    except InvalidInput as exc:
+        raise UnprocessableEvent(str(exc)) from exc
+    apply_refund(ctx.session, ctx.shop, refund, now=ctx.now, enqueue=ctx.enqueue_after_commit)
+
+
+def find_order(session: Session, shop: Shop, order_id: int) -> Order | None:
+    return session.scalar(select(Order).where(Order.shop_id == shop.id, Order.order_id == order_id))
+
+
+def _member_for(session: Session, shop: Shop, facts: OrderFacts, now: datetime) -> Member | None:
+    if facts.customer_id is None:
+        return None  # guest checkout without a customer record: nobody to give points to
+    member = get_or_create_member(session, shop, facts.customer_id, now=now)
+    if member.redacted_at is None:
+        member.email = member.email or facts.customer_email
+        member.first_name = member.first_name or facts.customer_first_name
+        member.last_name = member.last_name or facts.customer_last_name
+        if facts.accepts_marketing and not member.accepts_marketing:
+            member.accepts_marketing = True
+    return member
+
+
+def record_order(session: Session, shop: Shop, facts: OrderFacts, member: Member | None, now: datetime) -> Order:
+    """Upsert what we know. State fields follow the newest payload (`updated_at`); facts that
+    only ever become true (paid, fulfilled, cancelled) are kept from whichever payload showed them."""
+    session.execute(_insert(session)(Order).values(
+        shop_id=shop.id, order_id=facts.order_id, currency=facts.currency, discount_codes=[], created_at=now,
+        updated_at=now).on_conflict_do_nothing(index_elements=["shop_id", "order_id"]))
+    order = find_order(session, shop, facts.order_id)
+    newer = order.shopify_updated_at is None or (facts.updated_at is not None
+                                                 and facts.updated_at >= order.shopify_updated_at)
+    if newer:
+        order.shopify_updated_at = facts.updated_at
+        order.financial_status, order.fulfillment_status = facts.financial_status, facts.fulfillment_status
+        order.discount_codes = list(facts.discount_codes)
+    order.name = order.name or facts.name
+    order.currency = facts.currency
+    order.customer_id = order.customer_id or facts.customer_id
+    order.member_id = order.member_id or (member.id if member else None)
+    order.is_test = facts.is_test
+    order.processed_at = order.processed_at or facts.processed_at
+    order.subtotal_minor, order.total_minor = facts.subtotal_minor, facts.total_minor
+    order.earning_base_minor = facts.bases.merchandise_minor
+    order.referral_code = order.referral_code or facts.referral_code
+    order.facts = facts.to_json()
+    if facts.paid and order.paid_at is None:
+        order.paid_at = now
+    if facts.fulfilled and order.fulfilled_at is None:
+        order.fulfilled_at = now
+    if facts.cancelled_at and order.cancelled_at is None:
+        order.cancelled_at = facts.cancelled_at
+    if facts.fully_refunded:
+        order.financial_status = "refunded"  # terminal, whatever a stale payload says later
+    return order
+
+
+def record_refund(session: Session, shop: Shop, refund: RefundFacts, now: datetime) -> None:
+    """Refunds are immutable in Shopify: the first description of a refund id is kept."""
+    session.execute(_insert(session)(Refund).values(
+        shop_id=shop.id, refund_id=refund.refund_id, order_id=refund.order_id, base_minor=refund.bases.merchandise_minor,
+        shipping_minor=refund.bases.shipping_minor, tax_minor=refund.bases.tax_minor, currency=refund.currency,
+        refunded_at=refund.refunded_at, created_at=now,
+    ).on_conflict_do_nothing(index_elements=["shop_id", "refund_id"]))
+
+
+def apply_order(session: Session, shop: Shop, facts: OrderFacts, *, now: datetime,
+                enqueue: Enqueue | None = None) -> Order:
+    member = _member_for(session, shop, facts, now)
+    order = record_order(session, shop, facts, member, now)
+    for refund in facts.refunds:
+        record_refund(session, shop, refund, now)
+    if member is not None:
+        settle_order(session, shop, order, member, now=now, enqueue=enqueue)
+    from app.services import redemptions
+    redemptions.note_codes_on_order(session, shop, order, member, now=now)
+    return order
+
+
+def apply_refund(session: Session, shop: Shop, refund: RefundFacts, *, now: datetime,
+                 enqueue: Enqueue | None = None) -> None:
+    record_refund(session, shop, refund, now)
+    order = find_order(session, shop, refund.order_id)
+    if order is not None and order.member_id is not None:  # else settled when the order arrives
+        settle_order(session, shop, order, session.get(Member, order.member_id), now=now, enqueue=enqueue)
+
+
+def _trigger_met(order: Order, program: Program) -> bool:
+    if program.earning.trigger == "fulfilled":
+        return order.fulfilled_at is not None and order.paid_at is not None
+    return order.paid_at is not None
+
+
+def _bases(order: Order) -> EarningBases:
+    merchandise, shipping, tax = (order.facts or {}).get("bases") or [order.earning_base_minor, 0, 0]
+    return EarningBases(merchandise, shipping, tax)
+
+
+def _facts_for_earning(order: Order) -> OrderFacts:
+    product_bases = {int(k): v for k, v in ((order.facts or {}).get("product_bases") or {}).items()}
+    return OrderFacts(order_id=order.order_id, name=order.name, currency=order.currency, customer_id=order.customer_id,
+                      customer_email=None, customer_first_name=None, customer_last_name=None, is_test=order.is_test,
+                      financial_status=order.financial_status, fulfillment_status=order.fulfillment_status,
+                      paid=True, fulfilled=order.fulfilled_at is not None, cancelled_at=order.cancelled_at,
+                      processed_at=order.processed_at, updated_at=order.shopify_updated_at, bases=_bases(order),
+                      subtotal_minor=order.subtotal_minor, total_minor=order.total_minor, product_bases=product_bases)
+
+
+def settle_order(session: Session, shop: Shop, order: Order, member: Member, *, now: datetime,
+                 enqueue: Enqueue | None = None) -> None:
+    if order.is_test:
+        return  # test orders never earn
+    lock_member(session, member)
+    version, program = current_program(session, shop)
+    earn = entry_by_key(session, shop.id, order_earn_key(order.order_id))
+    if earn is None and _trigger_met(order, program):
+        earn = _earn_for_order(session, shop, order, member, program, version.id, now, enqueue)
+    if earn is None:
+        return
+    after_refund = _claw_back_refunds(session, shop, order, member, earn, program, now)
+    if order.cancelled_at is not None or order.financial_status == "refunded":
+        after_refund = _reverse_remaining(session, shop, order, member, earn, program, now) or after_refund
+    if after_refund:
+        tiers.refresh_member_tier(session, shop, member, program, version_id=version.id, now=now, after_refund=True)
+
+
+def _earn_for_order(session, shop, order, member, program, version_id, now, enqueue) -> LedgerEntry | None:
+    if member.blocked_at is not None:
+        return None
+    earning = points_for_order(program, _facts_for_earning(order), tier=program.tier(member.tier_key),
+                               at=order.processed_at or now)
+    vests_at = now + timedelta(days=program.earning.pending_days) if program.earning.pending_days else None
+    earn = post_entry(session, member, NewEntry(
+        key=order_earn_key(order.order_id), kind=EntryKind.EARN, points=earning.points, cause_type="order",
+        cause_id=str(order.order_id), order_id=order.order_id, program_version_id=version_id,
+        reason=f"Order {order.name or order.order_id}: {earning.reason}", details=earning.details,
+        vests_at=vests_at, expires_at=lot_expiry(program.expiry, vests_at or now)), now=now)
+    if earn is None:
+        return None
+    member.last_activity_at = now
+    _order_bonuses(session, shop, order, member, program, version_id, now)
+    referrals.reward_referrer_for_order(session, shop, member, order, program, version_id=version_id, now=now)
+    award_profile_actions(session, shop, member, now=now)
+    entered = tiers.refresh_member_tier(session, shop, member, program, version_id=version_id, now=now)
+    if entered and enqueue and program.tier(entered).entry_reward_id:
+        enqueue("grant_tier_entry_reward", member.id, entered)
+    return earn
+
+
+def _paid_order_times(session: Session, shop: Shop, member: Member) -> list[datetime]:
+    return sorted(t for t in session.scalars(select(Order.processed_at).where(
+        Order.shop_id == shop.id, Order.member_id == member.id, Order.paid_at.is_not(None),
+        Order.cancelled_at.is_(None), Order.is_test.is_(False))) if t is not None)
+
+
+def _order_bonuses(session, shop, order, member, program, version_id, now) -> None:
+    """First-order and streak bonuses carry the order id, so cancelling the order reverses them."""
+    rules = (version_id, program)
+    actions.try_action_points(session, shop, member, "first_order", now=now, order_id=order.order_id,
+                              detail=order.name, program=rules)
+    streak = program.actions.order_streak
+    if not streak.enabled or order.processed_at is None:
+        return
+    window = [t for t in _paid_order_times(session, shop, member)
+              if order.processed_at - timedelta(days=streak.days) < t <= order.processed_at]
+    last_bonus = session.scalar(select(func.max(LedgerEntry.created_at)).where(
+        LedgerEntry.shop_id == shop.id, LedgerEntry.member_id == member.id, LedgerEntry.cause_type == "streak"))
+    if len(window) >= streak.orders and (last_bonus is None or last_bonus <= now - timedelta(days=streak.days)):
+        post_entry(session, member, NewEntry(
+            key=f"order:{order.order_id}:streak", kind=EntryKind.EARN, points=streak.points, cause_type="streak",
+            cause_id=str(order.order_id), order_id=order.order_id, program_version_id=version_id,
+            reason=f"{streak.orders} orders within {streak.days} days = {streak.points} points"), now=now)
+
+
+def _take_back(session, member, earn, *, key, kind, points, reason, cause_type, cause_id, order_id, program, now):
+    """Post a take-back of `points`, limited by what the member still has unless negative
+    balances are allowed. Points still pending come out of the pending balance."""
+    pending = earn.vests_at is not None and earn.vests_at > now
+    if pending:
+        split = limit_to_balance(points, points, allow_negative=True)
+    else:
+        split = limit_to_balance(points, balance_of(session, member, now).balance,
+                                 allow_negative=program.clawback.allow_negative_balance)
+    if split.shortfall:
+        reason += f"; {split.shortfall} already spent, not taken back"
+    return post_entry(session, member, NewEntry(
+        key=key, kind=kind, points=-split.taken, cause_type=cause_type, cause_id=cause_id, order_id=order_id,
+        reason=reason, reverses_entry_id=earn.id, shortfall_points=split.shortfall,
+        vests_at=earn.vests_at if pending else None), now=now)
+
+
+def _claw_back_refunds(session, shop, order, member, earn, program, now) -> bool:
+    base = (earn.details or {}).get("base_minor") or 0
+    refunds = session.scalars(select(Refund).where(Refund.shop_id == shop.id, Refund.order_id == order.order_id)
+                              .order_by(Refund.refund_id)).all()
+    order.refunded_base_minor = sum(r.base_minor for r in refunds)
+    posted = False
+    for refund in refunds:
+        if entry_by_key(session, shop.id, refund_clawback_key(refund.refund_id)) is not None:
+            continue
+        points = refund_clawback_points(earn.points, base, _refund_base(refund, earn))
+        reason = (f"Refund on order {order.name or order.order_id}: {format_money(refund.base_minor, refund.currency)}"
+                  f" of {format_money(base, order.currency)} refunded = -{points} points")
+        posted = bool(_take_back(session, member, earn, key=refund_clawback_key(refund.refund_id),
+                                 kind=EntryKind.CLAWBACK, points=points, reason=reason, cause_type="refund",
+                                 cause_id=str(refund.refund_id), order_id=order.order_id, program=program,
+                                 now=now)) or posted
+    return posted
+
+
+def _refund_base(refund: Refund, earn: LedgerEntry) -> int:
+    """The refund measured on the same base the order earned on (the rule may change later)."""
+    kind = (earn.details or {}).get("base_kind", "subtotal")
+    return EarningBases(refund.base_minor, refund.shipping_minor, refund.tax_minor).for_rule(kind)
+
+
+def _reverse_remaining(session, shop, order, member, earn, program, now) -> bool:
+    remaining = order_net_points(session, member, order.order_id)
+    if remaining <= 0:
+        return False
+    why = "cancelled" if order.cancelled_at is not None else "refunded in full"
+    entry = _take_back(session, member, earn, key=order_reversal_key(order.order_id), kind=EntryKind.CLAWBACK,
+                       points=remaining, reason=f"Order {order.name or order.order_id} {why} = -{remaining} points",
+                       cause_type="order", cause_id=str(order.order_id), order_id=order.order_id, program=program,
+                       now=now)
+    return entry is not None

@@ -117,7 +117,109 @@ query ShopInfo {
 }
 """, expected_cost=2)
 
+# Reconciliation and import page through orders. A query's requested cost must stay under
+# 1000: 5 orders x (20 line items + a few refunds' ids) stays well below; refunds' details and
+# further line items are fetched per order only when there are any.
+_ORDER_FIELDS = """
+      id
+      legacyResourceId
+      name
+      test
+      processedAt
+      updatedAt
+      cancelledAt
+      displayFinancialStatus
+      displayFulfillmentStatus
+      currencyCode
+      customerAcceptsMarketing
+      discountCodes
+      customAttributes { key value }
+      customer { legacyResourceId email firstName lastName }
+      subtotalPriceSet { shopMoney { amount currencyCode } }
+      totalPriceSet { shopMoney { amount currencyCode } }
+      totalTaxSet { shopMoney { amount currencyCode } }
+      shippingLines(first: 5) { nodes { discountedPriceSet { shopMoney { amount } } } }
+      lineItems(first: 20) {
+        nodes {
+          quantity
+          isGiftCard
+          product { legacyResourceId }
+          originalUnitPriceSet { shopMoney { amount } }
+          discountAllocations { allocatedAmountSet { shopMoney { amount } } }
+        }
+        pageInfo { hasNextPage endCursor }
+      }
+      refunds(first: 10) { legacyResourceId }
+"""
+
+ORDERS_UPDATED_SINCE = Document("OrdersUpdatedSince", """
+query OrdersUpdatedSince($query: String!, $after: String) {
+  orders(first: 5, after: $after, query: $query, sortKey: UPDATED_AT) {
+    nodes {""" + _ORDER_FIELDS + """    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+""", expected_cost=700)
+
+ORDER_LINE_ITEMS = Document("OrderLineItems", """
+query OrderLineItems($id: ID!, $after: String) {
+  order(id: $id) {
+    lineItems(first: 50, after: $after) {
+      nodes {
+        quantity
+        isGiftCard
+        product { legacyResourceId }
+        originalUnitPriceSet { shopMoney { amount } }
+        discountAllocations { allocatedAmountSet { shopMoney { amount } } }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+""", expected_cost=400)
+
+ORDER_REFUNDS = Document("OrderRefunds", """
+query OrderRefunds($id: ID!) {
+  order(id: $id) {
+    refunds(first: 10) {
+      legacyResourceId
+      createdAt
+      refundLineItems(first: 20) {
+        nodes {
+          lineItem { isGiftCard }
+          subtotalSet { shopMoney { amount currencyCode } }
+          totalTaxSet { shopMoney { amount } }
+        }
+      }
+      refundShippingLines(first: 3) {
+        nodes { subtotalAmountSet { shopMoney { amount } } taxAmountSet { shopMoney { amount } } }
+      }
+    }
+  }
+}
+""", expected_cost=900)
+
+CUSTOMERS_PAGE = Document("CustomersPage", """
+query CustomersPage($after: String) {
+  customers(first: 100, after: $after) {
+    nodes {
+      legacyResourceId
+      email
+      firstName
+      lastName
+      phone
+      state
+      createdAt
+      emailMarketingConsent { marketingState }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+""", expected_cost=202)
+
+
 ALL_DOCUMENTS: list[Document] = [
     CREATE_BASIC_DISCOUNT_CODE, CREATE_FREE_SHIPPING_DISCOUNT_CODE, DEACTIVATE_DISCOUNT_CODE,
-    CREDIT_STORE_CREDIT, SUBSCRIBE_WEBHOOK, LIST_WEBHOOK_SUBSCRIPTIONS, SHOP_INFO,
+    CREDIT_STORE_CREDIT, SUBSCRIBE_WEBHOOK, LIST_WEBHOOK_SUBSCRIPTIONS, SHOP_INFO, ORDERS_UPDATED_SINCE,
+    ORDER_LINE_ITEMS, ORDER_REFUNDS, CUSTOMERS_PAGE,
 ]

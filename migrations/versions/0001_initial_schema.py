@@ -34,10 +34,12 @@ def upgrade() -> None:
     sa.Column('uninstalled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('reauth_required_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('reauth_reason', sa.Text(), nullable=True),
+    sa.Column('integration_token_hash', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('domain')
+    sa.UniqueConstraint('domain'),
+    sa.UniqueConstraint('integration_token_hash')
     )
     op.create_table('import_jobs',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -127,6 +129,8 @@ def upgrade() -> None:
     sa.Column('refund_id', sa.BigInteger(), nullable=False),
     sa.Column('order_id', sa.BigInteger(), nullable=False),
     sa.Column('base_minor', sa.BigInteger(), nullable=False),
+    sa.Column('shipping_minor', sa.BigInteger(), nullable=False),
+    sa.Column('tax_minor', sa.BigInteger(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('refunded_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -229,7 +233,9 @@ def upgrade() -> None:
     sa.Column('member_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('notification_key', sa.String(length=160), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
-    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], ondelete='CASCADE'),

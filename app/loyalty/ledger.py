@@ -1,0 +1,90 @@
+"""The points ledger's vocabulary: entry kinds, idempotency keys, balances, explanations.
+
+Entries are never edited. Every entry's key is derived from its cause, so the same cause can
+never be counted twice (a unique index on shop + key enforces it), and a correction is a new
+entry pointing at the one it corrects.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import NamedTuple
+
+
+class EntryKind(StrEnum):
+    EARN = "earn"  # points for an order or an action
+    REDEEM = "redeem"  # points spent on a reward
+    REVERSAL = "reversal"  # a redemption or a mistake undone (points back)
+    CLAWBACK = "clawback"  # earned points taken back (refund, cancellation)
+    EXPIRE = "expire"
+    ADJUST = "adjust"  # staff adjustment, reason required
+    IMPORT = "import"  # starting balance imported from another program
+
+
+# Kinds that count towards "lifetime earned": what the member earned, net of take-backs.
+EARNING_KINDS = (EntryKind.EARN, EntryKind.CLAWBACK, EntryKind.ADJUST, EntryKind.IMPORT)
+
+
+def order_earn_key(order_id: int) -> str:
+    return f"order:{order_id}:earn"
+
+
+def order_reversal_key(order_id: int) -> str:
+    return f"order:{order_id}:reversal"
+
+
+def refund_clawback_key(refund_id: int) -> str:
+    return f"refund:{refund_id}:clawback"
+
+
+def action_key(member_id: int, action: str, scope: str | None = None) -> str:
+    # Keys are unique per shop, so member-scoped causes carry the member id.
+    return f"member:{member_id}:action:{action}" + (f":{scope}" if scope else "")
+
+
+def redemption_debit_key(redemption_id: int) -> str:
+    return f"redemption:{redemption_id}:debit"
+
+
+def redemption_return_key(redemption_id: int, why: str) -> str:
+    return f"redemption:{redemption_id}:return:{why}"
+
+
+def tier_entry_key(member_id: int, tier_key: str) -> str:
+    return f"member:{member_id}:tier:{tier_key}:entry"
+
+
+def referral_reward_key(referral_id: int) -> str:
+    return f"referral:{referral_id}:reward"
+
+
+class Balance(NamedTuple):
+    balance: int  # spendable now
+    pending: int  # earned but not vested yet (e.g. inside the return window)
+    lifetime_earned: int
+
+
+@dataclass(frozen=True)
+class ExplainedEntry:
+    created_at: datetime
+    kind: str
+    points: int
+    reason: str
+    running_balance: int
+    pending_until: datetime | None
+    expires_at: datetime | None
+
+
+def explain(entries, *, at: datetime) -> list[ExplainedEntry]:
+    """Entries oldest first with the spendable balance after each: the "why" of a balance.
+    Pending entries do not move the running balance until they vest."""
+    running = 0
+    explained = []
+    for entry in entries:
+        pending = entry.vests_at is not None and entry.vests_at > at
+        if not pending:
+            running += entry.points
+        explained.append(ExplainedEntry(entry.created_at, entry.kind, entry.points, entry.reason, running,
+                                        entry.vests_at if pending else None, entry.expires_at))
+    return explained

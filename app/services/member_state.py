@@ -1,0 +1,63 @@
+"""A member's state as the widget, the admin and the CLI show it (read-only)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.loyalty.ledger import Balance
+from app.loyalty.tiers import progress_to_next
+from app.models import Member, Shop
+from app.services.ledger import balance_of, entries_of, explained_ledger
+from app.services.members import find_member
+from app.services.program import current_program
+from app.services.tiers import tier_metric
+
+
+def member_state(session: Session, shop: Shop, customer_id: int, *, now: datetime,
+                 recent: int = 10) -> dict[str, Any]:
+    """Balance, pending, lifetime, tier and progress, recent activity with the reasons.
+    A customer Tessera has not seen yet is a member with nothing yet, not an error."""
+    _, program = current_program(session, shop)
+    member = find_member(session, shop, customer_id)
+    if member is None:
+        return _empty_state(program, customer_id)
+    balance = balance_of(session, member, now)
+    tier = program.tier(member.tier_key) if program.tiers.enabled else None
+    metric = tier_metric(session, shop, member, program, now) if program.tiers.enabled else None
+    return {
+        "customer_id": customer_id,
+        **_balance_fields(balance),
+        "tier": tier.name if tier else None,
+        "tier_key": tier.key if tier else None,
+        "tier_progress": progress_to_next(program.tiers, member.tier_key, metric) if metric is not None else None,
+        "referral_code": member.referral_code,
+        "blocked": member.blocked_at is not None,
+        "birthday_set": member.birthday is not None,
+        "recent_activity": [_activity(e) for e in entries_of(session, member, limit=recent, newest_first=True)],
+    }
+
+
+def _balance_fields(balance: Balance) -> dict[str, int]:
+    return {"balance": balance.balance, "pending": balance.pending, "lifetime_earned": balance.lifetime_earned}
+
+
+def _empty_state(program, customer_id: int) -> dict[str, Any]:
+    lowest = program.tiers.levels[0] if program.tiers.enabled and program.tiers.levels else None
+    return {"customer_id": customer_id, **_balance_fields(Balance(0, 0, 0)), "tier": None, "tier_key": None,
+            "tier_progress": progress_to_next(program.tiers, None, 0) if lowest else None, "referral_code": None,
+            "blocked": False, "birthday_set": False, "recent_activity": []}
+
+
+def _activity(entry) -> dict[str, Any]:
+    return {"at": entry.created_at.isoformat(), "kind": entry.kind, "points": entry.points, "reason": entry.reason,
+            "pending_until": entry.vests_at.isoformat() if entry.vests_at else None}
+
+
+def explained(session: Session, member: Member, now: datetime) -> list[dict[str, Any]]:
+    return [{"at": e.created_at.isoformat(), "kind": e.kind, "points": e.points, "reason": e.reason,
+             "balance_after": e.running_balance,
+             "pending_until": e.pending_until.isoformat() if e.pending_until else None,
+             "expires_at": e.expires_at.isoformat() if e.expires_at else None}
+            for e in explained_ledger(session, member, now)]

@@ -1,0 +1,146 @@
+"""Reconciliation: webhooks can be missed, so the shop's recently updated orders are read back
+from the Admin API and fed through the very same order service. The ledger's idempotency keys
+make this safe to run any time: only what is missing gets written."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.loyalty.orders import parse_order
+from app.models import LedgerEntry, Order, Refund, Shop
+from app.services import shops
+from app.services.orders import apply_order
+from app.shopify.documents import ORDER_LINE_ITEMS, ORDER_REFUNDS, ORDERS_UPDATED_SINCE
+
+if TYPE_CHECKING:
+    from app.runtime import Tessera
+
+
+@dataclass
+class ReconcileReport:
+    shop: str
+    orders_seen: int = 0
+    orders_missing: int = 0
+    refunds_missing: int = 0
+    entries_added: Counter = field(default_factory=Counter)
+    points_added: int = 0
+    repaired: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        added = ", ".join(f"{n} {kind}" for kind, n in sorted(self.entries_added.items())) or "nothing"
+        lines = [f"{self.shop}: {self.orders_seen} orders checked, {self.orders_missing} unknown orders and "
+                 f"{self.refunds_missing} unknown refunds found; ledger entries added: {added} "
+                 f"({self.points_added:+} points)"]
+        return lines + [f"  repaired {r}" for r in self.repaired]
+
+
+def _money(money_bag: dict | None) -> dict:
+    shop_money = (money_bag or {}).get("shopMoney") or {}
+    return {"shop_money": {"amount": shop_money.get("amount"), "currency_code": shop_money.get("currencyCode")}}
+
+
+def _line_item(node: dict) -> dict:
+    return {"quantity": node["quantity"], "gift_card": node["isGiftCard"],
+            "product_id": int((node.get("product") or {}).get("legacyResourceId") or 0) or None,
+            "price_set": _money(node["originalUnitPriceSet"]),
+            "discount_allocations": [{"amount_set": _money(a["allocatedAmountSet"])}
+                                     for a in node.get("discountAllocations") or []]}
+
+
+def _refund(order_id: int, node: dict) -> dict:
+    return {"id": int(node["legacyResourceId"]), "order_id": order_id, "created_at": node.get("createdAt"),
+            "refund_line_items": [{"line_item": {"gift_card": (n.get("lineItem") or {}).get("isGiftCard", False)},
+                                   "subtotal_set": _money(n["subtotalSet"]), "total_tax_set": _money(n["totalTaxSet"])}
+                                  for n in node["refundLineItems"]["nodes"]],
+            "refund_shipping_lines": [{"subtotal_amount_set": _money(n["subtotalAmountSet"]),
+                                       "tax_amount_set": _money(n["taxAmountSet"])}
+                                      for n in node["refundShippingLines"]["nodes"]]}
+
+
+def order_payload_from_graphql(node: dict, line_items: list[dict], refunds: list[dict]) -> dict[str, Any]:
+    """The GraphQL order in the REST webhook shape the order service reads."""
+    order_id = int(node["legacyResourceId"])
+    customer = node.get("customer") or {}
+    return {
+        "id": order_id, "name": node["name"], "test": node["test"], "processed_at": node["processedAt"],
+        "updated_at": node["updatedAt"], "cancelled_at": node.get("cancelledAt"), "currency": node["currencyCode"],
+        "financial_status": (node.get("displayFinancialStatus") or "").lower() or None,
+        "fulfillment_status": (node.get("displayFulfillmentStatus") or "").lower() or None,
+        "buyer_accepts_marketing": node.get("customerAcceptsMarketing", False),
+        "discount_codes": [{"code": code} for code in node.get("discountCodes") or []],
+        "note_attributes": [{"name": a["key"], "value": a["value"]} for a in node.get("customAttributes") or []],
+        "customer": {"id": int(customer["legacyResourceId"]), "email": customer.get("email"),
+                     "first_name": customer.get("firstName"), "last_name": customer.get("lastName")}
+        if customer else None,
+        "subtotal_price_set": _money(node.get("subtotalPriceSet")), "total_price_set": _money(node["totalPriceSet"]),
+        "total_tax_set": _money(node.get("totalTaxSet")),
+        "shipping_lines": [{"price_set": _money(s["discountedPriceSet"])} for s in node["shippingLines"]["nodes"]],
+        "line_items": [_line_item(n) for n in line_items],
+        "refunds": [_refund(order_id, r) for r in refunds],
+    }
+
+
+def _all_line_items(t: "Tessera", session: Session, shop: Shop, node: dict) -> list[dict]:
+    items, page = list(node["lineItems"]["nodes"]), node["lineItems"]["pageInfo"]
+    while page["hasNextPage"]:
+        more = shops.call_admin(t, session, shop, ORDER_LINE_ITEMS, {"id": node["id"], "after": page["endCursor"]})
+        items += more["order"]["lineItems"]["nodes"]
+        page = more["order"]["lineItems"]["pageInfo"]
+    return items
+
+
+def _refunds(t: "Tessera", session: Session, shop: Shop, node: dict) -> list[dict]:
+    if not node.get("refunds"):
+        return []
+    return shops.call_admin(t, session, shop, ORDER_REFUNDS, {"id": node["id"]})["order"]["refunds"]
+
+
+def _known(session: Session, shop: Shop, payload: dict) -> tuple[bool, set[int]]:
+    known_order = session.scalar(select(Order.id).where(Order.shop_id == shop.id, Order.order_id == payload["id"]))
+    refund_ids = {r["id"] for r in payload["refunds"]}
+    known_refunds = set(session.scalars(select(Refund.refund_id).where(
+        Refund.shop_id == shop.id, Refund.refund_id.in_(refund_ids)))) if refund_ids else set()
+    return known_order is not None, refund_ids - known_refunds
+
+
+def _last_entry_id(session: Session, shop: Shop) -> int:
+    return session.scalar(select(func.coalesce(func.max(LedgerEntry.id), 0)).where(LedgerEntry.shop_id == shop.id))
+
+
+def reconcile_shop(t: "Tessera", session: Session, shop: Shop, *, since: datetime) -> ReconcileReport:
+    report = ReconcileReport(shop.domain)
+    query = f"updated_at:>='{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+    after = None
+    while True:
+        page = shops.call_admin(t, session, shop, ORDERS_UPDATED_SINCE, {"query": query, "after": after})["orders"]
+        for node in page["nodes"]:
+            _reconcile_order(t, session, shop, node, report)
+        if not page["pageInfo"]["hasNextPage"]:
+            return report
+        after = page["pageInfo"]["endCursor"]
+
+
+def _reconcile_order(t: "Tessera", session: Session, shop: Shop, node: dict, report: ReconcileReport) -> None:
+    payload = order_payload_from_graphql(node, _all_line_items(t, session, shop, node), _refunds(t, session, shop, node))
+    known_order, missing_refunds = _known(session, shop, payload)
+    before = _last_entry_id(session, shop)
+    follow_ups: list[tuple] = []
+    apply_order(session, shop, parse_order(payload), now=t.clock(), enqueue=lambda *job: follow_ups.append(job))
+    session.commit()  # one order per transaction keeps member locks short
+    for job in follow_ups:
+        t.queue.enqueue(*job)
+    added = session.execute(select(LedgerEntry.kind, LedgerEntry.points).where(
+        LedgerEntry.shop_id == shop.id, LedgerEntry.id > before)).all()
+    report.orders_seen += 1
+    report.orders_missing += not known_order
+    report.refunds_missing += len(missing_refunds)
+    for kind, points in added:
+        report.entries_added[kind] += 1
+        report.points_added += points
+    if added:
+        report.repaired.append(f"order {payload['name']}: " + ", ".join(f"{k} {p:+}" for k, p in added))

@@ -1,0 +1,107 @@
+"""Referrals: recording who referred whom, and rewarding the referrer on the referee's first
+paid order (above the program's minimum), unless a fraud rule blocks it."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.loyalty.ledger import EntryKind, referral_reward_key
+from app.loyalty.money import format_money, to_minor
+from app.loyalty.program import Program
+from app.loyalty.referrals import Party, block_reason
+from app.models import Member, Order, Redemption, Referral, Shop
+from app.services.ledger import NewEntry, lock_member, post_entry
+
+
+def referral_of_referee(session: Session, shop: Shop, referee: Member) -> Referral | None:
+    return session.scalar(select(Referral).where(
+        Referral.shop_id == shop.id, Referral.referee_customer_id == referee.customer_id,
+        Referral.status != "blocked").order_by(Referral.created_at, Referral.id).limit(1))
+
+
+def _party(member: Member) -> Party:
+    return Party(member.customer_id, member.email, member.address_fingerprint)
+
+
+def _referrer_for_order(session: Session, shop: Shop, order: Order) -> tuple[Member | None, str | None]:
+    """Attribution from the order: a welcome code issued for a referral, else the referral
+    code in a cart attribute or the landing page's `ref` parameter."""
+    for code in order.discount_codes or []:
+        welcome = session.scalar(select(Redemption).where(Redemption.shop_id == shop.id, Redemption.code == code,
+                                                          Redemption.purpose == "referral_welcome"))
+        if welcome is not None and welcome.member_id is not None:
+            return session.get(Member, welcome.member_id), "welcome_code"
+    if order.referral_code:
+        from app.services.members import find_member_by_referral_code
+        return find_member_by_referral_code(session, shop, order.referral_code), "order_attribute"
+    return None, None
+
+
+def record_referral(session: Session, shop: Shop, referrer: Member, referee: Member | None, *, source: str,
+                    now: datetime, referee_email: str | None = None) -> Referral:
+    """A referee arrived with a referrer's code. A referee is only ever referred once."""
+    if referee is not None:
+        existing = referral_of_referee(session, shop, referee)
+        if existing is not None:
+            return existing
+    referral = Referral(shop_id=shop.id, referrer_member_id=referrer.id, source=source, created_at=now,
+                        referee_member_id=referee.id if referee else None,
+                        referee_customer_id=referee.customer_id if referee else None,
+                        referee_email=referee_email or (referee.email if referee else None),
+                        status="signed_up" if referee else "visited")
+    session.add(referral)
+    session.flush()
+    return referral
+
+
+def _paid_orders_before(session: Session, shop: Shop, referee: Member, order: Order) -> int:
+    query = select(func.count()).select_from(Order).where(
+        Order.shop_id == shop.id, Order.member_id == referee.id, Order.paid_at.is_not(None),
+        Order.is_test.is_(False), Order.order_id != order.order_id)
+    if order.processed_at:
+        query = query.where(Order.processed_at < order.processed_at)
+    return session.scalar(query)
+
+
+def _completed_recently(session: Session, shop: Shop, referrer: Member, program: Program, now: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(Referral).where(
+        Referral.shop_id == shop.id, Referral.referrer_member_id == referrer.id, Referral.status == "completed",
+        Referral.completed_at >= now - timedelta(days=program.referrals.period_days)))
+
+
+def reward_referrer_for_order(session: Session, shop: Shop, referee: Member, order: Order, program: Program, *,
+                              version_id: int, now: datetime) -> None:
+    """Called when one of the referee's orders becomes paid (within the order's transaction)."""
+    settings = program.referrals
+    if not settings.enabled:
+        return
+    referral = referral_of_referee(session, shop, referee)
+    if referral is None:
+        referrer, source = _referrer_for_order(session, shop, order)
+        if referrer is None:
+            return
+        referral = record_referral(session, shop, referrer, referee, source=source, now=now)
+    if referral.status not in ("visited", "signed_up"):
+        return
+    referrer = session.get(Member, referral.referrer_member_id)
+    referral.referee_member_id, referral.referee_customer_id = referee.id, referee.customer_id
+    minimum = to_minor(settings.min_order_subtotal, order.currency)
+    reason = block_reason(_party(referrer), _party(referee), referee_already_referred=False,
+                          referee_has_ordered=_paid_orders_before(session, shop, referee, order) > 0,
+                          referrals_in_period=_completed_recently(session, shop, referrer, program, now),
+                          max_per_referrer=settings.max_per_referrer, period_days=settings.period_days)
+    if reason is None and order.subtotal_minor < minimum:
+        reason = f"first order below the {format_money(minimum, order.currency)} minimum"
+    referral.order_id = order.order_id
+    if reason:
+        referral.status, referral.block_reason = "blocked", reason
+        return
+    lock_member(session, referrer)
+    post_entry(session, referrer, NewEntry(
+        key=referral_reward_key(referral.id), kind=EntryKind.EARN, points=settings.referrer_points,
+        cause_type="referral", cause_id=str(referral.id), program_version_id=version_id,
+        reason=f"Referred {referee.first_name or 'a friend'} (order {order.name or order.order_id}) = "
+               f"{settings.referrer_points} points"), now=now)
+    referral.status, referral.completed_at = "completed", now

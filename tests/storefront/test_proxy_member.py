@@ -1,0 +1,61 @@
+"""GET /proxy/member: the signed customer's state; the shopper is only the signed id."""
+import time
+
+import pytest
+
+from tests.support import CUSTOMER_ID, OTHER_SHOP, SHOP, payload, signed_proxy_query
+from tests.support.ledger import deliver
+
+pytestmark = pytest.mark.both_backends
+
+
+def test_signed_customer_gets_balance_pending_lifetime_and_tier(client, t, shop):
+    deliver(client, t, "orders/paid", payload("orders/paid"))
+    response = client.get(f"/proxy/member?{signed_proxy_query()}")
+    assert response.status_code == 200
+    body = response.json
+    assert (body["balance"], body["pending"], body["lifetime_earned"], body["tier"]) == (110, 0, 110, None)
+    assert body["recent_activity"][0]["reason"].startswith("Order #1042: 1 point per $1")
+    assert response.headers["Cache-Control"] == "private, no-store"
+
+
+def test_a_customer_not_seen_yet_gets_zeros_not_an_error(client, t, shop):
+    body = client.get(f"/proxy/member?{signed_proxy_query(customer_id=999)}").json
+    assert (body["balance"], body["pending"], body["lifetime_earned"], body["tier"]) == (0, 0, 0, None)
+
+
+def test_guest_is_a_guest(client, t, shop):
+    body = client.get(f"/proxy/member?{signed_proxy_query(customer_id=None)}").json
+    assert body["guest"] is True and body["balance"] == 0
+
+
+@pytest.mark.parametrize("query", [
+    pytest.param(lambda: "shop=maple-pine-goods.myshopify.com&logged_in_customer_id=7412583020571", id="unsigned"),
+    pytest.param(lambda: signed_proxy_query(secret="shpss_not_ours"), id="wrong-secret"),
+    pytest.param(lambda: signed_proxy_query(timestamp=int(time.time()) - 600), id="expired"),
+    pytest.param(lambda: signed_proxy_query() + "&logged_in_customer_id=1", id="extra-customer-param"),
+    pytest.param(lambda: signed_proxy_query().replace("7412583020571", "7412583020572"), id="tampered-customer"),
+])
+def test_bad_signatures_are_401(client, t, shop, query):
+    deliver(client, t, "orders/paid", payload("orders/paid"))
+    response = client.get(f"/proxy/member?{query()}")
+    assert response.status_code == 401
+    assert "balance" not in response.json
+
+
+def test_customer_id_outside_the_signature_is_never_used(client, t, shop):
+    deliver(client, t, "orders/paid", payload("orders/paid"))
+    body = client.get(f"/proxy/member?{signed_proxy_query(customer_id=999)}&customer_id={CUSTOMER_ID}")
+    assert body.status_code == 401  # unsigned extra params break the signature
+
+
+def test_unknown_shop_is_404(client, t, shop):
+    response = client.get(f"/proxy/member?{signed_proxy_query(shop='nobody.myshopify.com')}")
+    assert response.status_code == 404
+
+
+def test_same_customer_id_in_another_shop_sees_only_that_shops_points(client, t, shop, other_shop):
+    deliver(client, t, "orders/paid", payload("orders/paid"))
+    mine = client.get(f"/proxy/member?{signed_proxy_query()}").json
+    theirs = client.get(f"/proxy/member?{signed_proxy_query(shop=OTHER_SHOP)}").json
+    assert mine["balance"] == 110 and theirs["balance"] == 0

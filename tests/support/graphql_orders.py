@@ -1,0 +1,57 @@
+"""Shopify's GraphQL view of the real-shaped REST payloads, for reconciliation tests."""
+
+
+def _bag(amount, currency="CAD"):
+    return {"shopMoney": {"amount": str(amount), "currencyCode": currency}}
+
+
+def _shop(money_set):
+    return _bag(money_set["shop_money"]["amount"], money_set["shop_money"]["currency_code"])
+
+
+def order_node(rest: dict) -> dict:
+    customer = rest.get("customer")
+    return {
+        "id": rest["admin_graphql_api_id"], "legacyResourceId": str(rest["id"]), "name": rest["name"],
+        "test": rest["test"], "processedAt": rest["processed_at"], "updatedAt": rest["updated_at"],
+        "cancelledAt": rest["cancelled_at"], "displayFinancialStatus": rest["financial_status"].upper(),
+        "displayFulfillmentStatus": (rest["fulfillment_status"] or "unfulfilled").upper(),
+        "currencyCode": rest["currency"], "customerAcceptsMarketing": rest["buyer_accepts_marketing"],
+        "discountCodes": [d["code"] for d in rest["discount_codes"]],
+        "customAttributes": [{"key": a["name"], "value": a["value"]} for a in rest["note_attributes"]],
+        "customer": {"legacyResourceId": str(customer["id"]), "email": customer["email"],
+                     "firstName": customer["first_name"], "lastName": customer["last_name"]} if customer else None,
+        "subtotalPriceSet": _shop(rest["subtotal_price_set"]), "totalPriceSet": _shop(rest["total_price_set"]),
+        "totalTaxSet": _shop(rest["total_tax_set"]),
+        "shippingLines": {"nodes": [{"discountedPriceSet": _shop(s["price_set"])} for s in rest["shipping_lines"]]},
+        "lineItems": {"nodes": [{
+            "quantity": li["quantity"], "isGiftCard": li["gift_card"],
+            "product": {"legacyResourceId": str(li["product_id"])} if li.get("product_id") else None,
+            "originalUnitPriceSet": _shop(li["price_set"]),
+            "discountAllocations": [{"allocatedAmountSet": _shop(a["amount_set"])} for a in li["discount_allocations"]],
+        } for li in rest["line_items"]], "pageInfo": {"hasNextPage": False, "endCursor": None}},
+        "refunds": [{"legacyResourceId": str(r["id"])} for r in rest.get("refunds") or []],
+    }
+
+
+def refund_node(rest_refund: dict) -> dict:
+    return {
+        "legacyResourceId": str(rest_refund["id"]), "createdAt": rest_refund["created_at"],
+        "refundLineItems": {"nodes": [{"lineItem": {"isGiftCard": i["line_item"]["gift_card"]},
+                                       "subtotalSet": _shop(i["subtotal_set"]), "totalTaxSet": _shop(i["total_tax_set"])}
+                                      for i in rest_refund["refund_line_items"]]},
+        "refundShippingLines": {"nodes": [{"subtotalAmountSet": _shop(s["subtotal_amount_set"]),
+                                           "taxAmountSet": _shop(s["tax_amount_set"])}
+                                          for s in rest_refund.get("refund_shipping_lines") or []]},
+    }
+
+
+def orders_page(*rest_orders, has_next=False, cursor=None) -> dict:
+    return {"data": {"orders": {"nodes": [order_node(o) for o in rest_orders],
+                                "pageInfo": {"hasNextPage": has_next, "endCursor": cursor}}},
+            "extensions": {"cost": {"requestedQueryCost": 300, "actualQueryCost": 120, "throttleStatus": {
+                "maximumAvailable": 2000.0, "currentlyAvailable": 1880, "restoreRate": 100.0}}}}
+
+
+def refunds_response(*rest_refunds) -> dict:
+    return {"data": {"order": {"refunds": [refund_node(r) for r in rest_refunds]}}}

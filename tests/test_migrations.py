@@ -1,0 +1,23 @@
+"""The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from app.models import Base
+
+pytestmark = pytest.mark.both_backends
+
+
+def test_migrated_database_matches_the_models(database_url):
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_every_table_but_shops_belongs_to_a_shop():
+    for table in Base.metadata.sorted_tables:
+        if table.name != "shops":
+            assert "shop_id" in table.c and not table.c.shop_id.nullable, table.name
