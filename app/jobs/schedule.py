@@ -13,6 +13,8 @@ PERIODIC: list[tuple[str, float]] = [
     ("expire_points", 3600),  # expiry, reminders
     ("maintain_tiers", 3600),  # downgrades at the end of a period, birthdays
     ("reconcile_all_shops", 86400),  # repair missed webhooks from the last two days
+    ("resume_stale_redemptions", 60),  # finish sagas a crash left half-way
+    ("expire_reward_codes", 3600),
 ]
 
 

@@ -99,3 +99,43 @@ def maintain_tiers(t: "Tessera") -> None:
             if report.birthdays or report.tier_changes:
                 log.info("members %s: %d birthdays, %d tier changes", report.shop, report.birthdays,
                          report.tier_changes)
+
+
+@task
+def resume_stale_redemptions(t: "Tessera") -> int:
+    from app.services.redemptions import resume_stale_redemptions as resume
+    return resume(t)
+
+
+@task
+def expire_reward_codes(t: "Tessera") -> int:
+    from app.services.redemptions import expire_unused_codes
+    return expire_unused_codes(t)
+
+
+@task
+def deactivate_reward_codes(t: "Tessera", shop_id: int, reward_id: int) -> int:
+    from app.services.redemptions import deactivate_reward_codes as deactivate
+    return deactivate(t, shop_id, reward_id)
+
+
+@task
+def grant_tier_entry_reward(t: "Tessera", member_id: int, tier_key: str) -> None:
+    """A tier's entry reward: a free code from the reward catalog, once per member and tier."""
+    from app.loyalty.rewards import terms_for
+    from app.models import Member, Reward
+    from app.services.program import current_program
+    from app.services.redemptions import issue_free_code
+    from app.services.rewards import spec_of
+    with t.db.scope(read_only=True) as session:
+        member = session.get(Member, member_id)
+        shop = session.get(Shop, member.shop_id)
+        _, program = current_program(session, shop)
+        tier = program.tier(tier_key)
+        reward = session.get(Reward, tier.entry_reward_id) if tier and tier.entry_reward_id else None
+        if reward is None or reward.shop_id != shop.id or reward.kind == "points_slider":
+            return
+        terms = terms_for(spec_of(reward), shop.currency)
+        terms = type(terms)(**{**terms.__dict__, "points": 0})
+    issue_free_code(t, shop.id, member_id, key=f"tier:{tier_key}:entry-reward", terms=terms, purpose="tier_reward",
+                    prefix=reward.code_prefix)

@@ -4,14 +4,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.loyalty.ledger import Balance
 from app.loyalty.tiers import progress_to_next
-from app.models import Member, Shop
+from app.models import Member, Redemption, Reward, Shop
 from app.services.ledger import balance_of, entries_of, explained_ledger
 from app.services.members import find_member
 from app.services.program import current_program
+from app.services.rewards import catalog, reward_json
 from app.services.tiers import tier_metric
 
 
@@ -35,8 +37,28 @@ def member_state(session: Session, shop: Shop, customer_id: int, *, now: datetim
         "referral_code": member.referral_code,
         "blocked": member.blocked_at is not None,
         "birthday_set": member.birthday is not None,
+        "referral_path": f"/?ref={member.referral_code}",
+        "rewards": _rewards_for(session, shop, member, balance.balance),
+        "codes": _active_codes(session, shop, member),
         "recent_activity": [_activity(e) for e in entries_of(session, member, limit=recent, newest_first=True)],
     }
+
+
+def _rewards_for(session: Session, shop: Shop, member: Member, balance: int) -> list[dict[str, Any]]:
+    """The catalog as this member sees it: tier-only rewards only for that tier."""
+    visible = [r for r in catalog(session, shop) if not r.tier_keys or member.tier_key in r.tier_keys]
+    return [{**reward_json(r, shop.currency), "affordable": balance >= (r.min_points or r.points_cost or 0),
+             "points_needed": max(0, (r.min_points or r.points_cost or 0) - balance)} for r in visible]
+
+
+def _active_codes(session: Session, shop: Shop, member: Member) -> list[dict[str, Any]]:
+    rows = session.execute(select(Redemption, Reward.name).outerjoin(Reward, Reward.id == Redemption.reward_id).where(
+        Redemption.shop_id == shop.id, Redemption.member_id == member.id, Redemption.status == "issued")
+        .order_by(Redemption.created_at.desc())).all()
+    return [{"code": r.code, "reward": name or r.purpose.replace("_", " "), "kind": r.kind,
+             "value": None if r.value is None else str(r.value),
+             "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+             "apply_url": f"/discount/{r.code}" if r.code else None} for r, name in rows]
 
 
 def _balance_fields(balance: Balance) -> dict[str, int]:
@@ -47,7 +69,8 @@ def _empty_state(program, customer_id: int) -> dict[str, Any]:
     lowest = program.tiers.levels[0] if program.tiers.enabled and program.tiers.levels else None
     return {"customer_id": customer_id, **_balance_fields(Balance(0, 0, 0)), "tier": None, "tier_key": None,
             "tier_progress": progress_to_next(program.tiers, None, 0) if lowest else None, "referral_code": None,
-            "blocked": False, "birthday_set": False, "recent_activity": []}
+            "referral_path": None, "blocked": False, "birthday_set": False, "rewards": [], "codes": [],
+            "recent_activity": []}
 
 
 def _activity(entry) -> dict[str, Any]:

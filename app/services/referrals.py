@@ -3,6 +3,7 @@ paid order (above the program's minimum), unless a fraud rule blocks it."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,11 +29,13 @@ def _party(member: Member) -> Party:
 def _referrer_for_order(session: Session, shop: Shop, order: Order) -> tuple[Member | None, str | None]:
     """Attribution from the order: a welcome code issued for a referral, else the referral
     code in a cart attribute or the landing page's `ref` parameter."""
-    for code in order.discount_codes or []:
-        welcome = session.scalar(select(Redemption).where(Redemption.shop_id == shop.id, Redemption.code == code,
-                                                          Redemption.purpose == "referral_welcome"))
-        if welcome is not None and welcome.member_id is not None:
-            return session.get(Member, welcome.member_id), "welcome_code"
+    codes = [c.upper() for c in order.discount_codes or []]
+    if codes:
+        referral = session.scalar(select(Referral).join(Redemption, Redemption.id == Referral.welcome_redemption_id)
+                                  .where(Referral.shop_id == shop.id, Redemption.shop_id == shop.id,
+                                         Redemption.code.in_(codes)))
+        if referral is not None:
+            return session.get(Member, referral.referrer_member_id), "welcome_code"
     if order.referral_code:
         from app.services.members import find_member_by_referral_code
         return find_member_by_referral_code(session, shop, order.referral_code), "order_attribute"
@@ -105,3 +108,64 @@ def reward_referrer_for_order(session: Session, shop: Shop, referee: Member, ord
         reason=f"Referred {referee.first_name or 'a friend'} (order {order.name or order.order_id}) = "
                f"{settings.referrer_points} points"), now=now)
     referral.status, referral.completed_at = "completed", now
+
+
+def _welcome_terms(program: Program, currency: str):
+    from app.loyalty.rewards import RedemptionTerms
+    settings = program.referrals
+    return RedemptionTerms(kind=settings.referee_discount_kind, points=0, value=settings.referee_discount_value,
+                           currency=currency, min_subtotal=None, expiry_days=settings.referee_code_expiry_days,
+                           combines_with={"orderDiscounts": False, "productDiscounts": False,
+                                          "shippingDiscounts": True}, variant_id=None)
+
+
+def welcome_referee(t, shop_id: int, code: str, *, customer_id: int | None, email: str | None) -> tuple[Referral, Any]:
+    """A visitor arrived with a referral link: record the referral and give the welcome code
+    (limited to the customer when logged in; one per email address for guests)."""
+    from app.loyalty.errors import ActionNotAllowed, NotFound
+    from app.services.members import find_member_by_referral_code
+    from app.services.program import current_program
+    from app.services.redemptions import issue_free_code
+    now = t.clock()
+    with t.db.scope() as session:
+        shop = session.get(Shop, shop_id)
+        _, program = current_program(session, shop)
+        if not program.referrals.enabled:
+            raise ActionNotAllowed("The referral program is paused right now.")
+        referrer = find_member_by_referral_code(session, shop, (code or "").strip()) if code else None
+        if referrer is None:
+            raise NotFound("This referral link is not valid; ask your friend for a new one.")
+        referee, email = _referee(session, shop, customer_id, email, now)
+        if referee is not None and referee.id == referrer.id:
+            raise ActionNotAllowed("That is your own referral link: share it with friends instead.")
+        referral = _existing_guest_referral(session, shop, email) if referee is None else None
+        referral = referral or record_referral(session, shop, referrer, referee, source="link", now=now,
+                                               referee_email=email)
+        session.commit()  # referred by someone else first: that referral (and its code) stands
+        referral_id, member_id = referral.id, referee.id if referee else None
+    redemption = issue_free_code(t, shop_id, member_id, key=f"referral:{referral_id}:welcome",
+                                 terms=_welcome_terms(program, shop.currency), purpose="referral_welcome",
+                                 prefix="WELCOME")
+    with t.db.scope() as session:
+        referral = session.get(Referral, referral_id)
+        referral.welcome_redemption_id = redemption.id
+        session.commit()
+        return referral, redemption
+
+
+def _referee(session: Session, shop: Shop, customer_id: int | None, email: str | None, now: datetime):
+    from app.loyalty.errors import InvalidInput
+    from app.loyalty.referrals import normalise_email
+    from app.services.members import get_or_create_member
+    if customer_id is not None:
+        return get_or_create_member(session, shop, customer_id, now=now), None
+    normalised = normalise_email(email)
+    if normalised is None:
+        raise InvalidInput("Enter your email address to get your welcome discount.",
+                           {"email": "a valid email address"})
+    return None, normalised
+
+
+def _existing_guest_referral(session: Session, shop: Shop, email: str) -> Referral | None:
+    return session.scalar(select(Referral).where(Referral.shop_id == shop.id, Referral.referee_email == email)
+                          .order_by(Referral.id).limit(1))

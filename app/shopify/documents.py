@@ -59,6 +59,18 @@ mutation CreateFreeShippingRewardCode($freeShippingCodeDiscount: DiscountCodeFre
 }
 """, root_field="discountCodeFreeShippingCreate")
 
+DISCOUNT_BY_CODE = Document("DiscountByCode", """
+query DiscountByCode($code: String!) {
+  codeDiscountNodeByCode(code: $code) {
+    id
+    codeDiscount {
+      ... on DiscountCodeBasic { title status }
+      ... on DiscountCodeFreeShipping { title status }
+    }
+  }
+}
+""", expected_cost=3)
+
 DEACTIVATE_DISCOUNT_CODE = Document("DeactivateRewardCode", """
 mutation DeactivateRewardCode($id: ID!) {
   discountCodeDeactivate(id: $id) {
@@ -219,7 +231,7 @@ query CustomersPage($after: String) {
 
 
 ALL_DOCUMENTS: list[Document] = [
-    CREATE_BASIC_DISCOUNT_CODE, CREATE_FREE_SHIPPING_DISCOUNT_CODE, DEACTIVATE_DISCOUNT_CODE,
+    CREATE_BASIC_DISCOUNT_CODE, CREATE_FREE_SHIPPING_DISCOUNT_CODE, DISCOUNT_BY_CODE, DEACTIVATE_DISCOUNT_CODE,
     CREDIT_STORE_CREDIT, SUBSCRIBE_WEBHOOK, LIST_WEBHOOK_SUBSCRIPTIONS, SHOP_INFO, ORDERS_UPDATED_SINCE,
     ORDER_LINE_ITEMS, ORDER_REFUNDS, CUSTOMERS_PAGE,
 ]

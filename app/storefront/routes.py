@@ -1,9 +1,30 @@
 """App Proxy endpoints (paths are contracts used by the widget and other tests)."""
 from __future__ import annotations
 
+from datetime import date
+
+from flask import request
+
+from app.errors import ApiError
 from app.runtime import tessera
 from app.services.member_state import member_state
+from app.services.program_summary import program_summary
+from app.services.actions import claim_action
+from app.services.ledger import balance_of
+from app.services.members import get_or_create_member, set_birthday
+from app.services.redemptions import redeem_reward
+from app.services.referrals import welcome_referee
 from app.storefront import bp, load_shop, private_json, verified_proxy_request
+
+
+@bp.get("/program")
+def program():
+    proxy = verified_proxy_request()
+    t = tessera()
+    with t.db.scope(read_only=True) as session:
+        summary = program_summary(session, load_shop(session, proxy), now=t.clock())
+    # The same for every shopper of the shop: safe for shared caches for a minute.
+    return summary, 200, {"Cache-Control": "public, max-age=60"}
 
 
 @bp.get("/member")
@@ -15,3 +36,83 @@ def member():
     with t.db.scope(read_only=True) as session:
         state = member_state(session, load_shop(session, proxy), proxy.customer_id, now=t.clock())
     return private_json({"guest": False, **state})
+
+
+def _require_member(proxy) -> int:
+    if proxy.customer_id is None:
+        raise ApiError(401, "login_required", "Log in to your account to use your points.")
+    return proxy.customer_id
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "Send a JSON object body.")
+    return body
+
+
+@bp.post("/redeem")
+def redeem():
+    proxy = verified_proxy_request()
+    customer_id = _require_member(proxy)
+    body = _json_body()
+    result = redeem_reward(tessera(), proxy.shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
+                           points=body.get("points"))
+    redemption = result.redemption
+    return private_json({
+        "code": redemption.code, "balance": result.balance, "status": redemption.status,
+        "reward_id": redemption.reward_id, "kind": redemption.kind, "points_spent": redemption.points_spent,
+        "value": None if redemption.value is None else str(redemption.value), "currency": redemption.currency,
+        "expires_at": redemption.expires_at.isoformat() if redemption.expires_at else None,
+        "apply_url": f"/discount/{redemption.code}" if redemption.code else None,
+    })
+
+
+@bp.post("/referral")
+def referral_landing():
+    """The widget calls this when a visitor lands with `?ref=CODE`: records the referral and
+    returns the welcome code, plus the cart attribute that attributes the order."""
+    proxy = verified_proxy_request()
+    body = _json_body()
+    referral, redemption = welcome_referee(tessera(), proxy.shop_id, body.get("code"), customer_id=proxy.customer_id,
+                                           email=body.get("email"))
+    if redemption.status == "failed":
+        raise ApiError(502, "redemption_failed", redemption.failure_reason or "Could not create the welcome code.")
+    code = str(body.get("code")).strip().upper()
+    return private_json({"code": redemption.code, "kind": redemption.kind,
+                         "value": None if redemption.value is None else str(redemption.value),
+                         "currency": redemption.currency,
+                         "expires_at": redemption.expires_at.isoformat() if redemption.expires_at else None,
+                         "apply_url": f"/discount/{redemption.code}" if redemption.code else None,
+                         "cart_attribute": {"name": "tessera_ref", "value": code}})
+
+
+@bp.post("/claim")
+def claim():
+    """Shopper-claimed actions: social follow/share (per network, once) and the birthday date."""
+    proxy = verified_proxy_request()
+    customer_id = _require_member(proxy)
+    body = _json_body()
+    action = body.get("action")
+    t = tessera()
+    with t.db.scope() as session:
+        shop = load_shop(session, proxy)
+        member = get_or_create_member(session, shop, customer_id, now=t.clock())
+        if action == "birthday":
+            set_birthday(session, shop, member, _birthday(body.get("birthday")), now=t.clock())
+            points, message = 0, "Birthday saved: your birthday points arrive on the day."
+        elif action in ("social_follow", "social_share"):
+            entry = claim_action(session, shop, member, action, now=t.clock(), ref=body.get("network"),
+                                 detail=body.get("network"))
+            points, message = entry.points, entry.reason
+        else:
+            raise ApiError(422, "invalid", "Unknown action.", {"action": "social_follow, social_share or birthday"})
+        return private_json({"points": points, "message": message,
+                             "balance": balance_of(session, member, t.clock()).balance})
+
+
+def _birthday(value) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ApiError(422, "invalid", "Enter your birthday as a date.", {"birthday": "YYYY-MM-DD"}) from None

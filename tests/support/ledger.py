@@ -43,3 +43,14 @@ def set_program(t, shop, settings: dict):
     with t.db.scope() as session:
         from app.models import Shop
         update_program(session, session.get(Shop, shop.id), settings, staff_user_id="test", now=t.clock())
+
+
+def adjust(t, shop, points: int, customer_id=CUSTOMER_ID, reason="test balance"):
+    """Give (or take) points by a staff adjustment, creating the member if needed."""
+    from app.models import Shop
+    from app.services.adjustments import adjust_points
+    from app.services.members import get_or_create_member
+    with t.db.scope() as session:
+        shop_row = session.get(Shop, shop.id)
+        member = get_or_create_member(session, shop_row, customer_id, now=t.clock())
+        adjust_points(session, shop_row, member, points, reason, staff_user_id="test", now=t.clock())

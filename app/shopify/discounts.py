@@ -1,0 +1,89 @@
+"""Reward codes as Shopify discounts (Admin API 2025-01 input fields).
+
+Every code is single-use (`usageLimit: 1`), limited to one customer when we know who it is
+(`customerSelection.customers.add`; 2025-01 has no `context` yet), ends at the reward's expiry
+and says which other discounts it combines with.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.loyalty.money import exponent
+from app.loyalty.rewards import RedemptionTerms
+from app.shopify.documents import (CREATE_BASIC_DISCOUNT_CODE, CREATE_FREE_SHIPPING_DISCOUNT_CODE,
+                                   CREDIT_STORE_CREDIT, Document)
+
+
+def customer_gid(customer_id: int) -> str:
+    return f"gid://shopify/Customer/{customer_id}"
+
+
+def variant_gid(variant_id: int) -> str:
+    return f"gid://shopify/ProductVariant/{variant_id}"
+
+
+def _iso(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _money(value, currency: str) -> str:
+    return f"{value:.{exponent(currency)}f}"
+
+
+@dataclass(frozen=True)
+class DiscountRequest:
+    document: Document
+    variables: dict[str, Any]
+    payload_field: str
+
+
+def _common(terms: RedemptionTerms, code: str, title: str, customer_id: int | None, now: datetime) -> dict[str, Any]:
+    common: dict[str, Any] = {
+        "title": title, "code": code, "startsAt": _iso(now - timedelta(minutes=1)),
+        "endsAt": _iso(now + timedelta(days=terms.expiry_days)) if terms.expiry_days else None,
+        "customerSelection": {"customers": {"add": [customer_gid(customer_id)]}} if customer_id else {"all": True},
+        "usageLimit": 1, "appliesOncePerCustomer": True, "combinesWith": terms.combines_with,
+    }
+    if terms.min_subtotal:
+        common["minimumRequirement"] = {"subtotal": {"greaterThanOrEqualToSubtotal":
+                                                     _money(terms.min_subtotal, terms.currency)}}
+    return common
+
+
+def _customer_gets(terms: RedemptionTerms) -> dict[str, Any]:
+    if terms.kind == "percent_off":
+        return {"value": {"percentage": float(terms.value / 100)}, "items": {"all": True}}
+    amount = {"discountAmount": {"amount": _money(terms.value, terms.currency), "appliesOnEachItem": False}}
+    if terms.kind == "free_product":
+        # The variant's price off that variant once: one free unit, not every unit in the cart.
+        return {"value": amount, "items": {"products": {"productVariantsToAdd": [variant_gid(terms.variant_id)]}}}
+    return {"value": amount, "items": {"all": True}}
+
+
+def discount_request(terms: RedemptionTerms, *, code: str, title: str, customer_id: int | None,
+                     now: datetime) -> DiscountRequest:
+    common = _common(terms, code, title, customer_id, now)
+    if terms.kind == "free_shipping":
+        return DiscountRequest(CREATE_FREE_SHIPPING_DISCOUNT_CODE, {"freeShippingCodeDiscount": {
+            **common, "destination": {"all": True}}}, "discountCodeFreeShippingCreate")
+    return DiscountRequest(CREATE_BASIC_DISCOUNT_CODE, {"basicCodeDiscount": {
+        **common, "customerGets": _customer_gets(terms)}}, "discountCodeBasicCreate")
+
+
+def created_discount_id(data: dict[str, Any], payload_field: str) -> str:
+    return data[payload_field]["codeDiscountNode"]["id"]
+
+
+def store_credit_request(terms: RedemptionTerms, *, customer_id: int, now: datetime) -> DiscountRequest:
+    credit: dict[str, Any] = {"creditAmount": {"amount": _money(terms.value, terms.currency),
+                                               "currencyCode": terms.currency}}
+    if terms.expiry_days:
+        credit["expiresAt"] = _iso(now + timedelta(days=terms.expiry_days))
+    return DiscountRequest(CREDIT_STORE_CREDIT, {"id": customer_gid(customer_id), "creditInput": credit},
+                           "storeCreditAccountCredit")
+
+
+def store_credit_transaction_id(data: dict[str, Any]) -> str:
+    return data["storeCreditAccountCredit"]["storeCreditAccountTransaction"]["id"]

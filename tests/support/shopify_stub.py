@@ -1,0 +1,103 @@
+"""A `responses`-based Admin GraphQL boundary for tests: every request's document AND variables
+are checked against the real 2025-01 schema, then answered from a script of replies."""
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+
+import requests
+import responses
+from graphql import parse
+from graphql.execution.values import get_variable_values
+from graphql.language import OperationDefinitionNode
+
+from tests.support import SHOP
+from tests.support.admin_schema import admin_schema, validation_errors
+
+URL = f"https://{SHOP}/admin/api/2025-01/graphql.json"
+COST = {"requestedQueryCost": 10, "actualQueryCost": 10,
+        "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0}}
+_ids = itertools.count(1476212408601)
+
+
+def schema_problems(body: dict) -> list[str]:
+    problems = validation_errors(body["query"])
+    if problems:
+        return problems
+    operation = next(d for d in parse(body["query"]).definitions if isinstance(d, OperationDefinitionNode))
+    coerced = get_variable_values(admin_schema(), operation.variable_definitions or [], body.get("variables") or {})
+    return [e.message for e in coerced] if isinstance(coerced, list) else []
+
+
+def created(body: dict) -> dict:
+    """Shopify's success answer for the discount mutation in `body`."""
+    field = "discountCodeFreeShippingCreate" if "discountCodeFreeShippingCreate" in body["query"] else \
+        "discountCodeBasicCreate"
+    if body["operationName"] == "DeactivateRewardCode":
+        return {"data": {"discountCodeDeactivate": {"codeDiscountNode": {"id": body["variables"]["id"]},
+                                                    "userErrors": []}}}
+    if "storeCreditAccountCredit" in body["query"]:
+        return {"data": {"storeCreditAccountCredit": {"storeCreditAccountTransaction": {
+            "id": f"gid://shopify/StoreCreditAccountCreditTransaction/{next(_ids)}",
+            "amount": body["variables"]["creditInput"]["creditAmount"], "account": {"id": "gid://x", "balance": {}}},
+            "userErrors": []}}, "extensions": {"cost": COST}}
+    discount = next(iter(body["variables"].values()))
+    return {"data": {field: {"codeDiscountNode": {
+        "id": f"gid://shopify/DiscountCodeNode/{next(_ids)}",
+        "codeDiscount": {"title": discount["title"], "status": "ACTIVE", "endsAt": discount.get("endsAt"),
+                         "usageLimit": 1, "codes": {"nodes": [{"id": "gid://shopify/DiscountRedeemCode/1",
+                                                               "code": discount["code"]}]}}},
+        "userErrors": []}}, "extensions": {"cost": COST}}
+
+
+def user_errors(code: str, message: str = "Code must be unique. Please try a different code.") -> Callable:
+    def reply(body):
+        field = "discountCodeFreeShippingCreate" if "FreeShipping" in body["query"] else "discountCodeBasicCreate"
+        return {"data": {field: {"codeDiscountNode": None, "userErrors": [
+            {"field": ["basicCodeDiscount", "code"], "code": code, "message": message, "extraInfo": None}]}}}
+    return reply
+
+
+THROTTLED = {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+             "extensions": {"cost": {"requestedQueryCost": 10, "actualQueryCost": None, "throttleStatus": {
+                 "maximumAvailable": 2000.0, "currentlyAvailable": 0, "restoreRate": 100.0}}}}
+
+
+class AdminStub:
+    """Queue replies (a dict, a callable(body) -> dict, an int status, an exception, or a
+    (status, headers) tuple); when the queue is empty every mutation succeeds."""
+
+    def __init__(self, rsps: responses.RequestsMock):
+        self.replies: list = []
+        self.bodies: list[dict] = []
+        self.lookups: dict[str, dict | None] = {}
+        rsps.add_callback(responses.POST, URL, callback=self._answer, content_type="application/json")
+
+    def then(self, *replies) -> "AdminStub":
+        self.replies.extend(replies)
+        return self
+
+    @property
+    def mutations(self) -> list[dict]:
+        return [b for b in self.bodies if b["query"].lstrip().startswith("mutation")]
+
+    def _answer(self, request):
+        body = json.loads(request.body)
+        problems = schema_problems(body)
+        assert not problems, f"{body.get('operationName')} does not match the Admin schema: {problems}"
+        self.bodies.append(body)
+        if body["operationName"] == "DiscountByCode":
+            return 200, {}, json.dumps({"data": {"codeDiscountNode": self.lookups.get(body["variables"]["code"])}})
+        reply = self.replies.pop(0) if self.replies else created
+        if isinstance(reply, Exception):
+            raise reply
+        if isinstance(reply, int):
+            return reply, {}, json.dumps({"errors": "server error"})
+        if isinstance(reply, tuple):
+            return reply[0], reply[1], json.dumps({"errors": "slow down"})
+        return 200, {}, json.dumps(reply(body) if callable(reply) else reply)
+
+
+def timeout() -> Exception:
+    return requests.Timeout("read timed out")
