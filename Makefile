@@ -11,7 +11,7 @@ DEMO_ENV := DEVSTORE=1 FLASK_SKIP_DOTENV=1 \
 	APP_URL=http://$(HOST):$(PORT) DATABASE_URL=sqlite:///$(CURDIR)/instance/demo.db \
 	SHOPIFY_ADMIN_BASE_URL=http://$(HOST):$(PORT)/devstore/shopify/{shop}
 
-.PHONY: run test venv system-packages clean
+.PHONY: run test venv node system-packages clean
 
 $(BIN)/.installed: requirements.txt requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ venv: $(BIN)/.installed
 system-packages:
 	@scripts/ensure-system-packages.sh
 
+# Test tools from npm (theme-check, axe-core, Polaris tokens); versions pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: node_modules/.installed
+
 run: venv
 	@mkdir -p instance
 	$(DEMO_ENV) $(BIN)/flask --app wsgi db upgrade
@@ -32,8 +39,8 @@ run: venv
 	@echo ""
 	$(DEMO_ENV) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-test: venv system-packages
+test: venv system-packages node
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) instance/demo.db*
+	rm -rf $(VENV) node_modules instance/demo.db*

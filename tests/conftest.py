@@ -125,3 +125,21 @@ def shop(t):
 @pytest.fixture
 def other_shop(t):
     return install(t, OTHER_SHOP, token="shpat_other_token")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium for browser tests; skipped with a visible reason only if absent."""
+    from tests.support.browser import chromium, chromium_path
+    if chromium_path() is None:
+        pytest.skip("browser tests skipped: chromium is not installed (make test installs it)")
+    with chromium() as instance:
+        yield instance
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served on 127.0.0.1 (threaded), for browser tests."""
+    from tests.support.browser import serve
+    with serve(app) as url:
+        yield url
