@@ -139,3 +139,10 @@ def grant_tier_entry_reward(t: "Tessera", member_id: int, tier_key: str) -> None
         terms = type(terms)(**{**terms.__dict__, "points": 0})
     issue_free_code(t, shop.id, member_id, key=f"tier:{tier_key}:entry-reward", terms=terms, purpose="tier_reward",
                     prefix=reward.code_prefix)
+
+
+@task
+def resolve_campaign_collections(t: "Tessera", shop_id: int) -> None:
+    from app.services.program import resolve_campaign_collections as resolve
+    with t.db.scope() as session:
+        resolve(t, session, session.get(Shop, shop_id))

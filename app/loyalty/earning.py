@@ -48,10 +48,7 @@ def _campaign_applies(campaign: Campaign, tier_key: str | None, facts: OrderFact
 
 
 def campaign_products(campaign: Campaign) -> set[int] | None:
-    """Products a campaign is limited to (collections are resolved to products when saved)."""
-    if campaign.product_ids is None:
-        return None
-    return set(campaign.product_ids)
+    return campaign.eligible_products()
 
 
 def points_for_order(program: Program, facts: OrderFacts, *, tier: Tier | None, at: datetime) -> OrderEarning:

@@ -96,6 +96,8 @@ class Campaign(_Settings):
     tier_keys: list[str] | None = None
     product_ids: list[int] | None = None
     collection_ids: list[int] | None = None
+    # Products of `collection_ids`, filled in from Shopify after the program is saved.
+    collection_product_ids: list[int] | None = None
 
     @model_validator(mode="after")
     def _check(self):
@@ -109,6 +111,17 @@ class Campaign(_Settings):
 
     def is_active(self, at: datetime) -> bool:
         return self.starts_at <= at < self.ends_at
+
+    @property
+    def needs_collection_products(self) -> bool:
+        return bool(self.collection_ids) and self.collection_product_ids is None
+
+    def eligible_products(self) -> set[int] | None:
+        """Products the campaign is limited to, or None for the whole order. A collection whose
+        products are not known yet matches nothing rather than everything."""
+        if self.product_ids is None and not self.collection_ids:
+            return None
+        return set(self.product_ids or ()) | set(self.collection_product_ids or ())
 
 
 class Tier(_Settings):

@@ -4,12 +4,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.loyalty.program import Program, default_program, parse_program
 from app.models import ProgramVersion, Reward, Shop
+
+if TYPE_CHECKING:
+    from app.jobs import Queue
+    from app.runtime import Tessera
 
 
 @lru_cache(maxsize=1024)
@@ -61,8 +66,47 @@ def ensure_default_program(session: Session, shop: Shop) -> None:
     session.flush()
 
 
-def update_program(session: Session, shop: Shop, settings: dict, *, staff_user_id: str, now: datetime) -> ProgramVersion:
+def update_program(session: Session, shop: Shop, settings: dict, *, staff_user_id: str, now: datetime,
+                   queue: "Queue | None" = None) -> ProgramVersion:
+    """Save a new version. Campaigns limited to collections get their products from Shopify
+    in a follow-up job (they match no product until then, never every product)."""
     program = parse_program(settings)
     version = _add_version(session, shop, program, created_by=staff_user_id)
     session.commit()
+    if queue is not None and any(c.needs_collection_products for c in program.campaigns):
+        queue.enqueue("resolve_campaign_collections", shop.id)
     return version
+
+
+def resolve_campaign_collections(t: "Tessera", session: Session, shop: Shop) -> ProgramVersion | None:
+    """Fill in the products of collection-limited campaigns as a new program version."""
+    version, program = current_program(session, shop)
+    pending = [c for c in program.campaigns if c.needs_collection_products]
+    if not pending:
+        return None
+    resolved = []
+    for campaign in program.campaigns:
+        if campaign.needs_collection_products:
+            products = sorted({p for cid in campaign.collection_ids for p in _collection_products(t, session, shop, cid)})
+            campaign = campaign.model_copy(update={"collection_product_ids": products})
+        resolved.append(campaign)
+    new_version = _add_version(session, shop, program.model_copy(update={"campaigns": resolved}),
+                               created_by="system: collection products")
+    session.commit()
+    return new_version
+
+
+def _collection_products(t: "Tessera", session: Session, shop: Shop, collection_id: int) -> list[int]:
+    from app.services.shops import call_admin
+    from app.shopify.documents import COLLECTION_PRODUCTS
+
+    products, after = [], None
+    while True:
+        data = call_admin(t, session, shop, COLLECTION_PRODUCTS,
+                          {"id": f"gid://shopify/Collection/{collection_id}", "after": after})["collection"]
+        if data is None:
+            return products  # a deleted collection holds no products
+        products += [int(n["legacyResourceId"]) for n in data["products"]["nodes"]]
+        if not data["products"]["pageInfo"]["hasNextPage"]:
+            return products
+        after = data["products"]["pageInfo"]["endCursor"]

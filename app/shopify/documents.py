@@ -211,6 +211,17 @@ query OrderRefunds($id: ID!) {
 }
 """, expected_cost=900)
 
+COLLECTION_PRODUCTS = Document("CollectionProducts", """
+query CollectionProducts($id: ID!, $after: String) {
+  collection(id: $id) {
+    products(first: 250, after: $after) {
+      nodes { legacyResourceId }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+""", expected_cost=252)
+
 CUSTOMERS_PAGE = Document("CustomersPage", """
 query CustomersPage($after: String) {
   customers(first: 100, after: $after) {
@@ -233,5 +244,5 @@ query CustomersPage($after: String) {
 ALL_DOCUMENTS: list[Document] = [
     CREATE_BASIC_DISCOUNT_CODE, CREATE_FREE_SHIPPING_DISCOUNT_CODE, DISCOUNT_BY_CODE, DEACTIVATE_DISCOUNT_CODE,
     CREDIT_STORE_CREDIT, SUBSCRIBE_WEBHOOK, LIST_WEBHOOK_SUBSCRIPTIONS, SHOP_INFO, ORDERS_UPDATED_SINCE,
-    ORDER_LINE_ITEMS, ORDER_REFUNDS, CUSTOMERS_PAGE,
+    ORDER_LINE_ITEMS, ORDER_REFUNDS, COLLECTION_PRODUCTS, CUSTOMERS_PAGE,
 ]
