@@ -146,3 +146,23 @@ def resolve_campaign_collections(t: "Tessera", shop_id: int) -> None:
     from app.services.program import resolve_campaign_collections as resolve
     with t.db.scope() as session:
         resolve(t, session, session.get(Shop, shop_id))
+
+
+@task
+def grant_free_shipping_perk(t: "Tessera", member_id: int, tier_key: str) -> None:
+    """A tier with free shipping: one reusable free-shipping code for the member while the tier lasts."""
+    from datetime import timedelta
+
+    from app.loyalty.rewards import free_shipping_perk
+    from app.models import Member
+    from app.services.redemptions import issue_free_code
+    with t.db.scope(read_only=True) as session:
+        member = session.get(Member, member_id)
+        shop = session.get(Shop, member.shop_id)
+        if member.tier_key != tier_key:
+            return  # moved on before the job ran
+        until = member.tier_retained_until
+        days = max(1, -(-(until - t.clock()) // timedelta(days=1))) if until else 365  # round up
+        key = f"tier:{tier_key}:free-shipping:{until:%Y%m%d}" if until else f"tier:{tier_key}:free-shipping"
+    issue_free_code(t, shop.id, member_id, key=key, terms=free_shipping_perk(shop.currency, days),
+                    purpose="tier_perk", prefix="SHIP")

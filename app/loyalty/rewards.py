@@ -54,11 +54,22 @@ class RedemptionTerms:
     expiry_days: int | None
     combines_with: dict[str, bool]
     variant_id: int | None
+    # Reward codes are single-use; a tier's free-shipping perk is one code for the whole period.
+    single_use: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "points": self.points, "value": None if self.value is None else str(self.value),
                 "currency": self.currency, "min_subtotal": None if self.min_subtotal is None else str(self.min_subtotal),
-                "expiry_days": self.expiry_days, "combines_with": self.combines_with, "variant_id": self.variant_id}
+                "expiry_days": self.expiry_days, "combines_with": self.combines_with, "variant_id": self.variant_id,
+                "single_use": self.single_use}
+
+
+def free_shipping_perk(currency: str, days: int) -> RedemptionTerms:
+    """A tier's free-shipping benefit: a reusable code for that member while the tier lasts."""
+    return RedemptionTerms(kind="free_shipping", points=0, value=None, currency=currency, min_subtotal=None,
+                           expiry_days=days, combines_with={"orderDiscounts": True, "productDiscounts": True,
+                                                            "shippingDiscounts": False},
+                           variant_id=None, single_use=False)
 
 
 def new_code(prefix: str | None) -> str:

@@ -175,6 +175,7 @@ def settle_order(session: Session, shop: Shop, order: Order, member: Member, *, 
     after_refund = _claw_back_refunds(session, shop, order, member, earn, program, now)
     if order.cancelled_at is not None or order.financial_status == "refunded":
         after_refund = _reverse_remaining(session, shop, order, member, earn, program, now) or after_refund
+        referrals.reverse_referral_for_void_order(session, shop, order, now=now)
     if after_refund:
         tiers.refresh_member_tier(session, shop, member, program, version_id=version.id, now=now, after_refund=True)
 
@@ -197,8 +198,12 @@ def _earn_for_order(session, shop, order, member, program, version_id, now, enqu
     referrals.reward_referrer_for_order(session, shop, member, order, program, version_id=version_id, now=now)
     award_profile_actions(session, shop, member, now=now)
     entered = tiers.refresh_member_tier(session, shop, member, program, version_id=version_id, now=now)
-    if entered and enqueue and program.tier(entered).entry_reward_id:
-        enqueue("grant_tier_entry_reward", member.id, entered)
+    if entered and enqueue:
+        tier = program.tier(entered)
+        if tier.entry_reward_id:
+            enqueue("grant_tier_entry_reward", member.id, entered)
+        if tier.free_shipping:
+            enqueue("grant_free_shipping_perk", member.id, entered)
     return earn
 
 

@@ -25,7 +25,7 @@ from app.loyalty.ledger import EntryKind, redemption_debit_key, redemption_retur
 from app.loyalty.rewards import RedemptionTerms, check_redeemable, new_code, terms_for
 from app.models import LedgerEntry, Member, Order, Redemption, Reward, Shop
 from app.services import shops
-from app.services.ledger import NewEntry, balance_of, lock_member, post_entry
+from app.services.ledger import NewEntry, balance_of, entry_by_key, lock_member, post_entry
 from app.services.members import get_or_create_member
 from app.services.program import current_program
 from app.services.rewards import find_reward, spec_of
@@ -167,7 +167,7 @@ def _terms(redemption: Redemption) -> RedemptionTerms:
                            currency=data["currency"],
                            min_subtotal=Decimal(data["min_subtotal"]) if data["min_subtotal"] else None,
                            expiry_days=data["expiry_days"], combines_with=data["combines_with"],
-                           variant_id=data["variant_id"])
+                           variant_id=data["variant_id"], single_use=data.get("single_use", True))
 
 
 def issue(t: "Tessera", session: Session, shop: Shop, redemption: Redemption) -> None:
@@ -201,9 +201,11 @@ def give_back(session: Session, redemption: Redemption, *, why: str, reason: str
     member = session.get(Member, redemption.member_id) if redemption.member_id else None
     if member is not None and redemption.points_spent:
         lock_member(session, member)
+        debit = entry_by_key(session, redemption.shop_id, redemption_debit_key(redemption.id))
         post_entry(session, member, NewEntry(
             key=redemption_return_key(redemption.id, why), kind=EntryKind.REVERSAL, points=redemption.points_spent,
-            cause_type="redemption", cause_id=str(redemption.id), reason=_return_reason(redemption, why)), now=now)
+            cause_type="redemption", cause_id=str(redemption.id), reason=_return_reason(redemption, why),
+            reverses_entry_id=debit.id if debit else None), now=now)
     redemption.status, redemption.failure_reason = status, reason
     session.commit()
 

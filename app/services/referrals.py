@@ -169,3 +169,26 @@ def _referee(session: Session, shop: Shop, customer_id: int | None, email: str |
 def _existing_guest_referral(session: Session, shop: Shop, email: str) -> Referral | None:
     return session.scalar(select(Referral).where(Referral.shop_id == shop.id, Referral.referee_email == email)
                           .order_by(Referral.id).limit(1))
+
+
+def reverse_referral_for_void_order(session: Session, shop: Shop, order: Order, *, now: datetime) -> None:
+    """The referee's qualifying order was cancelled or refunded in full: the referrer's reward
+    goes back (as much as they still have; the rest is recorded as a shortfall)."""
+    from app.loyalty.clawback import limit_to_balance
+    from app.services.ledger import balance_of, entry_by_key
+    referral = session.scalar(select(Referral).where(Referral.shop_id == shop.id, Referral.order_id == order.order_id,
+                                                     Referral.status == "completed"))
+    if referral is None:
+        return
+    reward = entry_by_key(session, shop.id, referral_reward_key(referral.id))
+    if reward is None:
+        return
+    referrer = session.get(Member, referral.referrer_member_id)
+    lock_member(session, referrer)
+    split = limit_to_balance(reward.points, balance_of(session, referrer, now).balance, allow_negative=False)
+    reason = f"Referred friend's order {order.name or order.order_id} was cancelled = -{split.taken} points"
+    post_entry(session, referrer, NewEntry(
+        key=f"referral:{referral.id}:reversal", kind=EntryKind.CLAWBACK, points=-split.taken, cause_type="referral",
+        cause_id=str(referral.id), reason=reason + (f"; {split.shortfall} already spent" if split.shortfall else ""),
+        reverses_entry_id=reward.id, shortfall_points=split.shortfall), now=now)
+    referral.status = "reversed"

@@ -44,7 +44,8 @@ def _common(terms: RedemptionTerms, code: str, title: str, customer_id: int | No
         "title": title, "code": code, "startsAt": _iso(now - timedelta(minutes=1)),
         "endsAt": _iso(now + timedelta(days=terms.expiry_days)) if terms.expiry_days else None,
         "customerSelection": {"customers": {"add": [customer_gid(customer_id)]}} if customer_id else {"all": True},
-        "usageLimit": 1, "appliesOncePerCustomer": True, "combinesWith": terms.combines_with,
+        "usageLimit": 1 if terms.single_use else None, "appliesOncePerCustomer": terms.single_use,
+        "combinesWith": terms.combines_with,
     }
     if terms.min_subtotal:
         common["minimumRequirement"] = {"subtotal": {"greaterThanOrEqualToSubtotal":

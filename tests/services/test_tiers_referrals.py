@@ -90,3 +90,34 @@ def test_referral_below_minimum_or_over_cap_is_blocked(client, t, shop):
     with t.db.scope(read_only=True) as session:
         referral = session.scalar(select(Referral).where(Referral.referee_customer_id == 444))
     assert referral.status == "blocked" and "minimum" in referral.block_reason
+
+
+def test_cancelling_the_referees_qualifying_order_takes_the_referrers_reward_back(client, t, shop):
+    set_program(t, shop, {"referrals": {"enabled": True, "referrer_points": 500}})
+    deliver(client, t, "orders/paid", order(1, customer_id=111))
+    code = member_of(t, shop, 111).referral_code
+    referred = order(2, customer_id=222)
+    referred["note_attributes"] = [{"name": "tessera_ref", "value": code}]
+    deliver(client, t, "orders/paid", referred)
+    assert balance(t, shop, 111).balance == 610
+    cancelled = dict(referred, cancelled_at="2025-02-20T11:02:30-05:00", financial_status="refunded", refunds=[])
+    deliver(client, t, "orders/cancelled", cancelled)
+    assert balance(t, shop, 111).balance == 110 and ledger(t, shop, 111)[-1][1] == -500
+    with t.db.scope(read_only=True) as session:
+        assert session.scalar(select(Referral.status)) == "reversed"
+
+
+def test_gold_free_shipping_perk_is_a_reusable_code_for_the_tier_period(client, t, shop):
+    import responses as responses_lib
+    from tests.support.shopify_stub import AdminStub
+    tiers = {**TIERS, "levels": [{"key": "member", "name": "Member", "threshold": 0},
+                                 {"key": "gold", "name": "Gold", "threshold": 100, "free_shipping": True}]}
+    set_program(t, shop, {"tiers": tiers})
+    with responses_lib.RequestsMock() as rsps:
+        stub = AdminStub(rsps)
+        deliver(client, t, "orders/paid", order(1))
+    [mutation] = stub.mutations
+    perk = mutation["variables"]["freeShippingCodeDiscount"]
+    assert perk["code"].startswith("SHIP-") and perk["usageLimit"] is None and perk["appliesOncePerCustomer"] is False
+    assert perk["customerSelection"] == {"customers": {"add": [f"gid://shopify/Customer/{CUSTOMER_ID}"]}}
+    assert perk["endsAt"].startswith("2026-01-01")  # calendar-year tier: until the year ends
