@@ -87,7 +87,8 @@ def _register_http(app: Flask) -> None:
     register_error_handlers(app)
     auth.init_app(app)
     app.register_blueprint(webhooks_bp)
-    for module_name in ("app.storefront", "app.admin", "app.api", "app.integrations", "app.devstore"):
+    for module_name in ("app.storefront", "app.admin", "app.api", "app.integrations", "app.devstore",
+                        "app.devstore.storefront"):
         module = __import__(module_name, fromlist=["init_app"])
         module.init_app(app)
 

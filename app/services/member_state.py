@@ -7,14 +7,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.loyalty.ledger import Balance
+from app.loyalty.ledger import Balance, action_key
 from app.loyalty.tiers import progress_to_next
-from app.models import Member, Redemption, Reward, Shop
+from app.models import LedgerEntry, Member, Redemption, Reward, Shop
 from app.services.ledger import balance_of, entries_of, explained_ledger
 from app.services.members import find_member
 from app.services.program import current_program
 from app.services.rewards import catalog, reward_json
 from app.services.tiers import tier_metric
+
+SOCIAL_ACTIONS = ("social_follow", "social_share")
 
 
 def member_state(session: Session, shop: Shop, customer_id: int, *, now: datetime,
@@ -40,6 +42,7 @@ def member_state(session: Session, shop: Shop, customer_id: int, *, now: datetim
         "referral_path": f"/?ref={member.referral_code}",
         "rewards": _rewards_for(session, shop, member, balance.balance),
         "codes": _active_codes(session, shop, member),
+        "claimed_social": _claimed_social(session, shop, member),
         "recent_activity": [_activity(e) for e in entries_of(session, member, limit=recent, newest_first=True)],
     }
 
@@ -61,6 +64,17 @@ def _active_codes(session: Session, shop: Shop, member: Member) -> list[dict[str
              "apply_url": f"/discount/{r.code}" if r.code else None} for r, name in rows]
 
 
+def _claimed_social(session: Session, shop: Shop, member: Member) -> list[dict[str, str]]:
+    """Social follows/shares already paid (once per network), so the widget shows them as done."""
+    keys = session.scalars(select(LedgerEntry.entry_key).where(
+        LedgerEntry.shop_id == shop.id, LedgerEntry.member_id == member.id, LedgerEntry.cause_type == "action",
+        LedgerEntry.cause_id.in_(SOCIAL_ACTIONS)))
+    prefixes = {action: action_key(member.id, action) + ":" for action in SOCIAL_ACTIONS}
+    claimed = [{"action": action, "network": key[len(prefix):]}
+               for key in keys for action, prefix in prefixes.items() if key.startswith(prefix)]
+    return sorted(claimed, key=lambda c: (c["action"], c["network"]))
+
+
 def _balance_fields(balance: Balance) -> dict[str, int]:
     return {"balance": balance.balance, "pending": balance.pending, "lifetime_earned": balance.lifetime_earned}
 
@@ -70,7 +84,7 @@ def _empty_state(program, customer_id: int) -> dict[str, Any]:
     return {"customer_id": customer_id, **_balance_fields(Balance(0, 0, 0)), "tier": None, "tier_key": None,
             "tier_progress": progress_to_next(program.tiers, None, 0) if lowest else None, "referral_code": None,
             "referral_path": None, "blocked": False, "birthday_set": False, "rewards": [], "codes": [],
-            "recent_activity": []}
+            "claimed_social": [], "recent_activity": []}
 
 
 def _activity(entry) -> dict[str, Any]:

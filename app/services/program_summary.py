@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.actions import ACTION_LABELS
 from app.loyalty.expiry import describe_policy
 from app.loyalty.money import format_money, to_minor
-from app.loyalty.program import Program, SocialRule
+from app.loyalty.program import Program, SocialRule, WidgetSettings
 from app.models import Shop
 from app.services.program import current_program
 from app.services.rewards import catalog, reward_json
@@ -22,7 +22,7 @@ def _earning_rule(program: Program, currency: str) -> dict[str, Any]:
             "subtotal_with_tax": " (tax included)", "total": " (shipping and tax included)"}[rule.base]
     text = f"{rule.points_per_unit.normalize()} points for every {unit} spent{base}"
     return {"key": "purchase", "label": "Place an order", "points_per_unit": str(rule.points_per_unit),
-            "description": text, "pending_days": rule.pending_days}
+            "base": rule.base, "description": text, "pending_days": rule.pending_days}
 
 
 def ways_to_earn(program: Program, currency: str) -> list[dict[str, Any]]:
@@ -36,7 +36,8 @@ def ways_to_earn(program: Program, currency: str) -> list[dict[str, Any]]:
         if isinstance(rule, SocialRule):
             way["networks"] = [{"network": n, "url": url} for n, url in sorted(rule.networks.items())]
         if key == "order_streak":
-            way["description"] = f"{rule.orders} orders within {rule.days} days"
+            # Numbers as well as the English text, so the widget can say it in the shopper's language.
+            way.update(orders=rule.orders, days=rule.days, description=f"{rule.orders} orders within {rule.days} days")
         ways.append(way)
     return ways
 
@@ -46,7 +47,11 @@ def program_summary(session: Session, shop: Shop, *, now: datetime) -> dict[str,
     widget = program.widget
     return {
         "shop": shop.domain, "currency": shop.currency, "program_name": widget.program_name,
-        "points_name": widget.points_name, "ways_to_earn": ways_to_earn(program, shop.currency),
+        "points_name": widget.points_name,
+        # The owner's own name for the program, or None: the widget then says "Rewards" in the shopper's language.
+        "custom_program_name": None if widget.program_name == WidgetSettings.model_fields["program_name"].default
+        else widget.program_name,
+        "ways_to_earn": ways_to_earn(program, shop.currency),
         "rewards": [reward_json(r, shop.currency) for r in catalog(session, shop)],
         "campaigns": [{"name": c.name, "ends_at": c.ends_at.isoformat(),
                        "multiplier": str(c.multiplier) if c.multiplier else None, "bonus_points": c.bonus_points}
