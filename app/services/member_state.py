@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.loyalty.ledger import Balance, action_key
-from app.loyalty.tiers import progress_to_next
+from app.loyalty.tiers import progress_to_next, qualifying_tier
 from app.models import LedgerEntry, Member, Redemption, Reward, Shop
 from app.services.ledger import balance_of, entries_of, explained_ledger
 from app.services.members import find_member
@@ -28,14 +28,15 @@ def member_state(session: Session, shop: Shop, customer_id: int, *, now: datetim
     if member is None:
         return _empty_state(program, customer_id)
     balance = balance_of(session, member, now)
-    tier = program.tier(member.tier_key) if program.tiers.enabled else None
     metric = tier_metric(session, shop, member, program, now) if program.tiers.enabled else None
+    tier = _shown_tier(program, member, metric)
     return {
         "customer_id": customer_id,
         **_balance_fields(balance),
         "tier": tier.name if tier else None,
         "tier_key": tier.key if tier else None,
-        "tier_progress": progress_to_next(program.tiers, member.tier_key, metric) if metric is not None else None,
+        "tier_progress": progress_to_next(program.tiers, tier.key if tier else None, metric)
+        if metric is not None else None,
         "referral_code": member.referral_code,
         "blocked": member.blocked_at is not None,
         "birthday_set": member.birthday is not None,
@@ -45,6 +46,14 @@ def member_state(session: Session, shop: Shop, customer_id: int, *, now: datetim
         "claimed_social": _claimed_social(session, shop, member),
         "recent_activity": [_activity(e) for e in entries_of(session, member, limit=recent, newest_first=True)],
     }
+
+
+def _shown_tier(program, member: Member, metric):
+    """The member's tier; until the first recompute after tiers are switched on, the tier the
+    activity already qualifies for (so nobody sees "0 points to reach Bronze")."""
+    if metric is None:
+        return None
+    return program.tier(member.tier_key) or qualifying_tier(program.tiers, metric)
 
 
 def _rewards_for(session: Session, shop: Shop, member: Member, balance: int) -> list[dict[str, Any]]:

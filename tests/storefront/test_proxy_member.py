@@ -59,3 +59,12 @@ def test_same_customer_id_in_another_shop_sees_only_that_shops_points(client, t,
     mine = client.get(f"/proxy/member?{signed_proxy_query()}").json
     theirs = client.get(f"/proxy/member?{signed_proxy_query(shop=OTHER_SHOP)}").json
     assert mine["balance"] == 110 and theirs["balance"] == 0
+
+
+def test_members_seen_before_tiers_were_switched_on_show_the_tier_they_qualify_for(client, t, shop):
+    from tests.support.ledger import set_program
+    deliver(client, t, "orders/paid", payload("orders/paid"))
+    set_program(t, shop, {"tiers": {"enabled": True}})
+    body = client.get(f"/proxy/member?{signed_proxy_query()}").json
+    assert body["tier"] == "Bronze" and body["tier_progress"]["tier"] == "Silver"
+    assert body["tier_progress"]["missing"] == "390"
