@@ -14,6 +14,7 @@ from app.loyalty.program import Program
 from app.models import LedgerEntry, Member, Shop
 from app.services.ledger import NewEntry, lock_member, post_entry
 from app.services.program import current_program
+from app.services.tiers import refresh_member_tier
 
 
 def _previous_claims(session: Session, member: Member, action: str) -> list[datetime]:
@@ -39,6 +40,7 @@ def post_action_points(session: Session, shop: Shop, member: Member, action: str
     if entry is None:
         raise ActionNotAllowed("Already claimed: these points were given before.")
     member.last_activity_at = now
+    refresh_member_tier(session, shop, member, rules, version_id=version, now=now)  # points can lift the tier
     return entry
 
 

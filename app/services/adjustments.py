@@ -11,6 +11,8 @@ from app.loyalty.errors import InsufficientPoints, InvalidInput
 from app.loyalty.ledger import EntryKind
 from app.models import LedgerEntry, Member, Shop
 from app.services.ledger import NewEntry, balance_of, entry_by_key, lock_member, post_entry
+from app.services.program import current_program
+from app.services.tiers import refresh_member_tier
 
 MAX_ADJUSTMENT = 1_000_000
 
@@ -44,5 +46,8 @@ def adjust_points(session: Session, shop: Shop, member: Member, points, reason, 
     entry = post_entry(session, member, NewEntry(
         key=key, kind=EntryKind.ADJUST, points=points, cause_type="staff", cause_id=staff_user_id,
         staff_user_id=staff_user_id, reason=f"Adjusted by staff: {reason}"), now=now)
+    if points > 0:
+        version, program = current_program(session, shop)
+        refresh_member_tier(session, shop, member, program, version_id=version.id, now=now)
     session.commit()
     return entry

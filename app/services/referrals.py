@@ -108,6 +108,8 @@ def reward_referrer_for_order(session: Session, shop: Shop, referee: Member, ord
         reason=f"Referred {referee.first_name or 'a friend'} (order {order.name or order.order_id}) = "
                f"{settings.referrer_points} points"), now=now)
     referral.status, referral.completed_at = "completed", now
+    from app.services.tiers import refresh_member_tier
+    refresh_member_tier(session, shop, referrer, program, version_id=version_id, now=now)
 
 
 def _welcome_terms(program: Program, currency: str):

@@ -121,3 +121,18 @@ def test_gold_free_shipping_perk_is_a_reusable_code_for_the_tier_period(client, 
     assert perk["code"].startswith("SHIP-") and perk["usageLimit"] is None and perk["appliesOncePerCustomer"] is False
     assert perk["customerSelection"] == {"customers": {"add": [f"gid://shopify/Customer/{CUSTOMER_ID}"]}}
     assert perk["endsAt"].startswith("2026-01-01")  # calendar-year tier: until the year ends
+
+
+def test_points_from_actions_and_referrals_lift_the_tier_too(client, t, shop):
+    set_program(t, shop, {"tiers": {"enabled": True, "levels": [
+        {"key": "bronze", "name": "Bronze", "threshold": 0},
+        {"key": "silver", "name": "Silver", "threshold": 500, "multiplier": "2"}]},
+        "referrals": {"enabled": True, "referrer_points": 500}})
+    deliver(client, t, "orders/paid", order(1, customer_id=111))
+    assert member_of(t, shop, 111).tier_key == "bronze"
+    referred = order(2, customer_id=222)
+    referred["note_attributes"] = [{"name": "tessera_ref", "value": member_of(t, shop, 111).referral_code}]
+    deliver(client, t, "orders/paid", referred)
+    assert member_of(t, shop, 111).tier_key == "silver"
+    deliver(client, t, "orders/paid", order(3, customer_id=111))
+    assert entries(t, shop, 111)[-1].points == 220 and "Silver x2" in entries(t, shop, 111)[-1].reason
