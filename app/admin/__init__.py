@@ -1,44 +1,46 @@
-"""The embedded admin: pages rendered inside the Shopify admin iframe."""
+"""The embedded admin: pages rendered inside the Shopify admin iframe.
+
+Every page load needs a valid session token (the `id_token` query parameter Shopify adds, or
+the one admin.js adds when it navigates); without one the answer is a sign-in page with no
+shop data (401). Every form post needs the session token (Authorization: Bearer) and the
+page's CSRF token. The pages' scripts never use cookies.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, jsonify, render_template, request
 from flask_login import current_user
 
-from app.auth import ensure_installed_from_session_token
-from app.errors import ApiError
-from app.models import Shop
-from app.runtime import tessera
+from app.admin.access import (asset_version, check_csrf, embedded_page, frame_ancestors, page_url,
+                              require_session_token, sign_in_page)
+from app.errors import error_body
+from app.loyalty.errors import NotFound
 
 bp = Blueprint("admin", __name__)
 
-
-def frame_ancestors(shop_domain: str | None) -> str:
-    """CSP for embedded pages: only this shop's admin may frame them (auth.md §6)."""
-    if not shop_domain:
-        return "frame-ancestors 'none';"
-    return f"frame-ancestors https://{shop_domain} https://admin.shopify.com;"
+__all__ = ["bp", "frame_ancestors", "init_app"]
 
 
-@bp.get("/")
-def home():
-    if not current_user.is_authenticated:
-        raise ApiError(401, "session_token_required",
-                       "Open Tessera from your Shopify admin (Apps > Tessera) to sign in.")
-    shop_id = ensure_installed_from_session_token(current_user)
-    t = tessera()
-    with t.db.scope(read_only=True) as session:
-        shop = session.get(Shop, shop_id)
-        response = tessera_response(render_template("admin/home.html", shop=shop, api_key=t.api_key,
-                                                    host=request.args.get("host", "")), shop.domain)
-    return response
+@bp.before_request
+def _authenticate():
+    if request.method in ("GET", "HEAD"):
+        if not current_user.is_authenticated:
+            return sign_in_page()
+        return None
+    require_session_token()
+    check_csrf()
+    return None
 
 
-def tessera_response(html: str, shop_domain: str):
-    from flask import make_response
-    response = make_response(html)
-    response.headers["Content-Security-Policy"] = frame_ancestors(shop_domain)
-    return response
+@bp.errorhandler(NotFound)
+def _not_found(exc: NotFound):
+    """A page for something outside the shop (or gone) reads as a page, not as JSON."""
+    if request.method != "GET":
+        return jsonify(error_body(exc.code, str(exc))), 404
+    html = render_template("admin/not_found.html", message=str(exc), home_url=page_url("admin.home"),
+                           asset_version=asset_version())
+    return embedded_page(html, current_user.shop_domain, status=404)
 
 
 def init_app(app: Flask) -> None:
+    from app.admin import activity, analytics, home, imports, members, program  # noqa: F401 - routes on bp
     app.register_blueprint(bp)

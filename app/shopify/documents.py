@@ -241,8 +241,34 @@ query CustomersPage($after: String) {
 """, expected_cost=202)
 
 
+# The historical import pages through every order by id (immutable, so a saved cursor stays
+# valid across interruptions); 5 per page for the same cost reason as reconciliation.
+HISTORICAL_ORDERS = Document("HistoricalOrders", """
+query HistoricalOrders($after: String) {
+  orders(first: 5, after: $after, sortKey: ID) {
+    nodes {""" + _ORDER_FIELDS + """    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+""", expected_cost=700)
+
+# Counts for the import's progress bar (Shopify stops counting at 10,000: precision AT_LEAST).
+CUSTOMERS_COUNT = Document("CustomersCount", """
+query CustomersCount {
+  customersCount { count precision }
+}
+""", expected_cost=1)
+
+ORDERS_COUNT = Document("OrdersCount", """
+query OrdersCount {
+  ordersCount { count precision }
+}
+""", expected_cost=1)
+
+
 ALL_DOCUMENTS: list[Document] = [
     CREATE_BASIC_DISCOUNT_CODE, CREATE_FREE_SHIPPING_DISCOUNT_CODE, DISCOUNT_BY_CODE, DEACTIVATE_DISCOUNT_CODE,
     CREDIT_STORE_CREDIT, SUBSCRIBE_WEBHOOK, LIST_WEBHOOK_SUBSCRIPTIONS, SHOP_INFO, ORDERS_UPDATED_SINCE,
-    ORDER_LINE_ITEMS, ORDER_REFUNDS, COLLECTION_PRODUCTS, CUSTOMERS_PAGE,
+    ORDER_LINE_ITEMS, ORDER_REFUNDS, COLLECTION_PRODUCTS, CUSTOMERS_PAGE, HISTORICAL_ORDERS, CUSTOMERS_COUNT,
+    ORDERS_COUNT,
 ]

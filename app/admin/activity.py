@@ -1,0 +1,27 @@
+"""Activity: the webhook inbox, failed deliveries with their errors, and "retry"."""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from app.admin import bp
+from app.admin.access import render_page, shop_session
+from app.runtime import tessera
+from app.services.webhook_activity import STATUSES, event_json, recent_events, retry_event, status_counts
+
+
+@bp.get("/activity")
+def activity():
+    status = request.args.get("status") if request.args.get("status") in STATUSES else None
+    before = request.args.get("before", "")
+    with shop_session(read_only=True) as (session, shop):
+        events = recent_events(session, shop, status=status, before_id=int(before) if before.isdigit() else None)
+        return render_page("admin/activity.html", shop, events=[event_json(e) for e in events], status=status,
+                           counts=status_counts(session, shop), statuses=STATUSES)
+
+
+@bp.post("/activity/<int:event_id>/retry")
+def retry(event_id: int):
+    t = tessera()
+    with shop_session() as (session, shop):
+        event = retry_event(session, shop, event_id, now=t.clock(), queue=t.queue)
+        return jsonify({"message": f"{event.topic} delivery queued again.", "event": event_json(event)})

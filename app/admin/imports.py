@@ -1,0 +1,64 @@
+"""Import and export: customers and historical orders from Shopify (with progress, resumable),
+starting balances from CSV, CSV exports of members and the ledger."""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from app.admin import bp
+from app.admin.access import render_page, shop_session, staff_user_id
+from app.errors import ApiError
+from app.runtime import tessera
+from app.services.imports import (API_KINDS, find_import, import_jobs, import_json, import_starting_balances,
+                                  run_import_step, start_import)
+
+MAX_CSV_BYTES = 20 * 1024 * 1024
+
+
+@bp.get("/import")
+def imports():
+    with shop_session(read_only=True) as (session, shop):
+        jobs = [import_json(job) for job in import_jobs(session, shop)]
+        open_jobs = {kind: next((j for j in jobs if j["kind"] == kind and j["resumable"]), None) for kind in API_KINDS}
+        return render_page("admin/import.html", shop, jobs=jobs, open_jobs=open_jobs)
+
+
+@bp.post("/import/jobs")
+def start():
+    with shop_session() as (session, shop):
+        job = start_import(session, shop, request.form.get("kind"), now=tessera().clock())
+        return jsonify({"message": "Import started.", "job": import_json(job)})
+
+
+@bp.post("/import/jobs/<int:job_id>/run")
+def run(job_id: int):
+    """One slice of the import (a few seconds of pages); the page calls this until done."""
+    t = tessera()
+    with shop_session() as (session, shop):
+        job = run_import_step(t, session, shop, find_import(session, shop, job_id))
+        return jsonify({"job": import_json(job)})
+
+
+def uploaded_csv() -> str:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ApiError(422, "invalid", "Choose a CSV file to upload.", {"file": "choose a .csv file"})
+    data = upload.read(MAX_CSV_BYTES + 1)
+    if len(data) > MAX_CSV_BYTES:
+        raise ApiError(413, "file_too_large", "The file is larger than 20 MB; split it and upload the parts.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(422, "invalid", "The file is not UTF-8 text.",
+                       {"file": "save it as CSV UTF-8 from your spreadsheet"}) from None
+
+
+@bp.post("/import/balances")
+def import_balances():
+    t = tessera()
+    text = uploaded_csv()
+    with shop_session() as (session, shop):
+        result = import_starting_balances(session, shop, text, staff_user_id=staff_user_id(), now=t.clock(),
+                                          enqueue=t.queue.enqueue)
+        already = f", {result.already_imported:,} already imported before" if result.already_imported else ""
+        return jsonify({"message": f"{result.imported:,} starting balances imported ({result.points:,} points)"
+                                   f"{already}.", "result": result.to_json()})

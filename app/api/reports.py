@@ -1,0 +1,103 @@
+"""Analytics, imports, exports and the webhook inbox."""
+from __future__ import annotations
+
+from flask import Response, jsonify, request, stream_with_context
+
+from app.admin.access import current_shop_id, shop_session, staff_user_id
+from app.api import bp, json_body
+from app.models import Shop
+from app.runtime import tessera
+from app.services.analytics import shop_analytics
+from app.services.exports import ledger_csv, members_csv
+from app.services.imports import (find_import, import_jobs, import_json, import_starting_balances, run_import_step,
+                                  start_import)
+from app.services.webhook_activity import STATUSES, event_json, recent_events, retry_event, status_counts
+
+
+@bp.get("/analytics")
+def analytics():
+    """`?months=` (1-36, default 12): figures with definitions, monthly series, funnel, tiers."""
+    months = request.args.get("months", "12")
+    months = min(36, max(1, int(months))) if months.isdigit() else 12
+    with shop_session(read_only=True) as (session, shop):
+        return jsonify(shop_analytics(session, shop, now=tessera().clock(), months=months).to_json())
+
+
+@bp.get("/imports")
+def imports():
+    with shop_session(read_only=True) as (session, shop):
+        return jsonify({"imports": [import_json(job) for job in import_jobs(session, shop)]})
+
+
+@bp.post("/imports")
+def start():
+    """`{"kind": "customers" | "orders"}`: starts an import, or returns the unfinished one."""
+    body = json_body()
+    with shop_session() as (session, shop):
+        return jsonify(import_json(start_import(session, shop, body.get("kind"), now=tessera().clock()))), 201
+
+
+@bp.get("/imports/<int:job_id>")
+def get_import(job_id: int):
+    with shop_session(read_only=True) as (session, shop):
+        return jsonify(import_json(find_import(session, shop, job_id)))
+
+
+@bp.post("/imports/<int:job_id>/run")
+def run(job_id: int):
+    """Import for a few seconds from the saved cursor; call again until `status` is done."""
+    t = tessera()
+    with shop_session() as (session, shop):
+        return jsonify(import_json(run_import_step(t, session, shop, find_import(session, shop, job_id))))
+
+
+@bp.post("/imports/balances")
+def import_balances():
+    """The CSV file as the body (Content-Type: text/csv)."""
+    t = tessera()
+    text = request.get_data(as_text=True)
+    with shop_session() as (session, shop):
+        result = import_starting_balances(session, shop, text, staff_user_id=staff_user_id(), now=t.clock(),
+                                          enqueue=t.queue.enqueue)
+        return jsonify(result.to_json()), 201
+
+
+def _csv_download(filename: str, produce) -> Response:
+    """Streamed: the session lives as long as the download, so big shops never load it all."""
+    t = tessera()
+    shop_id = current_shop_id()
+
+    def generate():
+        with t.db.scope(read_only=True) as session:
+            yield from produce(session, session.get(Shop, shop_id))
+
+    return Response(stream_with_context(generate()), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+@bp.get("/exports/members.csv")
+def export_members():
+    now = tessera().clock()
+    return _csv_download("members.csv", lambda session, shop: members_csv(session, shop, now=now))
+
+
+@bp.get("/exports/ledger.csv")
+def export_ledger():
+    return _csv_download("ledger.csv", ledger_csv)
+
+
+@bp.get("/webhook-events")
+def webhook_events():
+    """`?status=failed` (pending, processing, done, failed), `before=<id>` for older ones."""
+    status = request.args.get("status") if request.args.get("status") in STATUSES else None
+    before = request.args.get("before", "")
+    with shop_session(read_only=True) as (session, shop):
+        events = recent_events(session, shop, status=status, before_id=int(before) if before.isdigit() else None)
+        return jsonify({"events": [event_json(e) for e in events], "counts": status_counts(session, shop)})
+
+
+@bp.post("/webhook-events/<int:event_id>/retry")
+def retry_webhook_event(event_id: int):
+    t = tessera()
+    with shop_session() as (session, shop):
+        return jsonify(event_json(retry_event(session, shop, event_id, now=t.clock(), queue=t.queue)))

@@ -1,0 +1,123 @@
+"""Members: search, filter and sort; a member's page; adjustments with a required reason (the
+staff user id on the entry); blocking. Another shop's member is a 404 everywhere."""
+from sqlalchemy import select
+
+from app.models import LedgerEntry, Member
+from tests.admin.helpers import get_page, post_form
+from tests.admin.seed import A, B, C, D
+from tests.support import OTHER_SHOP
+from tests.support.ledger import adjust, balance, entries
+
+
+def rows(html: str) -> list[str]:
+    import re
+    return re.findall(r'href="/members/(\d+)\?', html)
+
+
+def test_members_are_searched_by_email_or_name(client, seeded):
+    assert rows(get_page(client, "/members", query="avery@").get_data(as_text=True)) == [str(A)]
+    assert rows(get_page(client, "/members", query="rivera").get_data(as_text=True)) == [str(B)]
+    assert rows(get_page(client, "/members", query="Casey%20Stone").get_data(as_text=True)) == [str(C)]
+    html = get_page(client, "/members", query="nobody").get_data(as_text=True)
+    assert rows(html) == [] and "No members match" in html
+
+
+def test_members_are_filtered_by_tier_and_segment_and_sorted(client, seeded):
+    assert rows(get_page(client, "/members", tier="silver").get_data(as_text=True)) == [str(B)]
+    assert rows(get_page(client, "/members", tier="none").get_data(as_text=True)) == [str(C)]
+    by_balance = rows(get_page(client, "/members", sort="-balance").get_data(as_text=True))
+    assert by_balance == [str(D), str(A), str(C), str(B)]  # 1100, 265, 100, 50
+    assert rows(get_page(client, "/members", sort="balance").get_data(as_text=True)) == by_balance[::-1]
+    assert rows(get_page(client, "/members", sort="name").get_data(as_text=True)) == [str(A), str(B), str(C), str(D)]
+
+
+def test_members_list_pages(client, seeded):
+    html = get_page(client, "/members", per_page=2, sort="name").get_data(as_text=True)
+    assert rows(html) == [str(A), str(B)] and "page=2" in html
+    assert rows(get_page(client, "/members", per_page=2, sort="name", page=2).get_data(as_text=True)) == [str(C), str(D)]
+
+
+def test_member_page_shows_balance_tier_referrals_codes_and_the_explained_ledger(client, seeded):
+    html = get_page(client, f"/members/{B}").get_data(as_text=True)
+    assert "Blake Rivera" in html and "Silver" in html
+    assert "Order #9002: " in html and "Redeemed USD 5 off" in html
+    assert 'data-balance>50<' in html
+    assert "Adjust points" in html and 'name="reason"' in html
+    html = get_page(client, f"/members/{A}").get_data(as_text=True)
+    assert "Adjusted by staff: Apology for a late parcel" in html and "by staff 84512345678" in html
+    assert "Refund on order #9007" in html
+    assert "4 visits, 2 sign-ups, 1 blocked" in html  # referral stats
+
+
+def test_member_page_lists_reward_codes_with_their_state(client, seeded, t):
+    html = get_page(client, f"/members/{B}").get_data(as_text=True)
+    with t.db.scope(read_only=True) as session:
+        from app.models import Redemption
+        code = session.scalar(select(Redemption.code).where(Redemption.shop_id == seeded.id))
+    section = html[html.index("data-redemptions"):]
+    assert code and code in section and "Issued" in section and "500 points" in section
+
+
+class TestAdjustments:
+    def test_an_adjustment_is_recorded_with_the_reason_and_the_staff_user(self, client, t, shop):
+        adjust(t, shop, 100, customer_id=A)
+        response = post_form(client, f"/members/{A}/adjustments", {"points": "-40", "reason": "Damaged item swap"})
+        assert response.status_code == 200, response.json
+        entry = entries(t, shop, A)[-1]
+        assert (entry.points, entry.kind, entry.staff_user_id) == (-40, "adjust", "84512345678")
+        assert entry.reason == "Adjusted by staff: Damaged item swap"
+        assert balance(t, shop, A).balance == 60
+
+    def test_a_reason_is_required(self, client, t, shop):
+        adjust(t, shop, 100, customer_id=A)
+        response = post_form(client, f"/members/{A}/adjustments", {"points": "25", "reason": "  "})
+        assert response.status_code == 422
+        assert [f["field"] for f in response.json["error"]["fields"]] == ["reason"]
+
+    def test_points_must_be_a_whole_number(self, client, t, shop):
+        adjust(t, shop, 100, customer_id=A)
+        response = post_form(client, f"/members/{A}/adjustments", {"points": "1.5", "reason": "x"})
+        assert response.status_code == 422 and response.json["error"]["fields"][0]["field"] == "points"
+
+    def test_a_balance_never_goes_below_zero(self, client, t, shop):
+        adjust(t, shop, 30, customer_id=A)
+        response = post_form(client, f"/members/{A}/adjustments", {"points": "-31", "reason": "too much"})
+        assert response.status_code == 409 and "Only 30 points" in response.json["error"]["message"]
+
+    def test_the_same_form_submitted_twice_adjusts_once(self, client, t, shop):
+        adjust(t, shop, 100, customer_id=A)
+        form = {"points": "5", "reason": "Goodwill", "idempotency_key": "form-123"}
+        assert post_form(client, f"/members/{A}/adjustments", form).status_code == 200
+        assert post_form(client, f"/members/{A}/adjustments", form).status_code == 200
+        assert balance(t, shop, A).balance == 105
+
+    def test_another_shops_member_cannot_be_adjusted(self, client, t, shop, other_shop):
+        adjust(t, other_shop, 100, customer_id=A)
+        response = post_form(client, f"/members/{A}/adjustments", {"points": "5", "reason": "x"})
+        assert response.status_code == 404
+        with t.db.scope(read_only=True) as session:
+            assert session.scalar(select(LedgerEntry.id).where(LedgerEntry.shop_id == shop.id)) is None
+
+    def test_adjustments_need_the_csrf_token(self, client, t, shop):
+        adjust(t, shop, 100, customer_id=A)
+        response = post_form(client, f"/members/{A}/adjustments", {"points": "5", "reason": "x"}, csrf="")
+        assert response.status_code == 403 and balance(t, shop, A).balance == 100
+
+
+def test_a_member_is_blocked_and_unblocked(client, t, shop):
+    adjust(t, shop, 10, customer_id=A)
+    assert post_form(client, f"/members/{A}/block", {"reason": "Referral abuse"}).status_code == 200
+    with t.db.scope(read_only=True) as session:
+        member = session.scalar(select(Member).where(Member.shop_id == shop.id, Member.customer_id == A))
+    assert member.blocked_at is not None and member.block_reason == "Referral abuse (staff 84512345678)"
+    assert "Blocked from the program" in get_page(client, f"/members/{A}").get_data(as_text=True)
+    assert rows(get_page(client, "/members", segment="blocked").get_data(as_text=True)) == [str(A)]
+    assert post_form(client, f"/members/{A}/unblock", {}).status_code == 200
+    with t.db.scope(read_only=True) as session:
+        assert session.get(Member, member.id).blocked_at is None
+
+
+def test_blocking_another_shops_member_is_404(client, t, shop, other_shop):
+    adjust(t, other_shop, 10, customer_id=A)
+    assert post_form(client, f"/members/{A}/block", {"reason": "x"}).status_code == 404
+    assert post_form(client, f"/members/{A}/block", {"reason": "x"}, shop=OTHER_SHOP).status_code == 200
