@@ -31,11 +31,15 @@ node_modules/.installed: package.json package-lock.json
 
 node: node_modules/.installed
 
+# The first run installs Tessera on the demo store through OAuth and seeds it (later runs keep
+# what is there; `devstore reset` starts over); `devstore seed` prints the URLs. The settings go
+# to instance/demo.env for the demo's other commands: `env $$(cat instance/demo.env) .venv/bin/flask ...`
 run: venv
 	@mkdir -p instance
+	@printf '%s\n' $(DEMO_ENV) > instance/demo.env
 	$(DEMO_ENV) $(BIN)/flask --app wsgi db upgrade
-	@echo ""
-	@echo "  Tessera is starting on http://$(HOST):$(PORT)"
+	@$(DEMO_ENV) LOG_LEVEL=WARNING $(BIN)/flask --app wsgi devstore seed
+	@echo "  Tessera is starting on http://$(HOST):$(PORT) (Ctrl+C stops it). More: docs/tour.md"
 	@echo ""
 	$(DEMO_ENV) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 

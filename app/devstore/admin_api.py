@@ -1,0 +1,309 @@
+"""The stand-in's Admin GraphQL API: a request is checked against the real schema (document
+and variables), against the token's scopes and the shop's rate-limit bucket, then executed by
+graphql-core with the resolvers below. Root fields the stand-in does not implement are refused
+by name rather than answered with made-up nulls.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from graphql import (DocumentNode, FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute,
+                     get_operation_ast, parse, validate)
+
+from app.devstore import discounts, nodes
+from app.devstore.commerce import find_customer
+from app.devstore.cost import MAX_QUERY_COST, Throttle, actual_cost, requested_cost
+from app.devstore.graph import connection, iso, money, parse_time, user_error
+from app.devstore.state import ShopState, gid, next_id
+
+# Write access implies read access, as in Shopify.
+REQUIRED_SCOPES = {
+    "codeDiscountNodeByCode": "read_discounts", "codeDiscountNode": "read_discounts",
+    "discountCodeBasicCreate": "write_discounts", "discountCodeFreeShippingCreate": "write_discounts",
+    "discountCodeDeactivate": "write_discounts", "orders": "read_orders", "order": "read_orders",
+    "customers": "read_customers", "customer": "read_customers", "customersCount": "read_customers",
+    "ordersCount": "read_orders", "collection": "read_products",
+    "storeCreditAccountCredit": "write_store_credit_account_transactions",
+}
+SEARCH_TERM = re.compile(r"""(\w+):(>=|<=|>|<)?['"]?([^'"\s]+)['"]?""")
+
+
+def _numeric_id(global_id: str) -> str:
+    return str(global_id).rsplit("/", 1)[-1]
+
+
+def _compare(left: Any, op: str, right: Any) -> bool:
+    return {">=": left >= right, "<=": left <= right, ">": left > right, "<": left < right, "": left == right}[op]
+
+
+def _matches(record: dict, query: str | None, fields: dict[str, Any]) -> bool:
+    """Shopify search syntax, the few terms the stand-in understands (`updated_at:>='...'`,
+    `email:...`); other terms are ignored, as Shopify ignores unknown ones."""
+    for name, op, value in SEARCH_TERM.findall(query or ""):
+        if name not in fields:
+            continue
+        actual = fields[name](record)
+        if name.endswith("_at"):
+            if actual is None or not _compare(parse_time(actual), op or ">=", parse_time(value)):
+                return False
+        elif str(actual).lower() != value.lower():
+            return False
+    return True
+
+
+ORDER_SEARCH = {"updated_at": lambda o: o["updated_at"], "created_at": lambda o: o["created_at"],
+                "processed_at": lambda o: o["processed_at"], "customer_id": lambda o: o["customer_id"],
+                "email": lambda o: o["email"], "name": lambda o: o["name"].lstrip("#"),
+                "discount_code": lambda o: (o["discount"] or {}).get("code")}
+CUSTOMER_SEARCH = {"email": lambda c: c["email"], "state": lambda c: c["state"],
+                   "updated_at": lambda c: c["updated_at"], "created_at": lambda c: c["created_at"]}
+ORDER_SORT = {"CREATED_AT": "created_at", "UPDATED_AT": "updated_at", "PROCESSED_AT": "processed_at"}
+
+
+class AdminRoot:
+    """Query and mutation root: graphql-core calls `root.<field>(info, **arguments)`."""
+
+    def __init__(self, shop: ShopState, now: datetime):
+        self.state = shop
+        self.now = now
+
+    # --- queries ------------------------------------------------------------------------------
+    def shop(self, _info):
+        return nodes.shop_node(self.state)
+
+    def codeDiscountNodeByCode(self, _info, code):  # noqa: N802 - GraphQL field names
+        discount = discounts.find_by_code(self.state, code)
+        return discounts.discount_node(discount, self.now, self.state["currency"]) if discount else None
+
+    def codeDiscountNode(self, _info, id):  # noqa: N802,A002
+        discount = discounts.find_by_node_id(self.state, id)
+        return discounts.discount_node(discount, self.now, self.state["currency"]) if discount else None
+
+    def orders(self, _info, first=None, after=None, last=None, before=None, query=None, sortKey="ID",  # noqa: N803
+               reverse=False, **_):
+        records = [o for o in self.state["orders"].values() if _matches(o, query, ORDER_SEARCH)]
+        key = ORDER_SORT.get(sortKey)
+        records.sort(key=(lambda o: (parse_time(o[key]), o["id"])) if key else (lambda o: o["id"]), reverse=reverse)
+        return connection(records, first=first, after=after, last=last, before=before,
+                          to_node=lambda o: nodes.order_node(self.state, o))
+
+    def order(self, _info, id):  # noqa: A002
+        record = self.state["orders"].get(_numeric_id(id))
+        return nodes.order_node(self.state, record) if record else None
+
+    def customers(self, _info, first=None, after=None, last=None, before=None, query=None, reverse=False, **_):
+        records = [c for c in self.state["customers"].values() if _matches(c, query, CUSTOMER_SEARCH)]
+        records.sort(key=lambda c: c["id"], reverse=reverse)
+        return connection(records, first=first, after=after, last=last, before=before,
+                          to_node=lambda c: nodes.customer_node(self.state, c))
+
+    def customersCount(self, _info, query=None, **_):  # noqa: N802
+        records = [c for c in self.state["customers"].values() if _matches(c, query, CUSTOMER_SEARCH)]
+        return {"count": len(records), "precision": "EXACT"}
+
+    def ordersCount(self, _info, query=None, **_):  # noqa: N802
+        records = [o for o in self.state["orders"].values() if _matches(o, query, ORDER_SEARCH)]
+        return {"count": len(records), "precision": "EXACT"}
+
+    def customer(self, _info, id):  # noqa: A002
+        record = self.state["customers"].get(_numeric_id(id))
+        return nodes.customer_node(self.state, record) if record else None
+
+    def collection(self, _info, id):  # noqa: A002
+        return nodes.find_collection(id)
+
+    def webhookSubscriptions(self, _info, first=None, after=None, last=None, before=None, topics=None,  # noqa: N802
+                             callbackUrl=None, **_):  # noqa: N803
+        subscriptions = [s for s in self.state["subscriptions"] if (not topics or s["topic"] in topics)
+                         and (not callbackUrl or s["callback_url"] == callbackUrl)]
+        return connection(subscriptions, first=first, after=after, last=last, before=before,
+                          to_node=self._subscription_node)
+
+    # --- mutations ----------------------------------------------------------------------------
+    def discountCodeBasicCreate(self, _info, basicCodeDiscount):  # noqa: N802,N803
+        return discounts.create_discount(self.state, "basicCodeDiscount", "basic", basicCodeDiscount, self.now)
+
+    def discountCodeFreeShippingCreate(self, _info, freeShippingCodeDiscount):  # noqa: N802,N803
+        return discounts.create_discount(self.state, "freeShippingCodeDiscount", "free_shipping",
+                                         freeShippingCodeDiscount, self.now)
+
+    def discountCodeDeactivate(self, _info, id):  # noqa: N802,A002
+        return discounts.deactivate(self.state, id, self.now)
+
+    def webhookSubscriptionCreate(self, _info, topic, webhookSubscription):  # noqa: N802,N803
+        callback = (webhookSubscription.get("callbackUrl") or "").strip()
+        field = ["webhookSubscription", "callbackUrl"]
+        if not callback:
+            return {"webhookSubscription": None, "userErrors": [{"field": field, "message": "Address can't be blank"}]}
+        if any(s["topic"] == topic and s["callback_url"] == callback for s in self.state["subscriptions"]):
+            return {"webhookSubscription": None, "userErrors": [
+                {"field": field, "message": "Address for this topic has already been taken"}]}
+        subscription = {"id": next_id(self.state, "WebhookSubscription"), "topic": topic, "callback_url": callback,
+                        "format": webhookSubscription.get("format") or "JSON",
+                        "include_fields": webhookSubscription.get("includeFields") or [], "created_at": iso(self.now)}
+        self.state["subscriptions"].append(subscription)
+        return {"webhookSubscription": self._subscription_node(subscription), "userErrors": []}
+
+    def webhookSubscriptionDelete(self, _info, id):  # noqa: N802,A002
+        before = len(self.state["subscriptions"])
+        self.state["subscriptions"] = [s for s in self.state["subscriptions"] if str(s["id"]) != _numeric_id(id)]
+        if len(self.state["subscriptions"]) == before:
+            return {"deletedWebhookSubscriptionId": None,
+                    "userErrors": [{"field": ["id"], "message": "Webhook subscription does not exist"}]}
+        return {"deletedWebhookSubscriptionId": id, "userErrors": []}
+
+    def storeCreditAccountCredit(self, _info, id, creditInput):  # noqa: N802,N803,A002
+        errors, account = self._credit_errors(id, creditInput)
+        if errors:
+            return {"storeCreditAccountTransaction": None, "userErrors": errors}
+        amount = Decimal(creditInput["creditAmount"]["amount"])
+        account["balance"] = str(Decimal(account["balance"]) + amount)
+        transaction_id = next_id(self.state, "StoreCreditAccountCreditTransaction")
+        account["transactions"].append({"id": transaction_id, "amount": str(amount), "at": iso(self.now),
+                                        "expires_at": creditInput.get("expiresAt")})
+        currency = account["currency"]
+        return {"storeCreditAccountTransaction": {
+            "id": gid("StoreCreditAccountCreditTransaction", transaction_id), "amount": money(amount, currency),
+            "balanceAfterTransaction": money(account["balance"], currency), "createdAt": iso(self.now),
+            "expiresAt": creditInput.get("expiresAt"), "remainingAmount": money(amount, currency),
+            "account": {"id": gid("StoreCreditAccount", account["id"]),
+                        "balance": money(account["balance"], currency)}},
+            "userErrors": []}
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _subscription_node(self, subscription: dict) -> dict:
+        return {"id": gid("WebhookSubscription", subscription["id"]), "legacyResourceId": str(subscription["id"]),
+                "topic": subscription["topic"], "format": subscription["format"],
+                "callbackUrl": subscription["callback_url"], "includeFields": subscription["include_fields"],
+                "metafieldNamespaces": [], "filter": None, "createdAt": subscription["created_at"],
+                "updatedAt": subscription["created_at"],
+                "endpoint": {"__typename": "WebhookHttpEndpoint", "callbackUrl": subscription["callback_url"]}}
+
+    def _credit_errors(self, owner_id: str, credit: dict) -> tuple[list[dict], dict | None]:
+        def error(field: list[str], code: str, message: str):
+            return [user_error(field, code, message, extra_info=False)], None
+
+        accounts = self.state["store_credit_accounts"]
+        account = next((a for a in accounts.values() if str(a["id"]) == _numeric_id(owner_id)), None)
+        if account is None and "/Customer/" in str(owner_id):
+            customer = find_customer(self.state, _numeric_id(owner_id))
+            if customer is None:
+                return error(["id"], "OWNER_NOT_FOUND", "Owner does not exist")
+            account = accounts.setdefault(str(customer["id"]), {
+                "id": next_id(self.state, "StoreCreditAccount"), "customer_id": customer["id"], "balance": "0",
+                "currency": credit["creditAmount"]["currencyCode"], "transactions": []})
+        if account is None:
+            return error(["id"], "ACCOUNT_NOT_FOUND", "Store credit account does not exist")
+        try:
+            amount = Decimal(credit["creditAmount"]["amount"])
+        except InvalidOperation:
+            amount = Decimal(0)
+        if amount <= 0:
+            return error(["creditInput", "creditAmount", "amount"], "NEGATIVE_OR_ZERO_AMOUNT",
+                         "A positive amount must be used to credit a store credit account")
+        if credit["creditAmount"]["currencyCode"] != account["currency"]:
+            return error(["creditInput", "creditAmount", "currencyCode"], "MISMATCHING_CURRENCY",
+                         "The currency provided does not match the currency of the store credit account")
+        if credit.get("expiresAt") and parse_time(credit["expiresAt"]) <= self.now:
+            return error(["creditInput", "expiresAt"], "EXPIRES_AT_IN_PAST", "The expiry date must be in the future")
+        return [], account
+
+
+SUPPORTED_FIELDS = frozenset(name for name in vars(AdminRoot) if not name.startswith("_"))
+
+
+def _error(message: str, code: str, **extra: Any) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": code, **extra}}
+
+
+def _root_fields(operation: OperationDefinitionNode) -> list[str]:
+    return [s.name.value for s in operation.selection_set.selections
+            if isinstance(s, FieldNode) and not s.name.value.startswith("__")]
+
+
+def _granted(scopes: set[str], needed: str) -> bool:
+    return needed in scopes or needed.replace("read_", "write_", 1) in scopes
+
+
+class Refused(Exception):
+    """The request never reaches execution; `answer` is Shopify's JSON reply."""
+
+    def __init__(self, answer: dict[str, Any]):
+        super().__init__(answer)
+        self.answer = answer
+
+
+@dataclass(frozen=True)
+class _Request:
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    variables: dict[str, Any]
+    name: str | None
+
+
+def _checked(body: Any, schema: GraphQLSchema, scopes: set[str]) -> _Request:
+    """The request, if its document is valid against the schema and allowed to this token."""
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        raise Refused({"errors": [_error("Send a JSON body with a `query` string (and optional `variables`).",
+                                         "BAD_REQUEST")]})
+    try:
+        document = parse(body["query"])
+    except GraphQLError as exc:
+        raise Refused({"errors": [exc.formatted]}) from exc
+    problems = validate(schema, document)
+    if problems:
+        raise Refused({"errors": [{**p.formatted, "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}
+                                  for p in problems]})
+    operation = get_operation_ast(document, body.get("operationName"))
+    if operation is None:
+        raise Refused({"errors": [_error("Name the operation to run (operationName).", "BAD_REQUEST")]})
+    refusal = _refusal(operation, scopes)
+    if refusal:
+        raise Refused({"errors": [refusal], "data": None})
+    return _Request(document, operation, body.get("variables") or {}, body.get("operationName"))
+
+
+def admin_graphql(shop: ShopState, body: Any, *, schema: GraphQLSchema, now: datetime, scopes: set[str],
+                  throttle: Throttle) -> dict[str, Any]:
+    """The JSON answer to one POST to /admin/api/<version>/graphql.json (HTTP 200 either way):
+    checked, charged to the bucket, executed, and the unused part of the charge given back."""
+    try:
+        request = _checked(body, schema, scopes)
+    except Refused as refused:
+        return refused.answer
+    cost = requested_cost(schema, request.document, request.operation, request.variables)
+    if cost > MAX_QUERY_COST:
+        return {"errors": [_error(f"Query cost is {cost}, which exceeds the single query max cost limit "
+                                  f"({MAX_QUERY_COST}).", "MAX_COST_EXCEEDED", cost=cost, maxCost=MAX_QUERY_COST)]}
+    taken, status = throttle.charge(shop["domain"], cost)
+    if not taken:
+        return {"errors": [_error("Throttled", "THROTTLED", documentation="https://shopify.dev/api/usage/rate-limits")],
+                "extensions": {"cost": {"requestedQueryCost": cost, "actualQueryCost": None, "throttleStatus": status}}}
+    result = execute(schema, request.document, root_value=AdminRoot(shop, now), variable_values=request.variables,
+                     operation_name=request.name)
+    actual = actual_cost(schema, request.document, request.operation, request.variables, result.data)
+    answer: dict[str, Any] = {"data": result.data, "extensions": {"cost": {
+        "requestedQueryCost": cost, "actualQueryCost": actual,
+        "throttleStatus": throttle.refund(shop["domain"], cost - actual)}}}
+    if result.errors:
+        answer["errors"] = [e.formatted for e in result.errors]
+    return answer
+
+
+def _refusal(operation: OperationDefinitionNode, scopes: set[str]) -> dict[str, Any] | None:
+    fields = _root_fields(operation)
+    missing = [f for f in fields if f not in SUPPORTED_FIELDS]
+    if missing:
+        return _error(f"The demo store's Admin API does not implement {', '.join(missing)} (it answers "
+                      f"{', '.join(sorted(SUPPORTED_FIELDS))}); add it to app/devstore/admin_api.py.",
+                      "NOT_IMPLEMENTED_IN_DEMO_STORE")
+    for field in fields:
+        needed = REQUIRED_SCOPES.get(field)
+        if needed and not _granted(scopes, needed):
+            return _error(f"Access denied for {field} field. Required access: `{needed}` access scope.",
+                          "ACCESS_DENIED")
+    return None

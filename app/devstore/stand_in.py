@@ -1,0 +1,56 @@
+"""The demo store's Shopify as one object per app: its memory (a JSON file), its rate-limit
+buckets, where its Admin schema lives, and the demo app's credentials."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from graphql import GraphQLSchema
+from sqlalchemy.engine import make_url
+
+from app.devstore.cost import Throttle
+from app.devstore.oauth import AppCredentials
+from app.devstore.schema import load_admin_schema, locate_admin_schema
+from app.devstore.state import DemoState
+
+
+def default_state_path(database_url: str, instance_path: str) -> Path:
+    """Beside a SQLite database (`instance/demo.db` -> `instance/demo.db.devstore.json`), so each
+    demo or test database has its own store; otherwise in the instance folder."""
+    database = make_url(database_url).database if database_url.startswith("sqlite") else None
+    if database and database != ":memory:":
+        return Path(f"{database}.devstore.json")
+    return Path(instance_path) / "devstore.json"
+
+
+@dataclass
+class StandIn:
+    state: DemoState
+    throttle: Throttle
+    api_version: str
+    schema_file: str | None = None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], instance_path: str) -> "StandIn":
+        path = (config.get("DEVSTORE_STATE_PATH") or os.environ.get("DEVSTORE_STATE_PATH")
+                or default_state_path(config["DATABASE_URL"], instance_path))
+        throttle = Throttle(config.get("DEVSTORE_THROTTLE_MAXIMUM", 2000.0),
+                            config.get("DEVSTORE_THROTTLE_RESTORE_RATE", 100.0))
+        return cls(DemoState(Path(path)), throttle, config["SHOPIFY_API_VERSION"],
+                   config.get("DEVSTORE_ADMIN_SCHEMA") or os.environ.get("DEVSTORE_ADMIN_SCHEMA"))
+
+    def schema(self) -> GraphQLSchema:
+        """Raises AdminSchemaMissing with what to do when the schema file cannot be found."""
+        return load_admin_schema(locate_admin_schema(self.api_version, self.schema_file))
+
+
+def stand_in() -> StandIn:
+    return current_app.extensions["devstore"]
+
+
+def credentials(config: dict[str, Any]) -> AppCredentials:
+    return AppCredentials(api_key=config["SHOPIFY_API_KEY"], api_secret=config["SHOPIFY_API_SECRET"],
+                          app_url=config["APP_URL"].rstrip("/"), scopes=config["SCOPES"])

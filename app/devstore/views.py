@@ -1,0 +1,117 @@
+"""HTTP face of the demo store (registered only when DEVSTORE=1):
+
+- /devstore/shopify/<shop>/admin/...  the stand-in for Shopify that SHOPIFY_ADMIN_BASE_URL
+  points at: OAuth authorize and token endpoints, the Admin GraphQL API, and the admin's
+  "open app" link (into Tessera's embedded admin with a fresh session token);
+- /devstore/session-token?shop=...    a fresh session token, for admin pages outside an iframe;
+- /devstore/ and /devstore/webhooks   the demo store's start page and its webhook deliveries.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request
+
+from app.devstore import oauth
+from app.devstore.admin_api import admin_graphql
+from app.devstore.catalog import DEMO_SHOP
+from app.devstore.discounts import status as discount_status
+from app.devstore.schema import AdminSchemaMissing
+from app.devstore.stand_in import credentials, stand_in
+from app.errors import ApiError
+from app.runtime import tessera
+from app.shopify.domains import InvalidShopDomain, normalize_shop_domain
+
+bp = Blueprint("demo_store", __name__, url_prefix="/devstore", template_folder="templates")
+
+# Shopify's answer to a missing, revoked or expired access token.
+INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+
+
+def _domain(shop: str | None) -> str:
+    try:
+        return normalize_shop_domain(shop)
+    except InvalidShopDomain as exc:
+        raise ApiError(400, "invalid_shop_domain", str(exc)) from exc
+
+
+@bp.get("/shopify/<shop>/admin/oauth/authorize")
+def oauth_authorize(shop: str):
+    domain = _domain(shop)
+    try:
+        with stand_in().state.shop(domain) as state:
+            url = oauth.authorize(state, request.args.to_dict(), credentials(current_app.config), tessera().clock())
+    except oauth.OAuthRefused as exc:
+        return exc.body, exc.status
+    return redirect(url)
+
+
+@bp.post("/shopify/<shop>/admin/oauth/access_token")
+def oauth_access_token(shop: str):
+    domain = _domain(shop)
+    body = request.get_json(silent=True) or request.form.to_dict()
+    try:
+        with stand_in().state.shop(domain) as state:
+            return oauth.token(state, body, credentials(current_app.config), tessera().clock())
+    except oauth.OAuthRefused as exc:
+        return exc.body, exc.status
+
+
+@bp.get("/shopify/<shop>/admin/apps/<api_key>", defaults={"path": ""})
+@bp.get("/shopify/<shop>/admin/apps/<api_key>/<path:path>")
+def open_app(shop: str, api_key: str, path: str):
+    """The admin's Apps > Tessera (or a deep link into it): the embedded app with a session
+    token, or its install."""
+    domain, app = _domain(shop), credentials(current_app.config)
+    if api_key != app.api_key:
+        return {"errors": f"No app with client id {api_key} on {domain} (the demo app is {app.api_key})."}, 404
+    if not stand_in().state.snapshot(domain)["installed"]:
+        return redirect(oauth.install_url(domain, app))
+    return redirect(oauth.embedded_app_url(domain, app, path))
+
+
+@bp.post("/shopify/<shop>/admin/api/<version>/graphql.json")
+def admin_api(shop: str, version: str):
+    domain, demo = _domain(shop), stand_in()
+    if version != demo.api_version:
+        return {"errors": f"The demo store serves Admin API {demo.api_version} (the schema it validates against); "
+                          f"set SHOPIFY_API_VERSION={demo.api_version}."}, 404
+    try:
+        schema = demo.schema()
+    except AdminSchemaMissing as exc:
+        return {"errors": str(exc)}, 503
+    now = tessera().clock()
+    with demo.state.shop(domain) as state:
+        scopes = oauth.token_scopes(state, request.headers.get("X-Shopify-Access-Token"), now)
+        if scopes is None:
+            return {"errors": INVALID_TOKEN}, 401
+        return admin_graphql(state, request.get_json(silent=True), schema=schema, now=now, scopes=scopes,
+                             throttle=demo.throttle)
+
+
+@bp.get("/session-token")
+def session_token():
+    domain = _domain(request.args.get("shop") or DEMO_SHOP)
+    return {"token": oauth.mint_session_token(domain, credentials(current_app.config))}, 200, \
+        {"Cache-Control": "no-store"}
+
+
+@bp.get("/")
+def home():
+    state = stand_in().state.snapshot(DEMO_SHOP)
+    now = tessera().clock()
+    discounts = [dict(d, status=discount_status(d, now)) for d in reversed(list(state["discounts"].values()))]
+    return render_template("devstore/home.html", shop=state, customers=list(state["customers"].values()),
+                           discounts=discounts, orders=len(state["orders"]), admin_url=_admin_path(),
+                           inbox_url=_admin_path("activity"))
+
+
+@bp.get("/webhooks")
+def webhook_deliveries():
+    """What the demo store delivered, and how each address answered (Tessera's side of it, the
+    inbox, is its admin's Activity page)."""
+    sent = list(reversed(stand_in().state.snapshot(DEMO_SHOP)["deliveries"]))
+    return render_template("devstore/webhooks.html", sent=sent, shop=DEMO_SHOP, inbox_url=_admin_path("activity"))
+
+
+def _admin_path(path: str = "") -> str:
+    return f"/devstore/shopify/{DEMO_SHOP}/admin/apps/{current_app.config['SHOPIFY_API_KEY']}" + \
+        (f"/{path}" if path else "")
