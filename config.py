@@ -52,6 +52,10 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "EXPIRING_OFFLINE_TOKENS": _flag(env.get("EXPIRING_OFFLINE_TOKENS"), default=True),
         "INPROCESS_WORKER": _flag(env.get("INPROCESS_WORKER"), default=False),
         "DEVSTORE": _flag(env.get("DEVSTORE")),
+        # Demo store only: where the Shopify stand-in keeps its state, and the Admin schema it
+        # validates against (default: shared/shopify-reference beside the project).
+        "DEVSTORE_STATE_PATH": env.get("DEVSTORE_STATE_PATH", ""),
+        "DEVSTORE_ADMIN_SCHEMA": env.get("DEVSTORE_ADMIN_SCHEMA", ""),
         "SQLITE_SYNCHRONOUS": env.get("SQLITE_SYNCHRONOUS") or "FULL",
         "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
     }

@@ -2,7 +2,6 @@
 buckets, where its Admin schema lives, and the demo app's credentials."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,12 +34,11 @@ class StandIn:
 
     @classmethod
     def from_config(cls, config: dict[str, Any], instance_path: str) -> "StandIn":
-        path = (config.get("DEVSTORE_STATE_PATH") or os.environ.get("DEVSTORE_STATE_PATH")
-                or default_state_path(config["DATABASE_URL"], instance_path))
+        path = config.get("DEVSTORE_STATE_PATH") or default_state_path(config["DATABASE_URL"], instance_path)
         throttle = Throttle(config.get("DEVSTORE_THROTTLE_MAXIMUM", 2000.0),
                             config.get("DEVSTORE_THROTTLE_RESTORE_RATE", 100.0))
         return cls(DemoState(Path(path)), throttle, config["SHOPIFY_API_VERSION"],
-                   config.get("DEVSTORE_ADMIN_SCHEMA") or os.environ.get("DEVSTORE_ADMIN_SCHEMA"))
+                   config.get("DEVSTORE_ADMIN_SCHEMA") or None)
 
     def schema(self) -> GraphQLSchema:
         """Raises AdminSchemaMissing with what to do when the schema file cannot be found."""

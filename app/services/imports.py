@@ -26,9 +26,8 @@ from app.loyalty.expiry import lot_expiry
 from app.loyalty.ledger import EntryKind
 from app.models import ImportJob, LedgerEntry, Member, Shop
 from app.services import shops
-from app.services.inbox import HandlerContext
 from app.services.ledger import NewEntry, lock_member, post_entry
-from app.services.members import get_or_create_member, handle_customer_webhook
+from app.services.members import apply_customer, get_or_create_member
 from app.services.program import current_program
 from app.services.tiers import refresh_member_tier
 from app.shopify.documents import CUSTOMERS_COUNT, CUSTOMERS_PAGE, HISTORICAL_ORDERS, ORDERS_COUNT, Document
@@ -168,18 +167,17 @@ def _import_customers(t: "Tessera", session: Session, shop: Shop, nodes: list[di
     """Exactly what a customers/update webhook does: the member, the profile, and the
     automatic action points the program gives (e.g. sign-up points for enabled accounts)."""
     for node in nodes:
-        handle_customer_webhook(HandlerContext(session=session, shop=shop, topic="customers/update",
-                                               payload=customer_payload(node), event=None, now=t.clock(), tessera=t))
+        apply_customer(session, shop, customer_payload(node), now=t.clock())
     session.commit()
 
 
 def _import_orders(t: "Tessera", session: Session, shop: Shop, nodes: list[dict]) -> None:
     # Reconciliation's per-order path: GraphQL -> webhook shape -> apply_order, one commit per
     # order (short member locks), follow-up jobs enqueued after the commit.
-    from app.services.reconcile import ReconcileReport, _reconcile_order
+    from app.services.reconcile import ReconcileReport, reconcile_order
     report = ReconcileReport(shop.domain)
     for node in nodes:
-        _reconcile_order(t, session, shop, node, report)
+        reconcile_order(t, session, shop, node, report)
 
 
 # ---- starting balances from CSV ----------------------------------------------------------------

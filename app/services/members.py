@@ -84,13 +84,19 @@ def award_profile_actions(session: Session, shop: Shop, member: Member, *, now: 
         try_action_points(session, shop, member, "profile_completion", now=now)
 
 
+def apply_customer(session: Session, shop: Shop, payload: dict, *, now: datetime) -> Member:
+    """A customer as Shopify describes it (webhook or import) -> the member and its automatic
+    action points."""
+    member = get_or_create_member(session, shop, customer_id_of(payload), now=now)
+    if member.redacted_at is None:
+        _copy_profile(member, payload)
+        member.accepts_marketing = member.accepts_marketing or _subscribed(payload)
+        award_profile_actions(session, shop, member, now=now)
+    return member
+
+
 def handle_customer_webhook(ctx: "HandlerContext") -> None:
-    member = get_or_create_member(ctx.session, ctx.shop, customer_id_of(ctx.payload), now=ctx.now)
-    if member.redacted_at is not None:
-        return
-    _copy_profile(member, ctx.payload)
-    member.accepts_marketing = member.accepts_marketing or _subscribed(ctx.payload)
-    award_profile_actions(ctx.session, ctx.shop, member, now=ctx.now)
+    apply_customer(ctx.session, ctx.shop, ctx.payload, now=ctx.now)
 
 
 def handle_customer_deleted_webhook(ctx: "HandlerContext") -> None:

@@ -20,7 +20,8 @@ def _earning_rule(program: Program, currency: str) -> dict[str, Any]:
     unit = format_money(to_minor(1, currency), currency).replace(".00", "")
     base = {"subtotal": "", "subtotal_with_shipping": " (shipping included)",
             "subtotal_with_tax": " (tax included)", "total": " (shipping and tax included)"}[rule.base]
-    text = f"{rule.points_per_unit.normalize()} points for every {unit} spent{base}"
+    per = rule.points_per_unit.normalize()
+    text = f"{per} point{'' if per == 1 else 's'} for every {unit} spent{base}"
     return {"key": "purchase", "label": "Place an order", "points_per_unit": str(rule.points_per_unit),
             "base": rule.base, "description": text, "pending_days": rule.pending_days}
 

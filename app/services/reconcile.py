@@ -119,13 +119,13 @@ def reconcile_shop(t: "Tessera", session: Session, shop: Shop, *, since: datetim
     while True:
         page = shops.call_admin(t, session, shop, ORDERS_UPDATED_SINCE, {"query": query, "after": after})["orders"]
         for node in page["nodes"]:
-            _reconcile_order(t, session, shop, node, report)
+            reconcile_order(t, session, shop, node, report)
         if not page["pageInfo"]["hasNextPage"]:
             return report
         after = page["pageInfo"]["endCursor"]
 
 
-def _reconcile_order(t: "Tessera", session: Session, shop: Shop, node: dict, report: ReconcileReport) -> None:
+def reconcile_order(t: "Tessera", session: Session, shop: Shop, node: dict, report: ReconcileReport) -> None:
     payload = order_payload_from_graphql(node, _all_line_items(t, session, shop, node), _refunds(t, session, shop, node))
     known_order, missing_refunds = _known(session, shop, payload)
     before = _last_entry_id(session, shop)

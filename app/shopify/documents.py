@@ -113,7 +113,7 @@ query ListWebhookSubscriptions($after: String) {
     pageInfo { hasNextPage endCursor }
   }
 }
-""", expected_cost=52)
+""", expected_cost=102)
 
 SHOP_INFO = Document("ShopInfo", """
 query ShopInfo {
@@ -209,7 +209,7 @@ query OrderRefunds($id: ID!) {
     }
   }
 }
-""", expected_cost=900)
+""", expected_cost=150)
 
 COLLECTION_PRODUCTS = Document("CollectionProducts", """
 query CollectionProducts($id: ID!, $after: String) {
