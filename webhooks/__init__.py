@@ -28,16 +28,12 @@ def receive_webhook():
     except InvalidShopDomain as exc:
         raise ApiError(400, "invalid_shop_domain", str(exc)) from exc
     topic = request.headers.get("X-Shopify-Topic", "")
-    session = t.db.session()
-    try:
-        shop = shops.find_shop(session, domain)
-        if shop is None:
-            log.warning("webhook %s for unknown shop %s ignored", topic, domain)
-            raise ApiError(404, "unknown_shop", f"{domain} has not installed Tessera")
-        delivery = inbox.record_delivery(session, shop, topic=topic, headers=request.headers, body=raw_body,
-                                         known_topics=HANDLERS.keys(), now=t.clock())
-    finally:
-        session.close()
+    shop_id = shops.shop_id_for(t, domain)
+    if shop_id is None:
+        log.warning("webhook %s for unknown shop %s ignored", topic, domain)
+        raise ApiError(404, "unknown_shop", f"{domain} has not installed Tessera")
+    delivery = inbox.record_delivery(t.db, shop_id, topic=topic, headers=request.headers, body=raw_body,
+                                     known_topics=HANDLERS.keys(), now=t.clock())
     if delivery.is_new and delivery.status == "pending":
         t.queue.enqueue("process_webhook_event", delivery.event_id)
     return {"status": "duplicate" if not delivery.is_new else delivery.status, "id": delivery.event_id}, 200

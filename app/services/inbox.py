@@ -12,18 +12,20 @@ import hashlib
 import json
 import logging
 import random
+from functools import lru_cache
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import Shop, WebhookEvent
 
 if TYPE_CHECKING:
+    from app.db import Database
     from app.runtime import Tessera
 
 log = logging.getLogger(__name__)
@@ -89,31 +91,39 @@ def _initial_status(topic: str, body: bytes, known_topics: Iterable[str]) -> tup
     return "pending", None
 
 
-def _insert_ignoring_duplicates(session: Session, values: dict[str, Any]):
-    dialect = session.get_bind().dialect.name
+@lru_cache(maxsize=4)
+def _insert_statement(dialect: str):
+    """Built once per dialect with the values bound at execution, so SQLAlchemy compiles it
+    once: the ack path runs it for every delivery."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (insert(WebhookEvent).values(**values)
-            .on_conflict_do_nothing(index_elements=["shop_id", "delivery_key"]).returning(WebhookEvent.id))
+    return (insert(WebhookEvent).on_conflict_do_nothing(index_elements=["shop_id", "delivery_key"])
+            .returning(WebhookEvent.id))
 
 
-def record_delivery(session: Session, shop: Shop, *, topic: str, headers: Mapping[str, str], body: bytes,
+_EXISTING = select(WebhookEvent.id, WebhookEvent.status).where(
+    WebhookEvent.shop_id == bindparam("shop_id"), WebhookEvent.delivery_key == bindparam("delivery_key"))
+
+
+def record_delivery(db: "Database", shop_id: int, *, topic: str, headers: Mapping[str, str], body: bytes,
                     known_topics: Iterable[str], now: datetime) -> Delivery:
+    """The one write of the acknowledgement path (Core, one short transaction): the delivery is
+    durable when this returns. A delivery key already stored is a duplicate, not an error."""
     key = delivery_key(headers, topic, body)
     status, error = _initial_status(topic, body, known_topics)
-    result = session.execute(_insert_ignoring_duplicates(session, dict(
-        shop_id=shop.id, topic=topic[:64], delivery_key=key, event_id=(headers.get("X-Shopify-Event-Id") or None),
-        triggered_at=_parse_time(headers.get("X-Shopify-Triggered-At")),
-        api_version=(headers.get("X-Shopify-API-Version") or None), body=body, status=status, attempts=0,
-        last_error=error, received_at=now, next_attempt_at=None)))
-    inserted_id = result.scalar()
-    if inserted_id is None:  # a duplicate delivery: report the row we already hold
-        row = session.execute(select(WebhookEvent.id, WebhookEvent.status).where(
-            WebhookEvent.shop_id == shop.id, WebhookEvent.delivery_key == key)).one()
-        session.commit()
-        return Delivery(event_id=row.id, is_new=False, status=row.status)
-    session.commit()
+    values = dict(shop_id=shop_id, topic=topic[:64], delivery_key=key,
+                  event_id=(headers.get("X-Shopify-Event-Id") or None),
+                  triggered_at=_parse_time(headers.get("X-Shopify-Triggered-At")),
+                  api_version=(headers.get("X-Shopify-API-Version") or None), body=body, status=status, attempts=0,
+                  last_error=error, received_at=now, next_attempt_at=None)
+    with db.engine.connect() as connection:
+        inserted_id = connection.execute(_insert_statement(connection.dialect.name), values).scalar()
+        if inserted_id is None:  # a duplicate delivery: report the row we already hold
+            row = connection.execute(_EXISTING, {"shop_id": shop_id, "delivery_key": key}).one()
+            connection.commit()
+            return Delivery(event_id=row.id, is_new=False, status=row.status)
+        connection.commit()
     if error:
-        log.warning("webhook %s for %s recorded as failed: %s", topic, shop.domain, error)
+        log.warning("webhook %s for shop %s recorded as failed: %s", topic, shop_id, error)
     return Delivery(event_id=inserted_id, is_new=True, status=status)
 
 
