@@ -232,8 +232,8 @@ def worker_command(burst: bool) -> None:
     t = tessera()
     t.queue.enqueue("sweep_inbox")  # deliveries a crashed process left pending are picked up at start
     if current_app.config.get("REDIS_URL"):
-        from rq import Worker
-        Worker([t.queue.rq], connection=t.queue.redis).work(burst=burst, with_scheduler=False)
+        from app.jobs import run_rq_worker
+        run_rq_worker(t, burst=burst)
         return
     if burst:
         t.queue.drain(t)
@@ -247,16 +247,23 @@ def worker_command(burst: bool) -> None:
         t.queue.stop()
 
 
-@click.command("scheduler", help="Enqueue periodic jobs (inbox sweep, expiry, reconciliation) for RQ workers.")
+@click.command("scheduler", help="Enqueue periodic jobs (inbox sweep, expiry, tiers, reconciliation) for RQ "
+                                 "workers. Run one per deployment.")
 @with_appcontext
 def scheduler_command() -> None:
     from app.jobs.schedule import Scheduler
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is not set: without Redis the in-process worker (`flask --app wsgi "
+                                   "worker` or the web process) runs the schedule itself.")
     t = tessera()
     scheduler = Scheduler(t.queue)
     click.echo("scheduler running (Ctrl+C to stop)")
-    while True:
-        scheduler.tick(t.clock())
-        time.sleep(1)
+    try:
+        while True:
+            scheduler.tick(t.clock())
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
 
 
 def register_cli(app: Flask) -> None:

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs when they are missing: PostgreSQL (ledger,
 # webhook and redemption tests run on it too), Redis (the RQ worker tests) and Chromium (the
-# browser tests). Needs root or sudo; prints what to do otherwise, and the tests that need a
-# missing service are skipped with a visible message.
+# browser tests); also wrk, the load generator of bench/webhook_ack.py. Needs root or sudo;
+# prints what to do otherwise, and the tests that need a missing service are skipped with a
+# visible message.
 set -euo pipefail
 
 need=()
 command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; else

@@ -4,7 +4,9 @@
   sweeps the inbox for due or abandoned deliveries and runs the periodic schedule. Without
   `start()` (tests, CLI) tasks wait until `drain()` runs them in the calling thread.
 - RQQueue (REDIS_URL set): tasks go to Redis and run in `flask --app wsgi worker` processes;
-  `flask --app wsgi scheduler` enqueues the inbox sweep and the periodic tasks.
+  `flask --app wsgi scheduler` enqueues the inbox sweep and the periodic tasks. The sweep hands
+  due inbox rows back to the workers, so a job lost with Redis or with a killed worker is
+  enqueued again (the inbox, not Redis, is the record of what is left to do).
 
 Either way a task is `tasks.TASKS[name](tessera, *args)`, and every task is idempotent: the
 inbox lease and the ledger's idempotency keys make running one twice harmless.
@@ -131,7 +133,8 @@ class InProcessQueue:
 
 
 class RQQueue:
-    """Tasks on Redis for `rq` workers; every task retries with backoff before it fails."""
+    """Tasks on Redis for `rq` workers. A task that raises is retried with backoff; the delayed
+    retries are released by RQ's scheduler, which the workers run (`work(with_scheduler=True)`)."""
 
     def __init__(self, redis_url: str, name: str = "tessera"):
         from redis import Redis
@@ -144,3 +147,21 @@ class RQQueue:
         from rq import Retry
         self.rq.enqueue("app.jobs.rq_entry.run", task, *args, retry=Retry(max=len(RETRY_DELAYS),
                                                                         interval=list(RETRY_DELAYS)))
+
+    def waiting(self) -> int:
+        """Jobs waiting for a worker (running ones not counted)."""
+        return self.rq.count
+
+
+def run_rq_worker(t: "Tessera", *, burst: bool = False) -> None:
+    """Work the RQ queue in this process. rq's SimpleWorker runs each job in place: our jobs are
+    short transactions, and forking a work horse per job (rq's default Worker) would cost more
+    than the job itself. A crashed worker loses nothing: its inbox rows come back when their
+    lease runs out, and the process manager starts a new worker."""
+    from rq import SimpleWorker
+
+    from app.jobs import rq_entry
+    rq_entry.use_runtime(t)
+    # rq forks its scheduler; a forked child must not reuse the parent's pooled connections.
+    os.register_at_fork(after_in_child=lambda: t.db.engine.dispose(close=False))
+    SimpleWorker([t.queue.rq], connection=t.queue.redis).work(burst=burst, with_scheduler=True)

@@ -14,6 +14,12 @@ def _runtime():
     return _tessera
 
 
+def use_runtime(t) -> None:
+    """`flask worker` hands over the runtime it already built, so jobs do not build another."""
+    global _tessera
+    _tessera = t
+
+
 def run(task: str, *args: Any) -> Any:
     from app.jobs import run_task
     return run_task(_runtime(), task, *args)

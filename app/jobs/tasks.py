@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from app.jobs import worker_id
+from app.jobs import RQQueue, worker_id
 from app.models import Shop
 from app.services import inbox, shops
 
@@ -31,7 +31,10 @@ def process_webhook_event(t: "Tessera", event_id: int) -> str:
 
 @task
 def sweep_inbox(t: "Tessera") -> int:
-    """Process deliveries that are due: new ones whose job was lost, retries, abandoned leases."""
+    """Deliveries that are due: new ones whose job was lost, retries, abandoned leases.
+    In-process they are processed here; on RQ they are handed back to the workers."""
+    if isinstance(t.queue, RQQueue):
+        return requeue_due_events(t)
     processed = 0
     while True:
         with t.db.scope(read_only=True) as session:
@@ -41,6 +44,19 @@ def sweep_inbox(t: "Tessera") -> int:
         for event_id in due:
             process_webhook_event(t, event_id)
             processed += 1
+
+
+def requeue_due_events(t: "Tessera", limit: int = 1000) -> int:
+    """Enqueue a job for each due inbox row, but only when no job is waiting: then no due row
+    can still have a job in the queue, so none is enqueued twice during a backlog. (A race
+    with a delivery being enqueued right now costs one job that finds the row taken.)"""
+    if t.queue.waiting():
+        return 0
+    with t.db.scope(read_only=True) as session:
+        due = inbox.due_event_ids(session, t.clock(), limit=limit)
+    for event_id in due:
+        t.queue.enqueue("process_webhook_event", event_id)
+    return len(due)
 
 
 @task

@@ -12,7 +12,7 @@ from app.models import Member, Shop
 from app.services.actions import try_action_points
 from app.services.ledger import lock_member
 from app.services.program import current_program
-from app.services.tiers import refresh_member_tier
+from app.services.tier_recompute import recompute_tiers
 
 
 @dataclass(frozen=True)
@@ -44,18 +44,9 @@ def award_birthdays(session: Session, shop: Shop, *, now: datetime) -> int:
 
 
 def apply_due_tier_changes(session: Session, shop: Shop, *, now: datetime) -> int:
-    """Members whose kept tier ran out are re-evaluated (down, or confirmed for a new period)."""
-    version, program = current_program(session, shop)
-    if not program.tiers.enabled:
-        return 0
-    due = session.scalars(select(Member).where(Member.shop_id == shop.id, Member.tier_key.is_not(None),
-                                               Member.tier_retained_until <= now)).all()
-    changed = 0
-    for member in due:
-        before = member.tier_key
-        refresh_member_tier(session, shop, member, program, version_id=version.id, now=now)
-        changed += member.tier_key != before
-    return changed
+    """Members whose kept tier ran out are re-evaluated (down, or confirmed for a new period),
+    all at once in SQL (services.tier_recompute)."""
+    return recompute_tiers(session, shop, now=now, due_only=True).tier_changes
 
 
 def maintain_members(session: Session, shop: Shop, *, now: datetime) -> MaintenanceReport:

@@ -1,0 +1,51 @@
+"""Production mode's moving parts without worker processes: the sweep, the scheduler, gunicorn."""
+from __future__ import annotations
+
+import os
+import runpy
+
+import pytest
+
+from app import create_app
+from app.jobs import RQQueue
+from app.jobs.schedule import Scheduler
+from app.jobs.tasks import sweep_inbox
+from tests.support import PROJECT_ROOT, payload, send_webhook
+
+
+def test_sweep_hands_due_rows_to_workers_only_when_no_job_is_waiting(client, rq_t):
+    sent = [send_webhook(client, "customers/create", dict(payload("customers/create"), id=500 + i)).get_json()["id"]
+            for i in range(3)]
+    assert rq_t.queue.waiting() == 3
+    assert sweep_inbox(rq_t) == 0  # their jobs are still waiting: nothing is enqueued twice
+    rq_t.queue.rq.empty()  # the jobs are lost
+    assert sweep_inbox(rq_t) == 3
+    assert sorted(job.args[1] for job in rq_t.queue.rq.jobs) == sorted(sent)
+
+
+def test_scheduler_enqueues_the_inbox_sweep_for_the_workers(rq_t):
+    assert Scheduler(rq_t.queue).tick(rq_t.clock()) == ["sweep_inbox"]
+    [job] = rq_t.queue.rq.jobs
+    assert job.args == ("sweep_inbox",)
+
+
+def test_web_processes_start_no_job_thread_when_jobs_go_to_redis(app_settings, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", app_settings["REDIS_URL"])
+    monkeypatch.setenv("INPROCESS_WORKER", "1")  # wsgi.py's default
+    config = runpy.run_path(str(PROJECT_ROOT / "gunicorn.conf.py"))
+    assert config["bind"] == "127.0.0.1:8000" and config["workers"] >= 1
+    assert os.environ["INPROCESS_WORKER"] == "0"
+    app = create_app({**app_settings, "INPROCESS_WORKER": os.environ["INPROCESS_WORKER"] == "1"})
+    assert isinstance(app.extensions["tessera"].queue, RQQueue)
+
+
+def test_scheduler_command_explains_it_needs_redis(app_settings):
+    app = create_app({**app_settings, "REDIS_URL": ""})
+    result = app.test_cli_runner().invoke(args=["scheduler"])
+    assert result.exit_code != 0 and "REDIS_URL is not set" in result.output
+
+
+@pytest.mark.parametrize("name", ["web", "worker", "scheduler"])
+def test_procfile_names_the_three_processes(name):
+    lines = (PROJECT_ROOT / "Procfile").read_text().splitlines()
+    assert any(line.startswith(f"{name}: ") for line in lines)
