@@ -49,6 +49,19 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
 
 
+TRANSACTION_CACHE = "tessera_transaction_cache"
+
+
+def transaction_cache(session: Session) -> dict:
+    """Values that hold for the current transaction only (emptied when it ends)."""
+    return session.info.setdefault(TRANSACTION_CACHE, {})
+
+
+def _forget_transaction_cache(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(TRANSACTION_CACHE, None)
+
+
 class Database:
     """One engine and two session factories: writers and readers."""
 
@@ -57,6 +70,8 @@ class Database:
         self._writer = sessionmaker(bind=engine, expire_on_commit=False)
         self._reader = sessionmaker(bind=engine.execution_options(**{READ_ONLY_OPTION: True}),
                                     expire_on_commit=False)
+        for factory in (self._writer, self._reader):
+            event.listen(factory, "after_transaction_end", _forget_transaction_cache)
 
     def session(self, *, read_only: bool = False) -> Session:
         return (self._reader if read_only else self._writer)()

@@ -31,7 +31,10 @@ def post_action_points(session: Session, shop: Shop, member: Member, action: str
     if member.blocked_at is not None:
         raise MemberBlocked("This account cannot earn points right now; please contact the store.")
     version, rules = program or _version_and_program(session, shop)
-    key = claim_key(rules, member.id, action, at=now, ref=ref, previous_claims=_previous_claims(session, member, action))
+    rule = action_rule(rules, action)
+    limited = rule.enabled and getattr(rule, "limit", None) == "per_period"
+    key = claim_key(rules, member.id, action, at=now, ref=ref,
+                    previous_claims=_previous_claims(session, member, action) if limited else None)
     points = action_rule(rules, action).points
     entry = post_entry(session, member, NewEntry(
         key=key, kind=EntryKind.EARN, points=points, cause_type="action", cause_id=action,

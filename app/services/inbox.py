@@ -12,17 +12,16 @@ import hashlib
 import json
 import logging
 import random
-from functools import lru_cache
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import Shop, WebhookEvent
+from app.upsert import insert_ignoring_conflicts
 
 if TYPE_CHECKING:
     from app.db import Database
@@ -91,15 +90,7 @@ def _initial_status(topic: str, body: bytes, known_topics: Iterable[str]) -> tup
     return "pending", None
 
 
-@lru_cache(maxsize=4)
-def _insert_statement(dialect: str):
-    """Built once per dialect with the values bound at execution, so SQLAlchemy compiles it
-    once: the ack path runs it for every delivery."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (insert(WebhookEvent).on_conflict_do_nothing(index_elements=["shop_id", "delivery_key"])
-            .returning(WebhookEvent.id))
-
-
+_INSERT = insert_ignoring_conflicts(WebhookEvent.__table__, ("shop_id", "delivery_key"))
 _EXISTING = select(WebhookEvent.id, WebhookEvent.status).where(
     WebhookEvent.shop_id == bindparam("shop_id"), WebhookEvent.delivery_key == bindparam("delivery_key"))
 
@@ -114,9 +105,10 @@ def record_delivery(db: "Database", shop_id: int, *, topic: str, headers: Mappin
                   event_id=(headers.get("X-Shopify-Event-Id") or None),
                   triggered_at=_parse_time(headers.get("X-Shopify-Triggered-At")),
                   api_version=(headers.get("X-Shopify-API-Version") or None), body=body, status=status, attempts=0,
-                  last_error=error, received_at=now, next_attempt_at=None)
+                  last_error=error, received_at=now, next_attempt_at=None, locked_by=None, locked_until=None,
+                  processed_at=None)
     with db.engine.connect() as connection:
-        inserted_id = connection.execute(_insert_statement(connection.dialect.name), values).scalar()
+        inserted_id = connection.execute(_INSERT, values).scalar()
         if inserted_id is None:  # a duplicate delivery: report the row we already hold
             row = connection.execute(_EXISTING, {"shop_id": shop_id, "delivery_key": key}).one()
             connection.commit()

@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.loyalty.ledger import EARNING_KINDS, Balance, EntryKind, explain
 from app.models import LedgerEntry, Member
+from app.upsert import insert_ignoring_conflicts
 
 
 @dataclass(frozen=True)
@@ -31,22 +31,23 @@ class NewEntry:
     details: dict[str, Any] | None = None
 
 
+_INSERT = insert_ignoring_conflicts(LedgerEntry.__table__, ("shop_id", "entry_key"))
+
+
 def post_entry(session: Session, member: Member, entry: NewEntry, *, now: datetime) -> LedgerEntry | None:
     """Append an entry; a key already in the ledger makes this a no-op (returns None).
     Zero-point entries are skipped unless they record a shortfall."""
     if entry.points == 0 and not entry.shortfall_points:
         return None
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     values = dict(shop_id=member.shop_id, member_id=member.id, entry_key=entry.key, kind=str(entry.kind),
                   points=entry.points, cause_type=entry.cause_type, cause_id=entry.cause_id, reason=entry.reason,
                   program_version_id=entry.program_version_id, order_id=entry.order_id,
                   reverses_entry_id=entry.reverses_entry_id, staff_user_id=entry.staff_user_id,
                   shortfall_points=entry.shortfall_points, vests_at=entry.vests_at, expires_at=entry.expires_at,
                   details=entry.details, created_at=now)
-    statement = (insert(LedgerEntry).values(**values)
-                 .on_conflict_do_nothing(index_elements=["shop_id", "entry_key"]).returning(LedgerEntry.id))
-    entry_id = session.execute(statement).scalar()
-    return session.get(LedgerEntry, entry_id) if entry_id is not None else None
+    entry_id = session.execute(_INSERT, values).scalar()
+    # The row as written, without reading it back (callers only read its fields).
+    return LedgerEntry(id=entry_id, **values) if entry_id is not None else None
 
 
 def entry_by_key(session: Session, shop_id: int, key: str) -> LedgerEntry | None:
@@ -54,9 +55,10 @@ def entry_by_key(session: Session, shop_id: int, key: str) -> LedgerEntry | None
 
 
 def lock_member(session: Session, member: Member) -> None:
-    """Serialise writers of one member's ledger (PostgreSQL row lock; on SQLite the writing
-    transaction already holds the database write lock)."""
-    session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
+    """Serialise writers of one member's ledger: a row lock on PostgreSQL. On SQLite the writing
+    transaction already holds the database's write lock (BEGIN IMMEDIATE), so nothing to do."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
 
 
 def _balance_columns(at: datetime):

@@ -32,6 +32,7 @@ from app.services.inbox import UnprocessableEvent
 from app.services.ledger import NewEntry, balance_of, entry_by_key, lock_member, order_net_points, post_entry
 from app.services.members import award_profile_actions, get_or_create_member
 from app.services.program import current_program
+from app.upsert import insert_ignoring_conflicts
 
 if TYPE_CHECKING:
     from app.services.inbox import HandlerContext
@@ -41,6 +42,12 @@ Enqueue = Callable[..., None]
 
 def _insert(session: Session):
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+_INSERT_ORDER = insert_ignoring_conflicts(Order.__table__, ("shop_id", "order_id"))
+_EMPTY_ORDER = {c.name: None for c in Order.__table__.columns if not c.primary_key} | {
+    "total_minor": 0, "subtotal_minor": 0, "earning_base_minor": 0, "refunded_base_minor": 0, "discount_codes": [],
+    "is_test": False}
 
 
 def handle_order_webhook(ctx: "HandlerContext") -> None:
@@ -79,9 +86,8 @@ def _member_for(session: Session, shop: Shop, facts: OrderFacts, now: datetime) 
 def record_order(session: Session, shop: Shop, facts: OrderFacts, member: Member | None, now: datetime) -> Order:
     """Upsert what we know. State fields follow the newest payload (`updated_at`); facts that
     only ever become true (paid, fulfilled, cancelled) are kept from whichever payload showed them."""
-    session.execute(_insert(session)(Order).values(
-        shop_id=shop.id, order_id=facts.order_id, currency=facts.currency, discount_codes=[], created_at=now,
-        updated_at=now).on_conflict_do_nothing(index_elements=["shop_id", "order_id"]))
+    session.execute(_INSERT_ORDER, {**_EMPTY_ORDER, "shop_id": shop.id, "order_id": facts.order_id,
+                                    "currency": facts.currency, "created_at": now, "updated_at": now})
     order = find_order(session, shop, facts.order_id)
     newer = order.shopify_updated_at is None or (facts.updated_at is not None
                                                  and facts.updated_at >= order.shopify_updated_at)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.loyalty.program import Program, default_program, parse_program
+from app.db import transaction_cache
 from app.models import ProgramVersion, Reward, Shop
 
 if TYPE_CHECKING:
@@ -38,8 +39,12 @@ def current_version(session: Session, shop: Shop) -> ProgramVersion:
 
 
 def current_program(session: Session, shop: Shop) -> tuple[ProgramVersion, Program]:
-    version = current_version(session, shop)
-    return version, program_of(version)
+    """The version in force, read once per transaction (processing one order asks many times)."""
+    cache = transaction_cache(session)
+    if ("program", shop.id) not in cache:
+        version = current_version(session, shop)
+        cache[("program", shop.id)] = (version, program_of(version))
+    return cache[("program", shop.id)]
 
 
 def _add_version(session: Session, shop: Shop, program: Program, created_by: str) -> ProgramVersion:
@@ -48,6 +53,7 @@ def _add_version(session: Session, shop: Shop, program: Program, created_by: str
                              created_by=created_by)
     session.add(version)
     session.flush()
+    transaction_cache(session).pop(("program", shop.id), None)
     return version
 
 
