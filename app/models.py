@@ -112,6 +112,9 @@ class Member(Base):
         UniqueConstraint("shop_id", "referral_code"),
         Index("ix_members_shop_email", "shop_id", "email"),
         Index("ix_members_shop_tier", "shop_id", "tier_key"),
+        # The hourly "whose tier period ended" check and the admin's newest-first list.
+        Index("ix_members_shop_tier_retained", "shop_id", "tier_retained_until"),
+        Index("ix_members_shop_created", "shop_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -155,6 +158,7 @@ class LedgerEntry(Base):
         Index("ix_ledger_member", "shop_id", "member_id", "created_at"),
         Index("ix_ledger_order", "shop_id", "order_id"),
         Index("ix_ledger_expiry", "shop_id", "expires_at"),
+        Index("ix_ledger_shop_created", "shop_id", "created_at"),  # analytics by period and month
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -303,6 +307,7 @@ class Referral(Base):
     __table_args__ = (
         Index("ix_referrals_referrer", "shop_id", "referrer_member_id", "created_at"),
         Index("ix_referrals_referee", "shop_id", "referee_customer_id"),
+        Index("ix_referrals_shop_created", "shop_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -394,6 +399,8 @@ class ImportJob(Base):
     kind: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     cursor: Mapped[str | None] = mapped_column(Text)
+    # What the owner asked for (e.g. orders since a date, whether past orders earn points).
+    options: Mapped[dict[str, Any] | None] = mapped_column(Json)
     processed: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -29,6 +29,9 @@ def run_migrations_online() -> None:
                           render_as_batch=connection.dialect.name == "sqlite")
         with context.begin_transaction():
             context.run_migrations()
+        # SQLite's DDL is not transactional for Alembic, so begin_transaction() above commits
+        # nothing; the rows it wrote (alembic_version, batch table copies) need this commit.
+        connection.commit()
 
 
 if context.is_offline_mode():
