@@ -35,5 +35,8 @@ def receive_webhook():
     delivery = inbox.record_delivery(t.db, shop_id, topic=topic, headers=request.headers, body=raw_body,
                                      known_topics=HANDLERS.keys(), now=t.clock())
     if delivery.is_new and delivery.status == "pending":
-        t.queue.enqueue("process_webhook_event", delivery.event_id)
+        try:
+            t.queue.enqueue("process_webhook_event", delivery.event_id)
+        except Exception:  # noqa: BLE001 - the delivery is stored: the inbox sweep will process it
+            log.exception("could not enqueue webhook event %s; the inbox sweep will pick it up", delivery.event_id)
     return {"status": "duplicate" if not delivery.is_new else delivery.status, "id": delivery.event_id}, 200

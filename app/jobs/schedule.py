@@ -14,6 +14,7 @@ PERIODIC: list[tuple[str, float]] = [
     ("maintain_tiers", 3600),  # downgrades at the end of a period, birthdays
     ("reconcile_all_shops", 86400),  # repair missed webhooks from the last two days
     ("resume_stale_redemptions", 60),  # finish sagas a crash left half-way
+    ("grant_tier_benefits", 60),  # entry rewards and free-shipping perks of members' tiers
     ("expire_reward_codes", 3600),
 ]
 

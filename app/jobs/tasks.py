@@ -59,6 +59,12 @@ def requeue_due_events(t: "Tessera", limit: int = 1000) -> int:
     return len(due)
 
 
+def registers_webhooks_by_api(mode: str, token_source: str | None) -> bool:
+    """`auto`: custom apps (`shops add`) subscribe by API; apps deployed with the Shopify CLI get
+    the subscriptions of shopify.app.toml, and subscribing again would double every delivery."""
+    return mode == "api" or (mode == "auto" and token_source == "custom_app")
+
+
 @task
 def finish_install(t: "Tessera", shop_id: int) -> None:
     """After the token is stored: read the shop's currency and settings, subscribe webhooks."""
@@ -69,7 +75,7 @@ def finish_install(t: "Tessera", shop_id: int) -> None:
         if shop is None or not shop.is_installed:
             return
         shops.sync_shop_details(t, session, shop)
-        if t.config.get("WEBHOOK_REGISTRATION", "api") == "api":
+        if registers_webhooks_by_api(t.config.get("WEBHOOK_REGISTRATION", "auto"), shop.token_source):
             created = shops.register_webhooks(t, session, shop, REGISTERED_TOPICS)
             log.info("shop %s: subscribed to %s", shop.domain, ", ".join(created) or "nothing new")
 
@@ -136,49 +142,21 @@ def deactivate_reward_codes(t: "Tessera", shop_id: int, reward_id: int) -> int:
 
 
 @task
-def grant_tier_entry_reward(t: "Tessera", member_id: int, tier_key: str) -> None:
-    """A tier's entry reward: a free code from the reward catalog, once per member and tier."""
-    from app.loyalty.rewards import terms_for
-    from app.models import Member, Reward
-    from app.services.program import current_program
-    from app.services.redemptions import issue_free_code
-    from app.services.rewards import spec_of
-    with t.db.scope(read_only=True) as session:
-        member = session.get(Member, member_id)
-        shop = session.get(Shop, member.shop_id)
-        _, program = current_program(session, shop)
-        tier = program.tier(tier_key)
-        reward = session.get(Reward, tier.entry_reward_id) if tier and tier.entry_reward_id else None
-        if reward is None or reward.shop_id != shop.id or reward.kind == "points_slider":
-            return
-        terms = terms_for(spec_of(reward), shop.currency)
-        terms = type(terms)(**{**terms.__dict__, "points": 0})
-    issue_free_code(t, shop.id, member_id, key=f"tier:{tier_key}:entry-reward", terms=terms, purpose="tier_reward",
-                    prefix=reward.code_prefix)
-
-
-@task
 def resolve_campaign_collections(t: "Tessera", shop_id: int) -> None:
     from app.services.program import resolve_campaign_collections as resolve
     with t.db.scope() as session:
         resolve(t, session, session.get(Shop, shop_id))
 
 
-@task
-def grant_free_shipping_perk(t: "Tessera", member_id: int, tier_key: str) -> None:
-    """A tier with free shipping: one reusable free-shipping code for the member while the tier lasts."""
-    from datetime import timedelta
 
-    from app.loyalty.rewards import free_shipping_perk
-    from app.models import Member
-    from app.services.redemptions import issue_free_code
-    with t.db.scope(read_only=True) as session:
-        member = session.get(Member, member_id)
-        shop = session.get(Shop, member.shop_id)
-        if member.tier_key != tier_key:
-            return  # moved on before the job ran
-        until = member.tier_retained_until
-        days = max(1, -(-(until - t.clock()) // timedelta(days=1))) if until else 365  # round up
-        key = f"tier:{tier_key}:free-shipping:{until:%Y%m%d}" if until else f"tier:{tier_key}:free-shipping"
-    issue_free_code(t, shop.id, member_id, key=key, terms=free_shipping_perk(shop.currency, days),
-                    purpose="tier_perk", prefix="SHIP")
+@task
+def grant_tier_benefits(t: "Tessera") -> int:
+    from app.services.tier_benefits import grant_tier_benefits as grant
+    return grant(t)
+
+
+@task
+def run_import(t: "Tessera", shop_id: int, job_id: int) -> None:
+    """An Admin API import (customers or historical orders), resumable from its cursor."""
+    from app.services.imports import run_import as run
+    run(t, shop_id, job_id)

@@ -325,6 +325,4 @@ def _import_balance(session: Session, shop: Shop, row: BalanceRow, result: Balan
         return
     result.imported += 1
     result.points += row.points
-    entered = refresh_member_tier(session, shop, member, program, version_id=version_id, now=now)
-    if entered and enqueue and program.tier(entered).entry_reward_id:
-        enqueue("grant_tier_entry_reward", member.id, entered)
+    refresh_member_tier(session, shop, member, program, version_id=version_id, now=now)

@@ -203,13 +203,7 @@ def _earn_for_order(session, shop, order, member, program, version_id, now, enqu
     _order_bonuses(session, shop, order, member, program, version_id, now)
     referrals.reward_referrer_for_order(session, shop, member, order, program, version_id=version_id, now=now)
     award_profile_actions(session, shop, member, now=now)
-    entered = tiers.refresh_member_tier(session, shop, member, program, version_id=version_id, now=now)
-    if entered and enqueue:
-        tier = program.tier(entered)
-        if tier.entry_reward_id:
-            enqueue("grant_tier_entry_reward", member.id, entered)
-        if tier.free_shipping:
-            enqueue("grant_free_shipping_perk", member.id, entered)
+    tiers.refresh_member_tier(session, shop, member, program, version_id=version_id, now=now)
     return earn
 
 

@@ -3,6 +3,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Referral
+from app.services.tier_benefits import grant_tier_benefits
 from tests.support import CUSTOMER_ID, ORDER_ID, payload
 from tests.support.ledger import balance, deliver, entries, ledger, member_of, set_program
 
@@ -113,9 +114,11 @@ def test_gold_free_shipping_perk_is_a_reusable_code_for_the_tier_period(client, 
     tiers = {**TIERS, "levels": [{"key": "member", "name": "Member", "threshold": 0},
                                  {"key": "gold", "name": "Gold", "threshold": 100, "free_shipping": True}]}
     set_program(t, shop, {"tiers": tiers})
+    deliver(client, t, "orders/paid", order(1))
     with responses_lib.RequestsMock() as rsps:
         stub = AdminStub(rsps)
-        deliver(client, t, "orders/paid", order(1))
+        assert grant_tier_benefits(t) == 1
+        assert grant_tier_benefits(t) == 0  # once
     [mutation] = stub.mutations
     perk = mutation["variables"]["freeShippingCodeDiscount"]
     assert perk["code"].startswith("SHIP-") and perk["usageLimit"] is None and perk["appliesOncePerCustomer"] is False
