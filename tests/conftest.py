@@ -6,6 +6,7 @@ import os
 import shutil
 import sqlite3
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -68,13 +69,32 @@ def database_url(backend, request, tmp_path):
         shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
         yield f"sqlite:///{target}"
         return
+    with fresh_postgres_database(request) as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres_database(request):
+    """A new PostgreSQL database copied from the migrated template; dropped afterwards."""
     base_url, admin_engine = request.getfixturevalue("postgres_base_url")
     name = f"t_{uuid.uuid4().hex[:12]}"
     with admin_engine.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE tessera_template")
-    yield f"{base_url}/{name}"
-    with admin_engine.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    try:
+        yield f"{base_url}/{name}"
+    finally:
+        with admin_engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def stub():
+    """Shopify's Admin GraphQL at the HTTP boundary (schema-checked; see support/shopify_stub)."""
+    import responses
+
+    from tests.support.shopify_stub import AdminStub
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield AdminStub(rsps)
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 
 from app.jobs import RQQueue
+from tests.conftest import fresh_postgres_database
 from tests.support import PROJECT_ROOT
 from tests.support.redis import RedisUnavailable, TemporaryRedis
 
@@ -30,13 +30,8 @@ def redis_url():
 @pytest.fixture
 def postgres_database_url(request):
     """A fresh PostgreSQL database (production pairs RQ with PostgreSQL)."""
-    base_url, admin_engine = request.getfixturevalue("postgres_base_url")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with admin_engine.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE tessera_template")
-    yield f"{base_url}/{name}"
-    with admin_engine.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with fresh_postgres_database(request) as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,23 +5,17 @@ import uuid
 from datetime import timedelta
 
 import pytest
-import responses
 from sqlalchemy import select
 
 from app.models import Redemption, Reward, Shop
 from app.services.ledger import balance_of
 from tests.support import CUSTOMER_ID, ORDER_ID, payload, signed_proxy_query
 from tests.support.ledger import adjust, balance, deliver, ledger, member_of, set_program
-from tests.support.shopify_stub import THROTTLED, AdminStub, created, timeout, user_errors
+from tests.support.shopify_stub import THROTTLED, timeout, user_errors
 
 pytestmark = pytest.mark.both_backends
 CODE = re.compile(r"^[A-HJ-NP-Z2-9]{10}$")
 
-
-@pytest.fixture
-def stub():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield AdminStub(rsps)
 
 
 @pytest.fixture

@@ -1,20 +1,13 @@
 """App Proxy: referral landing (welcome code through the redemption path) and claims."""
 import pytest
-import responses
 from sqlalchemy import select
 
 from app.models import Redemption, Referral
 from tests.support import CUSTOMER_ID, ORDER_ID, payload, signed_proxy_query
 from tests.support.ledger import balance, deliver, member_of, set_program
-from tests.support.shopify_stub import AdminStub
 
 pytestmark = pytest.mark.both_backends
 
-
-@pytest.fixture
-def stub():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield AdminStub(rsps)
 
 
 @pytest.fixture

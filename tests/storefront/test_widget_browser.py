@@ -4,7 +4,6 @@ import re
 from urllib.parse import urlencode
 
 import pytest
-import responses
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -30,11 +29,6 @@ LAYOUT_SHIFT = """() => new Promise((resolve) => {
 def app_settings(app_settings):
     return {**app_settings, "STOREFRONT_PREVIEW": True}
 
-
-@pytest.fixture
-def stub():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield AdminStub(rsps)
 
 
 @pytest.fixture
