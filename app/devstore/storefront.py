@@ -10,7 +10,8 @@ stand-ins for the storefront routes the widget calls:
 
 Used by `make run` (DEVSTORE) and the browser tests (STOREFRONT_PREVIEW); registers nothing
 otherwise. Who is browsing (a member or a guest) is kept in a signed cookie, as a storefront
-session would be: `/devstore/storefront?customer=<customer id>|guest&locale=it`.
+session would be: `/devstore/storefront?customer=<customer id>|guest&locale=it`. `embed=0` renders the
+same page as if the merchant had switched the app embed off (bench/storefront_weight.py compares both).
 """
 from __future__ import annotations
 
@@ -195,7 +196,8 @@ def storefront():
         customer = next((m for m in members if m.customer_id == visitor.customer_id), None)
         objects = _liquid_objects(shop, visitor, customer, locale, page)
     # Shopify renders the enabled app embed on every page, and the app block where it was placed.
-    embed = extension.render_block("launcher", locale, objects)
+    with_embed = request.args.get("embed") != "0"
+    embed = extension.render_block("launcher", locale, objects) if with_embed else ("", {})
     section = extension.render_block("rewards-page", locale, objects) if page == "rewards" else ("", {})
     page_html = render_template_string(
         STOREFRONT_PAGE, shop=objects["shop"], locale=locale, locales=extension.locales, members=members,
