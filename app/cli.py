@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timedelta, timezone
 
 import click
 from flask import Flask, current_app
@@ -136,9 +137,8 @@ def _find_shop_or_fail(session, domain: str) -> Shop:
     return shop
 
 
-def parse_since(value: str, now) -> "datetime":
+def parse_since(value: str, now: datetime) -> datetime:
     """'7d', '12h', '30m' before now, or an ISO date/datetime (UTC)."""
-    from datetime import datetime, timedelta, timezone
     units = {"d": "days", "h": "hours", "m": "minutes"}
     if value[:-1].isdigit() and value[-1:] in units:
         return now - timedelta(**{units[value[-1]]: int(value[:-1])})

@@ -7,7 +7,7 @@ import responses
 from sqlalchemy import select
 
 from app.models import Shop
-from tests.support import API_KEY, SHOP, session_token
+from tests.support import SHOP, session_token
 
 ADMIN_QUERY = f"shop={SHOP}&host=YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvbWFwbGU&embedded=1"
 

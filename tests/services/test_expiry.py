@@ -1,5 +1,4 @@
 """Points expiry (set-based sweep) and reminders."""
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import LedgerEntry, Member, Order, WebhookEvent
-from tests.support import OTHER_SHOP, payload, send_webhook
+from tests.support import OTHER_SHOP, payload
 from tests.support.ledger import balance, deliver, member_of
 
 pytestmark = pytest.mark.both_backends

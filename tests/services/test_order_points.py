@@ -3,7 +3,7 @@ import copy
 
 import pytest
 
-from tests.support import CUSTOMER_ID, ORDER_ID, payload
+from tests.support import ORDER_ID, payload
 from tests.support.ledger import balance, deliver, entries, ledger, set_program
 
 pytestmark = pytest.mark.both_backends

@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Redemption, Reward, Shop
-from app.services.ledger import balance_of
 from tests.support import CUSTOMER_ID, ORDER_ID, payload, signed_proxy_query
-from tests.support.ledger import adjust, balance, deliver, ledger, member_of, set_program
+from tests.support.ledger import adjust, balance, deliver, ledger, set_program
 from tests.support.shopify_stub import THROTTLED, timeout, user_errors
 
 pytestmark = pytest.mark.both_backends

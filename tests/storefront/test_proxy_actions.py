@@ -1,9 +1,7 @@
 """App Proxy: referral landing (welcome code through the redemption path) and claims."""
 import pytest
-from sqlalchemy import select
 
-from app.models import Redemption, Referral
-from tests.support import CUSTOMER_ID, ORDER_ID, payload, signed_proxy_query
+from tests.support import CUSTOMER_ID, payload, signed_proxy_query
 from tests.support.ledger import balance, deliver, member_of, set_program
 
 pytestmark = pytest.mark.both_backends

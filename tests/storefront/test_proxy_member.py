@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from tests.support import CUSTOMER_ID, OTHER_SHOP, SHOP, payload, signed_proxy_query
+from tests.support import CUSTOMER_ID, OTHER_SHOP, payload, signed_proxy_query
 from tests.support.ledger import deliver
 
 pytestmark = pytest.mark.both_backends

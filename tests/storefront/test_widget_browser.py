@@ -10,7 +10,6 @@ from sqlalchemy import select
 from app.models import Redemption
 from tests.support import CUSTOMER_ID, PROJECT_ROOT, payload
 from tests.support.ledger import adjust, deliver, member_of, set_program
-from tests.support.shopify_stub import AdminStub
 
 CODE = re.compile(r"^[A-HJ-NP-Z2-9]{10}$")
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
