@@ -8,34 +8,43 @@ from app.admin import bp
 from app.admin.access import render_page, shop_session, staff_user_id
 from app.errors import ApiError
 from app.runtime import tessera
-from app.services.imports import (API_KINDS, find_import, import_jobs, import_json, import_starting_balances,
-                                  run_import_step, start_import)
+from app.services.imports import (API_KINDS, default_history_since, find_import, import_jobs, import_json,
+                                  import_starting_balances, run_import_step, runs_in_background, start_import)
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
 
 
 @bp.get("/import")
 def imports():
+    now = tessera().clock()
     with shop_session(read_only=True) as (session, shop):
-        jobs = [import_json(job) for job in import_jobs(session, shop)]
+        jobs = [import_json(job, now=now) for job in import_jobs(session, shop)]
         open_jobs = {kind: next((j for j in jobs if j["kind"] == kind and j["resumable"]), None) for kind in API_KINDS}
-        return render_page("admin/import.html", shop, jobs=jobs, open_jobs=open_jobs)
+        return render_page("admin/import.html", shop, jobs=jobs, open_jobs=open_jobs,
+                           background=runs_in_background(tessera().config),
+                           all_orders="read_all_orders" in (shop.scopes or "").split(","),
+                           history_since=default_history_since(now).isoformat(), today=now.date().isoformat())
 
 
 @bp.post("/import/jobs")
 def start():
+    """Starts an import (or resumes the unfinished one of that kind) in the background worker."""
+    t = tessera()
+    background = runs_in_background(t.config)
     with shop_session() as (session, shop):
-        job = start_import(session, shop, request.form.get("kind"), now=tessera().clock())
-        return jsonify({"message": "Import started.", "job": import_json(job)})
+        job = start_import(session, shop, request.form.get("kind"), now=t.clock(), options=request.form.to_dict(),
+                           enqueue=t.queue.enqueue if background else None)
+        return jsonify({"message": "Import started.", "job": import_json(job, now=t.clock()),
+                        "background": background})
 
 
 @bp.post("/import/jobs/<int:job_id>/run")
 def run(job_id: int):
-    """One slice of the import (a few seconds of pages); the page calls this until done."""
+    """One slice of the import (a few seconds); the page calls this until done when no worker runs."""
     t = tessera()
     with shop_session() as (session, shop):
         job = run_import_step(t, session, shop, find_import(session, shop, job_id))
-        return jsonify({"job": import_json(job)})
+        return jsonify({"job": import_json(job, now=t.clock())})
 
 
 def uploaded_csv() -> str:
@@ -57,8 +66,7 @@ def import_balances():
     t = tessera()
     text = uploaded_csv()
     with shop_session() as (session, shop):
-        result = import_starting_balances(session, shop, text, staff_user_id=staff_user_id(), now=t.clock(),
-                                          enqueue=t.queue.enqueue)
+        result = import_starting_balances(session, shop, text, staff_user_id=staff_user_id(), now=t.clock())
         already = f", {result.already_imported:,} already imported before" if result.already_imported else ""
         return jsonify({"message": f"{result.imported:,} starting balances imported ({result.points:,} points)"
                                    f"{already}.", "result": result.to_json()})

@@ -10,7 +10,7 @@ from app.runtime import tessera
 from app.services.analytics import shop_analytics
 from app.services.exports import ledger_csv, members_csv
 from app.services.imports import (find_import, import_jobs, import_json, import_starting_balances, run_import_step,
-                                  start_import)
+                                  runs_in_background, start_import)
 from app.services.webhook_activity import STATUSES, event_json, recent_events, retry_event, status_counts
 
 
@@ -25,30 +25,40 @@ def analytics():
 
 @bp.get("/imports")
 def imports():
+    now = tessera().clock()
     with shop_session(read_only=True) as (session, shop):
-        return jsonify({"imports": [import_json(job) for job in import_jobs(session, shop)]})
+        return jsonify({"imports": [import_json(job, now=now) for job in import_jobs(session, shop)]})
 
 
 @bp.post("/imports")
 def start():
-    """`{"kind": "customers" | "orders"}`: starts an import, or returns the unfinished one."""
+    """`{"kind": "customers" | "orders"}`, for orders optionally `"since": "YYYY-MM-DD"` (default
+    12 months ago) and `"earn_points": true` (default false): starts an import, or returns the
+    unfinished one of that kind. A background worker runs it when there is one; poll
+    GET /imports/ID for progress (or, without a worker, call POST /imports/ID/run until done)."""
     body = json_body()
+    t = tessera()
+    enqueue = t.queue.enqueue if runs_in_background(t.config) else None
     with shop_session() as (session, shop):
-        return jsonify(import_json(start_import(session, shop, body.get("kind"), now=tessera().clock()))), 201
+        job = start_import(session, shop, body.get("kind"), now=t.clock(), options=body, enqueue=enqueue)
+        return jsonify(import_json(job, now=t.clock())), 201
 
 
 @bp.get("/imports/<int:job_id>")
 def get_import(job_id: int):
+    now = tessera().clock()
     with shop_session(read_only=True) as (session, shop):
-        return jsonify(import_json(find_import(session, shop, job_id)))
+        return jsonify(import_json(find_import(session, shop, job_id), now=now))
 
 
 @bp.post("/imports/<int:job_id>/run")
 def run(job_id: int):
-    """Import for a few seconds from the saved cursor; call again until `status` is done."""
+    """Import for a few seconds from the saved cursor (nothing if the worker is running it);
+    call again until `status` is done."""
     t = tessera()
     with shop_session() as (session, shop):
-        return jsonify(import_json(run_import_step(t, session, shop, find_import(session, shop, job_id))))
+        job = run_import_step(t, session, shop, find_import(session, shop, job_id))
+        return jsonify(import_json(job, now=t.clock()))
 
 
 @bp.post("/imports/balances")
@@ -57,8 +67,7 @@ def import_balances():
     t = tessera()
     text = request.get_data(as_text=True)
     with shop_session() as (session, shop):
-        result = import_starting_balances(session, shop, text, staff_user_id=staff_user_id(), now=t.clock(),
-                                          enqueue=t.queue.enqueue)
+        result = import_starting_balances(session, shop, text, staff_user_id=staff_user_id(), now=t.clock())
         return jsonify(result.to_json()), 201
 
 

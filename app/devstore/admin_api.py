@@ -6,15 +6,17 @@ by name rather than answered with made-up nulls.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from graphql import (DocumentNode, FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute,
                      get_operation_ast, parse, validate)
 
-from app.devstore import discounts, nodes
+from app.devstore import bulk, discounts, nodes
 from app.devstore.commerce import find_customer
 from app.devstore.cost import MAX_QUERY_COST, Throttle, actual_cost, requested_cost
 from app.devstore.graph import connection, iso, money, parse_time, user_error
@@ -67,9 +69,10 @@ ORDER_SORT = {"CREATED_AT": "created_at", "UPDATED_AT": "updated_at", "PROCESSED
 class AdminRoot:
     """Query and mutation root: graphql-core calls `root.<field>(info, **arguments)`."""
 
-    def __init__(self, shop: ShopState, now: datetime):
+    def __init__(self, shop: ShopState, now: datetime, bulk_context: bulk.BulkContext | None = None):
         self.state = shop
         self.now = now
+        self.bulk_context = bulk_context
 
     # --- queries ------------------------------------------------------------------------------
     def shop(self, _info):
@@ -116,6 +119,12 @@ class AdminRoot:
     def collection(self, _info, id):  # noqa: A002
         return nodes.find_collection(id)
 
+    def node(self, _info, id):  # noqa: A002
+        return bulk.find_operation(self.state, id, self._bulk(), self.now)
+
+    def currentBulkOperation(self, _info, type="QUERY"):  # noqa: N802,A002
+        return bulk.current_operation(self.state, self._bulk(), self.now, type)
+
     def webhookSubscriptions(self, _info, first=None, after=None, last=None, before=None, topics=None,  # noqa: N802
                              callbackUrl=None, **_):  # noqa: N803
         subscriptions = [s for s in self.state["subscriptions"] if (not topics or s["topic"] in topics)
@@ -124,6 +133,9 @@ class AdminRoot:
                           to_node=self._subscription_node)
 
     # --- mutations ----------------------------------------------------------------------------
+    def bulkOperationRunQuery(self, _info, query):  # noqa: N802
+        return bulk.run_query(self.state, query, self._bulk(), self.now)
+
     def discountCodeBasicCreate(self, _info, basicCodeDiscount):  # noqa: N802,N803
         return discounts.create_discount(self.state, "basicCodeDiscount", "basic", basicCodeDiscount, self.now)
 
@@ -175,6 +187,11 @@ class AdminRoot:
             "userErrors": []}
 
     # --- helpers ------------------------------------------------------------------------------
+    def _bulk(self) -> bulk.BulkContext:
+        if self.bulk_context is None:
+            raise GraphQLError("Bulk operations need the demo store's file storage (admin_graphql(bulk_files=...)).")
+        return self.bulk_context
+
     def _subscription_node(self, subscription: dict) -> dict:
         return {"id": gid("WebhookSubscription", subscription["id"]), "legacyResourceId": str(subscription["id"]),
                 "topic": subscription["topic"], "format": subscription["format"],
@@ -268,9 +285,11 @@ def _checked(body: Any, schema: GraphQLSchema, scopes: set[str]) -> _Request:
 
 
 def admin_graphql(shop: ShopState, body: Any, *, schema: GraphQLSchema, now: datetime, scopes: set[str],
-                  throttle: Throttle) -> dict[str, Any]:
+                  throttle: Throttle, bulk_files: Path | None = None,
+                  bulk_file_url: Callable[[str], str] | None = None) -> dict[str, Any]:
     """The JSON answer to one POST to /admin/api/<version>/graphql.json (HTTP 200 either way):
-    checked, charged to the bucket, executed, and the unused part of the charge given back."""
+    checked, charged to the bucket, executed, and the unused part of the charge given back.
+    Bulk operations write their files to `bulk_files`, reachable at `bulk_file_url(token)`."""
     try:
         request = _checked(body, schema, scopes)
     except Refused as refused:
@@ -283,8 +302,13 @@ def admin_graphql(shop: ShopState, body: Any, *, schema: GraphQLSchema, now: dat
     if not taken:
         return {"errors": [_error("Throttled", "THROTTLED", documentation="https://shopify.dev/api/usage/rate-limits")],
                 "extensions": {"cost": {"requestedQueryCost": cost, "actualQueryCost": None, "throttleStatus": status}}}
-    result = execute(schema, request.document, root_value=AdminRoot(shop, now), variable_values=request.variables,
-                     operation_name=request.name)
+    context = None
+    if bulk_files is not None and bulk_file_url is not None:
+        context = bulk.BulkContext(schema=schema, files=bulk_files, file_url=bulk_file_url,
+                                   root=lambda: AdminRoot(shop, now),
+                                   denied_scope=lambda field: _denied_scope(scopes, field))
+    result = execute(schema, request.document, root_value=AdminRoot(shop, now, context),
+                     variable_values=request.variables, operation_name=request.name)
     actual = actual_cost(schema, request.document, request.operation, request.variables, result.data)
     answer: dict[str, Any] = {"data": result.data, "extensions": {"cost": {
         "requestedQueryCost": cost, "actualQueryCost": actual,
@@ -292,6 +316,11 @@ def admin_graphql(shop: ShopState, body: Any, *, schema: GraphQLSchema, now: dat
     if result.errors:
         answer["errors"] = [e.formatted for e in result.errors]
     return answer
+
+
+def _denied_scope(scopes: set[str], field: str) -> str | None:
+    needed = REQUIRED_SCOPES.get(field)
+    return needed if needed and not _granted(scopes, needed) else None
 
 
 def _refusal(operation: OperationDefinitionNode, scopes: set[str]) -> dict[str, Any] | None:

@@ -40,6 +40,11 @@ class StandIn:
         return cls(DemoState(Path(path)), throttle, config["SHOPIFY_API_VERSION"],
                    config.get("DEVSTORE_ADMIN_SCHEMA") or None)
 
+    @property
+    def bulk_files(self) -> Path:
+        """Bulk operations' JSONL files, beside the state file."""
+        return self.state.path.with_name(self.state.path.name + ".bulk")
+
     def schema(self) -> GraphQLSchema:
         """Raises AdminSchemaMissing with what to do when the schema file cannot be found."""
         return load_admin_schema(locate_admin_schema(self.api_version, self.schema_file))

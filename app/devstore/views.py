@@ -8,9 +8,12 @@
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request
+import re
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 
 from app.devstore import oauth
+from app.devstore.bulk import file_path
 from app.devstore.admin_api import admin_graphql
 from app.devstore.catalog import DEMO_SHOP
 from app.devstore.discounts import status as discount_status
@@ -84,7 +87,18 @@ def admin_api(shop: str, version: str):
         if scopes is None:
             return {"errors": INVALID_TOKEN}, 401
         return admin_graphql(state, request.get_json(silent=True), schema=schema, now=now, scopes=scopes,
-                             throttle=demo.throttle)
+                             throttle=demo.throttle, bulk_files=demo.bulk_files,
+                             bulk_file_url=lambda token: url_for("demo_store.bulk_file", token=token, _external=True))
+
+
+@bp.get("/bulk/<token>.jsonl")
+def bulk_file(token: str):
+    """A bulk operation's result, like Shopify's signed storage link: the unguessable token is the
+    credential, and Range requests are honoured (a resumed import asks for the rest only)."""
+    path = file_path(stand_in().bulk_files, token)
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token) or not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="application/jsonl", conditional=True, max_age=0)
 
 
 @bp.get("/session-token")

@@ -157,6 +157,9 @@ def grant_tier_benefits(t: "Tessera") -> int:
 
 @task
 def run_import(t: "Tessera", shop_id: int, job_id: int) -> None:
-    """An Admin API import (customers or historical orders), resumable from its cursor."""
+    """A slice (~20 s) of an Admin API import (customers or historical orders), resumable from
+    its cursor; the next slice is queued behind whatever else waits, so one long import never
+    holds the in-process worker (and the webhooks behind it) for minutes."""
     from app.services.imports import run_import as run
-    run(t, shop_id, job_id)
+    if run(t, shop_id, job_id):
+        t.queue.enqueue("run_import", shop_id, job_id)

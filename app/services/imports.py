@@ -1,37 +1,51 @@
 """Imports: a shop's existing customers and historical orders from the Admin API, and
 starting balances from a CSV file.
 
-Admin API imports page through Shopify with a cursor saved in `import_jobs` after every page,
-so an import that is interrupted (browser closed, process restarted, Shopify down) resumes
-where it stopped. Each customer goes through the customer-webhook service and each order
-through reconciliation's path into the order service, so an import earns exactly what the
-webhooks would have, and running a page twice changes nothing (the ledger's idempotency keys).
+An Admin API import is an `import_jobs` row that runs in slices: a background worker task
+(`run_import`, which queues its own next slice so other jobs get their turn) or, where no worker
+runs, the import page calling `run_import_step` while it is open. Each slice claims the job
+(status `running`, refreshed with every commit) so two runners never work on one job, and its
+progress is committed with the data it covers: an import stopped anywhere (process killed,
+Shopify down) resumes where its last commit left it, and whatever is done twice is harmless
+(the ledger's idempotency keys).
+
+- Customers page through the Admin API (100 a page) into the customer-webhook service.
+- Historical orders come from a bulk operation: Shopify writes the orders processed since the
+  owner's date into a JSONL file, polled for until it is ready, then streamed in batches into
+  services.bulk_import. The job's cursor holds the operation's id and how much of the file is
+  imported (lines and bytes, so a resumed import asks for the rest of the file only).
 """
 from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.loyalty.errors import InvalidInput, NotFound
-from app.loyalty.expiry import lot_expiry
+from app.loyalty.expiry import add_months, lot_expiry
 from app.loyalty.ledger import EntryKind
 from app.models import ImportJob, LedgerEntry, Member, Shop
 from app.services import shops
+from app.services.bulk_import import BATCH_ORDERS, import_order_batch, order_facts
 from app.services.ledger import NewEntry, lock_member, post_entry
 from app.services.members import apply_customer, get_or_create_member
 from app.services.program import current_program
+from app.services.tier_recompute import recompute_tiers
 from app.services.tiers import refresh_member_tier
-from app.shopify.documents import CUSTOMERS_COUNT, CUSTOMERS_PAGE, HISTORICAL_ORDERS, ORDERS_COUNT, Document
-from app.shopify.graphql import ShopifyError
+from app.shopify.bulk import BulkDownloadError, BulkFileError, BulkOrder, orders_from_records, stream_records
+from app.shopify.documents import (BULK_OPERATION, CURRENT_BULK_OPERATION, CUSTOMERS_COUNT, CUSTOMERS_PAGE,
+                                   RUN_BULK_QUERY, bulk_orders_query)
+from app.shopify.graphql import ShopifyError, ShopifyUserErrors
 
 if TYPE_CHECKING:
     from app.runtime import Tessera
@@ -45,17 +59,17 @@ RESUMABLE = ("pending", "running", "failed")
 MAX_CSV_PROBLEMS = 50
 CSV_CHUNK = 500
 
+# A running job commits at least this often; one not heard from for longer has lost its runner.
+LEASE = timedelta(minutes=2)
+WORKER_SLICE_SECONDS = 20.0  # then the worker task queues the next slice behind other jobs
+PAGE_STEP_SECONDS = 3.0
+EXPORT_POLL_SECONDS = 3.0
+DOWNLOAD_ATTEMPTS = 3
+HISTORY_MONTHS = 12
+EARLIEST_HISTORY = date(2006, 1, 1)
 
-@dataclass(frozen=True)
-class ApiImport:
-    page: Document
-    count: Document
-    connection: str
 
-
-API_IMPORTS = {"customers": ApiImport(CUSTOMERS_PAGE, CUSTOMERS_COUNT, "customers"),
-               "orders": ApiImport(HISTORICAL_ORDERS, ORDERS_COUNT, "orders")}
-
+# ---- jobs -----------------------------------------------------------------------------------
 
 def import_jobs(session: Session, shop: Shop, limit: int = 20) -> list[ImportJob]:
     return list(session.scalars(select(ImportJob).where(ImportJob.shop_id == shop.id)
@@ -69,81 +83,186 @@ def find_import(session: Session, shop: Shop, job_id: int) -> ImportJob:
     return job
 
 
-def start_import(session: Session, shop: Shop, kind: Any, *, now: datetime) -> ImportJob:
-    """A new import of `kind`, or the unfinished one of that kind (which then resumes)."""
-    if kind not in API_IMPORTS:
-        raise InvalidInput("Choose what to import.", {"kind": f"one of {', '.join(API_IMPORTS)}"})
+def runs_in_background(config: Mapping[str, Any]) -> bool:
+    """A worker runs imports (RQ, or the in-process worker) and the page only watches; without
+    one (a bare development server, tests) the page runs the import a few seconds per request."""
+    return bool(config.get("REDIS_URL") or config.get("INPROCESS_WORKER"))
+
+
+def default_history_since(now: datetime) -> date:
+    return add_months(now, -HISTORY_MONTHS).date()
+
+
+def history_options(raw: Mapping[str, Any] | None, *, now: datetime) -> dict[str, Any]:
+    """The owner's choices for a historical orders import: orders processed since a date
+    (default: 12 months ago) and whether they earn points (default: no)."""
+    raw = raw or {}
+    since_text = str(raw.get("since") or "").strip()
+    try:
+        since = date.fromisoformat(since_text) if since_text else default_history_since(now)
+    except ValueError:
+        raise InvalidInput("Choose the date to import orders from.", {"since": "must be a date (YYYY-MM-DD)"}) from None
+    if not EARLIEST_HISTORY <= since <= now.date():
+        raise InvalidInput("Choose the date to import orders from.",
+                           {"since": f"must be between {EARLIEST_HISTORY} and today"})
+    earn = raw.get("earn_points", False)
+    if isinstance(earn, str):
+        earn = earn.strip().lower() in ("true", "1", "yes", "on")
+    return {"since": since.isoformat(), "earn_points": bool(earn)}
+
+
+def start_import(session: Session, shop: Shop, kind: Any, *, now: datetime, options: Mapping[str, Any] | None = None,
+                 enqueue: Callable[..., None] | None = None) -> ImportJob:
+    """A new import of `kind`, or the unfinished one of that kind (which resumes with the options
+    it started with). With `enqueue`, a background worker runs it unless one already is."""
+    if kind not in API_KINDS:
+        raise InvalidInput("Choose what to import.", {"kind": f"one of {', '.join(API_KINDS)}"})
     job = session.scalar(select(ImportJob).where(ImportJob.shop_id == shop.id, ImportJob.kind == kind,
                                                  ImportJob.status.in_(RESUMABLE)).order_by(ImportJob.id.desc()))
     if job is None:
         job = ImportJob(shop_id=shop.id, kind=kind, status="pending", processed=0, started_at=now, created_at=now,
-                        updated_at=now)
+                        updated_at=now, options=history_options(options, now=now) if kind == "orders" else None)
         session.add(job)
         session.commit()
+        active = False
+    else:
+        active = job.status != "failed" and not _stalled(job, now)
+    if enqueue is not None and not active:
+        enqueue("run_import", shop.id, job.id)
     return job
 
 
-def import_json(job: ImportJob) -> dict[str, Any]:
+def _stalled(job: ImportJob, now: datetime) -> bool:
+    """Unfinished and not heard from for longer than a runner ever stays silent (its worker
+    stopped, or its queued slice was lost with the process)."""
+    return job.status in ("pending", "running") and job.updated_at is not None and job.updated_at < now - LEASE
+
+
+def import_json(job: ImportJob, *, now: datetime | None = None) -> dict[str, Any]:
     percent = None
     if job.status == "done":
         percent = 100
     elif job.total:
         percent = min(99, int(job.processed * 100 / job.total))
+    progress = _BulkProgress.load(job.cursor) if job.kind == "orders" else None
     return {"id": job.id, "kind": job.kind, "status": job.status, "processed": job.processed, "total": job.total,
-            "percent": percent, "last_error": job.last_error, "resumable": job.status in RESUMABLE and job.kind in API_IMPORTS,
+            "percent": percent, "last_error": job.last_error,
+            "resumable": job.status in RESUMABLE and job.kind in API_KINDS,
+            "stalled": bool(now and _stalled(job, now)), "options": job.options,
+            "phase": progress.phase if progress else None, "message": _progress_message(job, progress),
             "started_at": job.started_at.isoformat() if job.started_at else None,
             "finished_at": job.finished_at.isoformat() if job.finished_at else None}
 
 
+def _progress_message(job: ImportJob, progress: "_BulkProgress | None") -> str:
+    if job.status == "failed":
+        return f"Stopped: {job.last_error}"
+    if job.status == "done":
+        return f"{job.processed:,} imported"
+    if progress is not None and progress.phase == "export":
+        if not progress.operation_id:
+            return "Asking Shopify for the orders"
+        return "Waiting for Shopify to gather the orders" + (f" ({progress.objects:,} so far)" if progress.objects
+                                                              else "")
+    if progress is not None and progress.phase == "tiers":
+        return f"{job.processed:,} orders imported; updating VIP tiers"
+    total = f" of {job.total:,}" if job.total else ""
+    return f"{job.processed:,}{total} imported"
+
+
+# ---- running a slice ------------------------------------------------------------------------
+
+class _ImportStopped(Exception):
+    """The job cannot go on until the owner resumes it; the message says why."""
+
+
 def run_import_step(t: "Tessera", session: Session, shop: Shop, job: ImportJob, *, max_pages: int | None = None,
-                    budget_seconds: float = 3.0) -> ImportJob:
-    """Import pages from the saved cursor until done, `max_pages` pages, or the time budget.
-    A Shopify failure stops the job as "failed" with the reason; running it again resumes."""
-    if job.status == "done" or job.kind not in API_IMPORTS:
-        return job
-    job.status, job.last_error, job.updated_at = "running", None, t.clock()
-    session.commit()
-    deadline, pages = time.monotonic() + budget_seconds, 0
-    try:
-        if job.total is None:
-            job.total = _count(t, session, shop, API_IMPORTS[job.kind])
-        while job.status == "running":
-            _import_page(t, session, shop, job)
-            pages += 1
-            if (max_pages is not None and pages >= max_pages) or time.monotonic() >= deadline:
-                break
-    except (ShopifyError, shops.ShopNeedsReauth) as exc:
-        session.rollback()
-        job.status, job.last_error, job.updated_at = "failed", f"{exc}. Resume the import to continue where it " \
-                                                              "stopped.", t.clock()
-        session.commit()
-        log.warning("import %s for %s stopped: %s", job.kind, shop.domain, exc)
+                    budget_seconds: float = PAGE_STEP_SECONDS) -> ImportJob:
+    """Import from where the job stands for about `budget_seconds` (customers: or `max_pages`
+    pages), then let go of the job. Does nothing if another runner holds it. A Shopify failure
+    stops the job as "failed" with the reason; running it again resumes."""
+    _run_slice(t, session, shop, job, max_pages=max_pages, budget_seconds=budget_seconds)
     return job
 
 
-def run_import(t: "Tessera", shop_id: int, job_id: int) -> None:
-    """The whole import in one go (for a background worker); resumable like the steps."""
+def run_import(t: "Tessera", shop_id: int, job_id: int) -> bool:
+    """One worker slice; True when the job needs another (the task queues it). A job held by
+    another runner is left to it: that runner queues what comes next."""
     with t.db.scope() as session:
         shop = session.get(Shop, shop_id)
         job = find_import(session, shop, job_id)
-        while job.status == "running" or job.status == "pending":
-            run_import_step(t, session, shop, job, budget_seconds=60.0)
+        ran = _run_slice(t, session, shop, job, max_pages=None, budget_seconds=WORKER_SLICE_SECONDS)
+        return ran and job.status == "pending"
 
 
-def _count(t: "Tessera", session: Session, shop: Shop, spec: ApiImport) -> int | None:
-    counted = shops.call_admin(t, session, shop, spec.count)[f"{spec.connection}Count"] or {}
-    # Beyond Shopify's counting limit the total is unknown; progress then shows what was done.
-    return counted.get("count") if counted.get("precision") == "EXACT" else None
+def _run_slice(t: "Tessera", session: Session, shop: Shop, job: ImportJob, *, max_pages: int | None,
+               budget_seconds: float) -> bool:
+    """True if this runner claimed the job and worked on it."""
+    if job.status == "done" or job.kind not in API_KINDS or not _claim(session, job, t.clock()):
+        return False
+    deadline = time.monotonic() + budget_seconds
+    try:
+        if job.kind == "customers":
+            _run_customers(t, session, shop, job, deadline, max_pages)
+        else:
+            _run_orders(t, session, shop, job, deadline)
+    except BulkFileError as exc:
+        _stop(t, session, shop, job, f"Shopify's export file cannot be read ({exc}). Please report this; resuming "
+                                     "starts reading at the same place.")
+    except (ShopifyError, shops.ShopNeedsReauth, BulkDownloadError, _ImportStopped) as exc:
+        _stop(t, session, shop, job, f"{exc}. Resume the import to continue where it stopped.")
+    except Exception as exc:
+        _stop(t, session, shop, job, f"Tessera stopped on an unexpected error ({type(exc).__name__}). Resume the "
+                                     "import to try again.")
+        raise
+    if job.status == "running":
+        job.status, job.updated_at = "pending", t.clock()  # let go: the next slice claims it again
+        session.commit()
+    return True
 
 
-def _import_page(t: "Tessera", session: Session, shop: Shop, job: ImportJob) -> None:
-    spec = API_IMPORTS[job.kind]
-    page = shops.call_admin(t, session, shop, spec.page, {"after": job.cursor})[spec.connection]
-    if job.kind == "customers":
-        _import_customers(t, session, shop, page["nodes"])
-    else:
-        _import_orders(t, session, shop, page["nodes"])
-    # The cursor moves only after the page's effects are committed: a crash in between
+def _claim(session: Session, job: ImportJob, now: datetime) -> bool:
+    """Take the job unless a live runner holds it (atomic: the UPDATE re-checks the row)."""
+    free = or_(ImportJob.status.in_(("pending", "failed")),
+               and_(ImportJob.status == "running", ImportJob.updated_at < now - LEASE))
+    claimed = session.execute(update(ImportJob).where(ImportJob.id == job.id, free).values(
+        status="running", last_error=None, updated_at=now), execution_options={"synchronize_session": False})
+    session.commit()
+    session.refresh(job)
+    return claimed.rowcount == 1
+
+
+def _stop(t: "Tessera", session: Session, shop: Shop, job: ImportJob, message: str) -> None:
+    session.rollback()
+    session.refresh(job)
+    job.status, job.last_error, job.updated_at = "failed", message, t.clock()
+    session.commit()
+    log.warning("import %s for %s stopped: %s", job.kind, shop.domain, message)
+
+
+# ---- customers ------------------------------------------------------------------------------
+
+def _run_customers(t: "Tessera", session: Session, shop: Shop, job: ImportJob, deadline: float,
+                   max_pages: int | None) -> None:
+    if job.total is None and not job.processed and not job.cursor:
+        counted = shops.call_admin(t, session, shop, CUSTOMERS_COUNT)["customersCount"] or {}
+        # Beyond Shopify's counting limit the total is unknown; progress then shows what was done.
+        job.total = counted.get("count") if counted.get("precision") == "EXACT" else None
+    pages = 0
+    while job.status == "running":
+        _import_customer_page(t, session, shop, job)
+        pages += 1
+        if (max_pages is not None and pages >= max_pages) or time.monotonic() >= deadline:
+            return
+
+
+def _import_customer_page(t: "Tessera", session: Session, shop: Shop, job: ImportJob) -> None:
+    page = shops.call_admin(t, session, shop, CUSTOMERS_PAGE, {"after": job.cursor})["customers"]
+    for node in page["nodes"]:
+        # Exactly what a customers/update webhook does: the member, the profile, and the
+        # automatic action points the program gives (e.g. sign-up points for enabled accounts).
+        apply_customer(session, shop, customer_payload(node), now=t.clock())
+    # The cursor moves only with the page's effects, in one commit: a crash in between
     # repeats the page, which the idempotency keys make harmless.
     job.processed += len(page["nodes"])
     job.updated_at = t.clock()
@@ -163,21 +282,168 @@ def customer_payload(node: dict) -> dict[str, Any]:
             "email_marketing_consent": {"state": consent.lower()}}
 
 
-def _import_customers(t: "Tessera", session: Session, shop: Shop, nodes: list[dict]) -> None:
-    """Exactly what a customers/update webhook does: the member, the profile, and the
-    automatic action points the program gives (e.g. sign-up points for enabled accounts)."""
-    for node in nodes:
-        apply_customer(session, shop, customer_payload(node), now=t.clock())
+# ---- historical orders ----------------------------------------------------------------------
+
+@dataclass
+class _BulkProgress:
+    """The cursor of an orders import: export (Shopify writes the file) -> import -> tiers."""
+
+    phase: str = "export"
+    operation_id: str | None = None
+    objects: int = 0  # orders Shopify has written so far, while it runs
+    lines: int = 0  # lines of the file imported and committed
+    offset: int = 0  # bytes of the file imported and committed
+
+    @classmethod
+    def load(cls, cursor: str | None) -> "_BulkProgress":
+        try:
+            data = json.loads(cursor) if cursor else {}
+        except ValueError:
+            data = {}  # a page cursor of the paged import this replaced: start with an export
+        if not isinstance(data, dict):
+            data = {}
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self))
+
+    def restart_export(self) -> None:
+        """A new export is a new file: read from its start (orders imported already are
+        recognised and skipped)."""
+        self.phase, self.operation_id, self.objects, self.lines, self.offset = "export", None, 0, 0, 0
+
+
+def _run_orders(t: "Tessera", session: Session, shop: Shop, job: ImportJob, deadline: float) -> None:
+    progress = _BulkProgress.load(job.cursor)
+    operation, started = None, False
+    # Every slice moves the job on by at least one step, however short its budget.
+    while job.status == "running" and (not started or time.monotonic() < deadline):
+        started = True
+        if progress.phase == "export":
+            operation = _export(t, session, shop, job, progress)
+            if progress.phase == "export":
+                (t.sleep or time.sleep)(min(EXPORT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+                return  # Shopify is still writing the file; the next slice asks again
+        elif progress.phase == "import":
+            operation = operation or _operation(t, session, shop, progress.operation_id)
+            _import_file(t, session, shop, job, progress, operation.get("url"), deadline)
+        else:
+            recompute_tiers(session, shop, now=t.clock())
+            _save(t, session, job, progress, done=True)
+
+
+def _save(t: "Tessera", session: Session, job: ImportJob, progress: _BulkProgress, *, done: bool = False) -> None:
+    job.cursor, job.updated_at = progress.dump(), t.clock()
+    if done:
+        job.status, job.finished_at = "done", t.clock()
     session.commit()
 
 
-def _import_orders(t: "Tessera", session: Session, shop: Shop, nodes: list[dict]) -> None:
-    # Reconciliation's per-order path: GraphQL -> webhook shape -> apply_order, one commit per
-    # order (short member locks), follow-up jobs enqueued after the commit.
-    from app.services.reconcile import ReconcileReport, reconcile_order
-    report = ReconcileReport(shop.domain)
-    for node in nodes:
-        reconcile_order(t, session, shop, node, report)
+def _restart_export(t: "Tessera", session: Session, job: ImportJob, progress: _BulkProgress) -> None:
+    progress.restart_export()
+    job.processed, job.total = 0, None
+    _save(t, session, job, progress)
+
+
+def _operation(t: "Tessera", session: Session, shop: Shop, operation_id: str) -> dict[str, Any]:
+    operation = shops.call_admin(t, session, shop, BULK_OPERATION, {"id": operation_id}).get("node")
+    if not operation:
+        raise _ImportStopped("Shopify no longer knows the orders export this import was reading")
+    return operation
+
+
+def _export(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress) -> dict | None:
+    """Start Shopify's bulk export, or see how far it got; moves to the import phase when the
+    file is ready."""
+    if progress.operation_id is None:
+        since = (job.options or {}).get("since") or default_history_since(t.clock()).isoformat()
+        progress.operation_id = _start_export(t, session, shop, bulk_orders_query(since))
+        _save(t, session, job, progress)
+    operation = _operation(t, session, shop, progress.operation_id)
+    status = operation["status"]
+    if status in ("CREATED", "RUNNING"):
+        progress.objects = int(operation.get("rootObjectCount") or 0)
+    elif status == "COMPLETED":
+        progress.phase, progress.objects = "import", int(operation.get("rootObjectCount") or 0)
+        job.total = progress.objects
+    else:  # FAILED, CANCELED or EXPIRED: resuming starts a new export
+        reason = operation.get("errorCode") or status.lower()
+        _restart_export(t, session, job, progress)
+        raise _ImportStopped(f"Shopify's orders export ended without a file ({reason})")
+    _save(t, session, job, progress)
+    return operation
+
+
+def _start_export(t: "Tessera", session: Session, shop: Shop, query: str) -> str:
+    try:
+        started = shops.call_admin(t, session, shop, RUN_BULK_QUERY, {"query": query})
+    except ShopifyUserErrors as exc:
+        if "OPERATION_IN_PROGRESS" not in exc.codes:
+            raise
+        # Ours, if a run stopped before saving its id; anyone else's must finish first.
+        current = shops.call_admin(t, session, shop, CURRENT_BULK_OPERATION)["currentBulkOperation"] or {}
+        if current.get("query", "").strip() == query.strip():
+            return current["id"]
+        raise _ImportStopped("Another export of this app is still running in Shopify; wait a few minutes") from exc
+    return started["bulkOperationRunQuery"]["bulkOperation"]["id"]
+
+
+def _import_file(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress,
+                 url: str | None, deadline: float) -> None:
+    """Batches of orders from the committed offset, until the deadline or the end of the file
+    (then the tiers phase). A broken download is taken up again from the last commit."""
+    if url is None:  # Shopify writes no file when no order matched
+        progress.phase = "tiers"
+        return _save(t, session, job, progress)
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        try:
+            if _import_batches(t, session, shop, job, progress, url, deadline):
+                progress.phase = "tiers"
+                _save(t, session, job, progress)
+            return
+        except BulkDownloadError:
+            # Raised while reading the next batch, so nothing is pending: job and progress stand
+            # at the last commit. A fresh link (or a new export once the file expired), then again.
+            session.rollback()
+            operation = _operation(t, session, shop, progress.operation_id)
+            if operation["status"] == "EXPIRED":  # the file is gone after 7 days: export again
+                return _restart_export(t, session, job, progress)
+            if attempt == DOWNLOAD_ATTEMPTS:
+                raise
+            url = operation.get("url") or url
+            (t.sleep or time.sleep)(attempt)
+
+
+def _import_batches(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress, url: str,
+                    deadline: float) -> bool:
+    """True when the end of the file was reached."""
+    earn = bool((job.options or {}).get("earn_points"))
+    with closing(stream_records(t.http, url, start_offset=progress.offset)) as records:  # ends the download
+        for batch in _batches(orders_from_records(records)):
+            _import_batch(t, session, shop, job, progress, batch, earn)
+            if time.monotonic() >= deadline:
+                return False
+    return True
+
+
+def _import_batch(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress,
+                  batch: list[BulkOrder], earn: bool) -> None:
+    report = import_order_batch(session, shop, [order_facts(o) for o in batch], earn_points=earn, now=t.clock())
+    progress.lines += sum(o.lines for o in batch)
+    progress.offset = batch[-1].end_offset
+    job.processed += report.orders
+    _save(t, session, job, progress)  # the batch and how far the file is read, in one commit
+
+
+def _batches(orders: Iterator[BulkOrder]) -> Iterator[list[BulkOrder]]:
+    batch: list[BulkOrder] = []
+    for order in orders:
+        batch.append(order)
+        if len(batch) == BATCH_ORDERS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 # ---- starting balances from CSV ----------------------------------------------------------------
@@ -280,8 +546,8 @@ def _conflicts(rows: list[BalanceRow], previous: dict[int, int]) -> dict[str, st
             for r in rows if r.customer_id in previous and previous[r.customer_id] != r.points}
 
 
-def import_starting_balances(session: Session, shop: Shop, text: str, *, staff_user_id: str, now: datetime,
-                             enqueue: Callable[..., None] | None = None) -> BalanceImport:
+def import_starting_balances(session: Session, shop: Shop, text: str, *, staff_user_id: str,
+                             now: datetime) -> BalanceImport:
     """All or nothing on validation: a file with any bad line imports nothing and lists the
     lines. Valid files post one `import` entry per member (idempotent), in chunks."""
     rows, problems = parse_balance_csv(text)
@@ -295,7 +561,7 @@ def import_starting_balances(session: Session, shop: Shop, text: str, *, staff_u
     for start in range(0, len(rows), CSV_CHUNK):
         for row in rows[start:start + CSV_CHUNK]:
             _import_balance(session, shop, row, result, staff_user_id=staff_user_id, now=now,
-                            rules=(version.id, program), enqueue=enqueue)
+                            rules=(version.id, program))
         session.commit()
     session.add(ImportJob(shop_id=shop.id, kind=BALANCES_KIND, status="done", processed=result.imported,
                           total=result.rows, started_at=now, finished_at=now, created_at=now, updated_at=now))
@@ -304,7 +570,7 @@ def import_starting_balances(session: Session, shop: Shop, text: str, *, staff_u
 
 
 def _import_balance(session: Session, shop: Shop, row: BalanceRow, result: BalanceImport, *, staff_user_id: str,
-                    now: datetime, rules, enqueue) -> None:
+                    now: datetime, rules) -> None:
     if row.points == 0:
         result.zero += 1
         return

@@ -13,7 +13,7 @@ import json
 import logging
 import random
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -46,11 +46,6 @@ class HandlerContext:
     event: WebhookEvent
     now: datetime
     tessera: "Tessera"
-    _after_commit: list[tuple[str, tuple]] = field(default_factory=list)
-
-    def enqueue_after_commit(self, task: str, *args: Any) -> None:
-        """Follow-up work (e.g. a Shopify call) that must only run once this transaction holds."""
-        self._after_commit.append((task, args))
 
 
 @dataclass(frozen=True)
@@ -172,8 +167,6 @@ def process_webhook_event(t: "Tessera", event_id: int, worker_id: str,
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
             session.rollback()
             return _record_failure(t, event_id, worker_id, exc)
-    for task, args in ctx._after_commit:
-        t.queue.enqueue(task, *args)
     return "done"
 
 

@@ -12,20 +12,21 @@ Whatever the delivery order, the same facts give the same ledger.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.loyalty.clawback import limit_to_balance, refund_clawback_points
+from app.loyalty.clawback import refund_clawback_points
 from app.loyalty.earning import points_for_order
 from app.loyalty.errors import InvalidInput
 from app.loyalty.expiry import lot_expiry
 from app.loyalty.ledger import EntryKind, order_earn_key, order_reversal_key, refund_clawback_key
-from app.loyalty.money import format_money
 from app.loyalty.orders import EarningBases, OrderFacts, RefundFacts, parse_order, parse_refund
 from app.loyalty.program import Program
+from app.loyalty.settlement import (earn_reason, earning_trigger_met, is_void, order_label, refund_base,
+                                    refund_reason, reversal_reason, take_back_split, vests_at, with_shortfall)
 from app.models import LedgerEntry, Member, Order, Refund, Shop
 from app.services import actions, referrals, tiers
 from app.services.inbox import UnprocessableEvent
@@ -36,9 +37,6 @@ from app.upsert import insert_ignoring_conflicts
 
 if TYPE_CHECKING:
     from app.services.inbox import HandlerContext
-
-Enqueue = Callable[..., None]
-
 
 def _insert(session: Session):
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -55,7 +53,7 @@ def handle_order_webhook(ctx: "HandlerContext") -> None:
         facts = parse_order(ctx.payload, topic=ctx.topic)
     except InvalidInput as exc:
         raise UnprocessableEvent(str(exc)) from exc
-    apply_order(ctx.session, ctx.shop, facts, now=ctx.now, enqueue=ctx.enqueue_after_commit)
+    apply_order(ctx.session, ctx.shop, facts, now=ctx.now)
 
 
 def handle_refund_webhook(ctx: "HandlerContext") -> None:
@@ -63,7 +61,7 @@ def handle_refund_webhook(ctx: "HandlerContext") -> None:
         refund = parse_refund(ctx.payload)
     except InvalidInput as exc:
         raise UnprocessableEvent(str(exc)) from exc
-    apply_refund(ctx.session, ctx.shop, refund, now=ctx.now, enqueue=ctx.enqueue_after_commit)
+    apply_refund(ctx.session, ctx.shop, refund, now=ctx.now)
 
 
 def find_order(session: Session, shop: Shop, order_id: int) -> Order | None:
@@ -125,31 +123,27 @@ def record_refund(session: Session, shop: Shop, refund: RefundFacts, now: dateti
     ).on_conflict_do_nothing(index_elements=["shop_id", "refund_id"]))
 
 
-def apply_order(session: Session, shop: Shop, facts: OrderFacts, *, now: datetime,
-                enqueue: Enqueue | None = None) -> Order:
+def apply_order(session: Session, shop: Shop, facts: OrderFacts, *, now: datetime) -> Order:
     member = _member_for(session, shop, facts, now)
     order = record_order(session, shop, facts, member, now)
     for refund in facts.refunds:
         record_refund(session, shop, refund, now)
     if member is not None:
-        settle_order(session, shop, order, member, now=now, enqueue=enqueue)
+        settle_order(session, shop, order, member, now=now)
     from app.services import redemptions
     redemptions.note_codes_on_order(session, shop, order, member, now=now)
     return order
 
 
-def apply_refund(session: Session, shop: Shop, refund: RefundFacts, *, now: datetime,
-                 enqueue: Enqueue | None = None) -> None:
+def apply_refund(session: Session, shop: Shop, refund: RefundFacts, *, now: datetime) -> None:
     record_refund(session, shop, refund, now)
     order = find_order(session, shop, refund.order_id)
     if order is not None and order.member_id is not None:  # else settled when the order arrives
-        settle_order(session, shop, order, session.get(Member, order.member_id), now=now, enqueue=enqueue)
+        settle_order(session, shop, order, session.get(Member, order.member_id), now=now)
 
 
 def _trigger_met(order: Order, program: Program) -> bool:
-    if program.earning.trigger == "fulfilled":
-        return order.fulfilled_at is not None and order.paid_at is not None
-    return order.paid_at is not None
+    return earning_trigger_met(program, paid=order.paid_at is not None, fulfilled=order.fulfilled_at is not None)
 
 
 def _bases(order: Order) -> EarningBases:
@@ -167,36 +161,35 @@ def _facts_for_earning(order: Order) -> OrderFacts:
                       subtotal_minor=order.subtotal_minor, total_minor=order.total_minor, product_bases=product_bases)
 
 
-def settle_order(session: Session, shop: Shop, order: Order, member: Member, *, now: datetime,
-                 enqueue: Enqueue | None = None) -> None:
+def settle_order(session: Session, shop: Shop, order: Order, member: Member, *, now: datetime) -> None:
     if order.is_test:
         return  # test orders never earn
     lock_member(session, member)
     version, program = current_program(session, shop)
     earn = entry_by_key(session, shop.id, order_earn_key(order.order_id))
     if earn is None and _trigger_met(order, program):
-        earn = _earn_for_order(session, shop, order, member, program, version.id, now, enqueue)
+        earn = _earn_for_order(session, shop, order, member, program, version.id, now)
     if earn is None:
         return
     after_refund = _claw_back_refunds(session, shop, order, member, earn, program, now)
-    if order.cancelled_at is not None or order.financial_status == "refunded":
+    if is_void(cancelled=order.cancelled_at is not None, financial_status=order.financial_status):
         after_refund = _reverse_remaining(session, shop, order, member, earn, program, now) or after_refund
         referrals.reverse_referral_for_void_order(session, shop, order, now=now)
     if after_refund:
         tiers.refresh_member_tier(session, shop, member, program, version_id=version.id, now=now, after_refund=True)
 
 
-def _earn_for_order(session, shop, order, member, program, version_id, now, enqueue) -> LedgerEntry | None:
+def _earn_for_order(session, shop, order, member, program, version_id, now) -> LedgerEntry | None:
     if member.blocked_at is not None:
         return None
     earning = points_for_order(program, _facts_for_earning(order), tier=program.tier(member.tier_key),
                                at=order.processed_at or now)
-    vests_at = now + timedelta(days=program.earning.pending_days) if program.earning.pending_days else None
+    pending_until = vests_at(program, now)
     earn = post_entry(session, member, NewEntry(
         key=order_earn_key(order.order_id), kind=EntryKind.EARN, points=earning.points, cause_type="order",
         cause_id=str(order.order_id), order_id=order.order_id, program_version_id=version_id,
-        reason=f"Order {order.name or order.order_id}: {earning.reason}", details=earning.details,
-        vests_at=vests_at, expires_at=lot_expiry(program.expiry, vests_at or now)), now=now)
+        reason=earn_reason(order_label(order.name, order.order_id), earning.reason), details=earning.details,
+        vests_at=pending_until, expires_at=lot_expiry(program.expiry, pending_until or now)), now=now)
     if earn is None:
         return None
     member.last_activity_at = now
@@ -236,16 +229,11 @@ def _take_back(session, member, earn, *, key, kind, points, reason, cause_type, 
     """Post a take-back of `points`, limited by what the member still has unless negative
     balances are allowed. Points still pending come out of the pending balance."""
     pending = earn.vests_at is not None and earn.vests_at > now
-    if pending:
-        split = limit_to_balance(points, points, allow_negative=True)
-    else:
-        split = limit_to_balance(points, balance_of(session, member, now).balance,
-                                 allow_negative=program.clawback.allow_negative_balance)
-    if split.shortfall:
-        reason += f"; {split.shortfall} already spent, not taken back"
+    split = take_back_split(points, spendable=0 if pending else balance_of(session, member, now).balance,
+                            pending=pending, allow_negative=program.clawback.allow_negative_balance)
     return post_entry(session, member, NewEntry(
         key=key, kind=kind, points=-split.taken, cause_type=cause_type, cause_id=cause_id, order_id=order_id,
-        reason=reason, reverses_entry_id=earn.id, shortfall_points=split.shortfall,
+        reason=with_shortfall(reason, split), reverses_entry_id=earn.id, shortfall_points=split.shortfall,
         vests_at=earn.vests_at if pending else None), now=now)
 
 
@@ -259,8 +247,8 @@ def _claw_back_refunds(session, shop, order, member, earn, program, now) -> bool
         if entry_by_key(session, shop.id, refund_clawback_key(refund.refund_id)) is not None:
             continue
         points = refund_clawback_points(earn.points, base, _refund_base(refund, earn))
-        reason = (f"Refund on order {order.name or order.order_id}: {format_money(refund.base_minor, refund.currency)}"
-                  f" of {format_money(base, order.currency)} refunded = -{points} points")
+        reason = refund_reason(order_label(order.name, order.order_id), refund.base_minor, refund.currency, base,
+                               order.currency, points)
         posted = bool(_take_back(session, member, earn, key=refund_clawback_key(refund.refund_id),
                                  kind=EntryKind.CLAWBACK, points=points, reason=reason, cause_type="refund",
                                  cause_id=str(refund.refund_id), order_id=order.order_id, program=program,
@@ -271,16 +259,17 @@ def _claw_back_refunds(session, shop, order, member, earn, program, now) -> bool
 def _refund_base(refund: Refund, earn: LedgerEntry) -> int:
     """The refund measured on the same base the order earned on (the rule may change later)."""
     kind = (earn.details or {}).get("base_kind", "subtotal")
-    return EarningBases(refund.base_minor, refund.shipping_minor, refund.tax_minor).for_rule(kind)
+    return refund_base(EarningBases(refund.base_minor, refund.shipping_minor, refund.tax_minor), kind)
 
 
 def _reverse_remaining(session, shop, order, member, earn, program, now) -> bool:
     remaining = order_net_points(session, member, order.order_id)
     if remaining <= 0:
         return False
-    why = "cancelled" if order.cancelled_at is not None else "refunded in full"
+    reason = reversal_reason(order_label(order.name, order.order_id), cancelled=order.cancelled_at is not None,
+                             points=remaining)
     entry = _take_back(session, member, earn, key=order_reversal_key(order.order_id), kind=EntryKind.CLAWBACK,
-                       points=remaining, reason=f"Order {order.name or order.order_id} {why} = -{remaining} points",
+                       points=remaining, reason=reason,
                        cause_type="order", cause_id=str(order.order_id), order_id=order.order_id, program=program,
                        now=now)
     return entry is not None

@@ -129,11 +129,8 @@ def reconcile_order(t: "Tessera", session: Session, shop: Shop, node: dict, repo
     payload = order_payload_from_graphql(node, _all_line_items(t, session, shop, node), _refunds(t, session, shop, node))
     known_order, missing_refunds = _known(session, shop, payload)
     before = _last_entry_id(session, shop)
-    follow_ups: list[tuple] = []
-    apply_order(session, shop, parse_order(payload), now=t.clock(), enqueue=lambda *job: follow_ups.append(job))
+    apply_order(session, shop, parse_order(payload), now=t.clock())
     session.commit()  # one order per transaction keeps member locks short
-    for job in follow_ups:
-        t.queue.enqueue(*job)
     added = session.execute(select(LedgerEntry.kind, LedgerEntry.points).where(
         LedgerEntry.shop_id == shop.id, LedgerEntry.id > before)).all()
     report.orders_seen += 1

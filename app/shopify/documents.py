@@ -266,9 +266,122 @@ query OrdersCount {
 """, expected_cost=1)
 
 
+# ---- historical orders through a bulk operation ---------------------------------------------
+# Shopify runs the query in the background and writes a JSONL file: one line per order, then one
+# line per node of each nested connection with `__parentId` (the order's or the refund's id).
+# Bulk rules (2025-01): one top-level connection, at most 5 connections nested at most 2 deep,
+# no `first`/`after`, no variables (the search filter is written into the text). Lists that are
+# not connections (refunds, customAttributes, discountAllocations) stay inside their parent's line.
+# 5 connections here: orders, lineItems, shippingLines, refundLineItems, refundShippingLines.
+BULK_ORDERS_QUERY = """
+{
+  orders(query: "%(search)s") {
+    edges {
+      node {
+        id
+        legacyResourceId
+        name
+        test
+        processedAt
+        updatedAt
+        cancelledAt
+        displayFinancialStatus
+        displayFulfillmentStatus
+        currencyCode
+        customerAcceptsMarketing
+        discountCodes
+        customAttributes { key value }
+        customer { legacyResourceId email firstName lastName }
+        subtotalPriceSet { shopMoney { amount currencyCode } }
+        totalPriceSet { shopMoney { amount currencyCode } }
+        totalTaxSet { shopMoney { amount currencyCode } }
+        shippingLines { edges { node { id discountedPriceSet { shopMoney { amount } } } } }
+        lineItems {
+          edges {
+            node {
+              id
+              quantity
+              isGiftCard
+              product { legacyResourceId }
+              originalUnitPriceSet { shopMoney { amount } }
+              discountAllocations { allocatedAmountSet { shopMoney { amount } } }
+            }
+          }
+        }
+        refunds {
+          id
+          legacyResourceId
+          createdAt
+          refundLineItems {
+            edges {
+              node {
+                id
+                lineItem { isGiftCard }
+                subtotalSet { shopMoney { amount currencyCode } }
+                totalTaxSet { shopMoney { amount } }
+              }
+            }
+          }
+          refundShippingLines {
+            edges { node { id subtotalAmountSet { shopMoney { amount } } taxAmountSet { shopMoney { amount } } } }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def bulk_orders_query(processed_since: str) -> str:
+    """The bulk query for orders processed since a date (YYYY-MM-DD, validated by the caller)."""
+    return BULK_ORDERS_QUERY % {"search": f"processed_at:>={processed_since}"}
+
+
+RUN_BULK_QUERY = Document("RunBulkQuery", """
+mutation RunBulkQuery($query: String!) {
+  bulkOperationRunQuery(query: $query) {
+    bulkOperation { id status createdAt }
+    userErrors { field code message }
+  }
+}
+""", root_field="bulkOperationRunQuery")
+
+_BULK_OPERATION_FIELDS = """
+      id
+      status
+      errorCode
+      createdAt
+      completedAt
+      objectCount
+      rootObjectCount
+      fileSize
+      url
+      partialDataUrl
+      query
+"""
+
+# Polled by id: `currentBulkOperation` is whichever bulk query this app ran last in the shop.
+BULK_OPERATION = Document("BulkOperationById", """
+query BulkOperationById($id: ID!) {
+  node(id: $id) {
+    ... on BulkOperation {""" + _BULK_OPERATION_FIELDS + """    }
+  }
+}
+""", expected_cost=2)
+
+# Used when starting one is refused with OPERATION_IN_PROGRESS: it may be our own, started by a
+# run that stopped before it could save the operation's id.
+CURRENT_BULK_OPERATION = Document("CurrentBulkQuery", """
+query CurrentBulkQuery {
+  currentBulkOperation(type: QUERY) {""" + _BULK_OPERATION_FIELDS + """  }
+}
+""", expected_cost=2)
+
+
 ALL_DOCUMENTS: list[Document] = [
     CREATE_BASIC_DISCOUNT_CODE, CREATE_FREE_SHIPPING_DISCOUNT_CODE, DISCOUNT_BY_CODE, DEACTIVATE_DISCOUNT_CODE,
     CREDIT_STORE_CREDIT, SUBSCRIBE_WEBHOOK, LIST_WEBHOOK_SUBSCRIPTIONS, SHOP_INFO, ORDERS_UPDATED_SINCE,
     ORDER_LINE_ITEMS, ORDER_REFUNDS, COLLECTION_PRODUCTS, CUSTOMERS_PAGE, HISTORICAL_ORDERS, CUSTOMERS_COUNT,
-    ORDERS_COUNT,
+    ORDERS_COUNT, RUN_BULK_QUERY, BULK_OPERATION, CURRENT_BULK_OPERATION,
 ]

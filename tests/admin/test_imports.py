@@ -1,6 +1,8 @@
-"""Imports from the Admin API (stubbed at the HTTP boundary): customers and historical orders,
-page by page with progress, resumable after an interruption or a Shopify failure; and the
-import page's forms."""
+"""Imports from the Admin API (stubbed at the HTTP boundary): customers page by page, historical
+orders through a bulk export, both with progress and resumable after an interruption or a
+Shopify failure; the owner's choices for past orders; the import page and the JSON API."""
+import json
+
 import pytest
 import responses
 from sqlalchemy import func, select
@@ -9,8 +11,9 @@ from app.models import ImportJob, Shop
 from app.services.imports import find_import, run_import_step, start_import
 from tests.admin.helpers import get_page, post_form
 from tests.support import ORDER_ID, payload
-from tests.support.graphql_orders import orders_page
-from tests.support.ledger import balance, deliver, ledger, member_of
+from tests.support.admin_schema import validation_errors
+from tests.support.bulk_files import FILE_URL, OPERATION_ID, FileServer, jsonl, operation, started
+from tests.support.ledger import balance, deliver, ledger, member_of, set_program
 from tests.support.shopify_stub import AdminStub
 
 
@@ -29,21 +32,15 @@ def customers_page(*nodes, cursor=None) -> dict:
                                                                        "endCursor": cursor}}}}
 
 
-@pytest.fixture
-def stub():
-    with responses.RequestsMock() as rsps:
-        yield AdminStub(rsps)
-
-
 def step(t, shop, job_id, **kwargs):
     with t.db.scope() as session:
         shop_row = session.get(Shop, shop.id)
         return run_import_step(t, session, shop_row, find_import(session, shop_row, job_id), **kwargs)
 
 
-def start(t, shop, kind):
+def start(t, shop, kind, **options):
     with t.db.scope() as session:
-        return start_import(session, session.get(Shop, shop.id), kind, now=t.clock()).id
+        return start_import(session, session.get(Shop, shop.id), kind, now=t.clock(), options=options).id
 
 
 def sent(stub) -> list[tuple[str, dict]]:
@@ -68,7 +65,7 @@ def test_an_interrupted_import_resumes_from_the_saved_cursor(t, shop, stub):
     stub.then(count("customers", 3), customers_page(customer_node(11, "ana@example.com"), cursor="c1"))
     job_id = start(t, shop, "customers")
     job = step(t, shop, job_id, max_pages=1)  # then the browser closes / the process stops
-    assert (job.status, job.cursor, job.processed) == ("running", "c1", 1)
+    assert (job.status, job.cursor, job.processed) == ("pending", "c1", 1)
     stub.then(customers_page(customer_node(12, "bo@example.com"), customer_node(13, "cy@example.com")))
     assert start(t, shop, "customers") == job_id  # starting again resumes the same job
     job = step(t, shop, job_id)
@@ -86,22 +83,6 @@ def test_a_shopify_failure_stops_the_import_with_the_reason_and_resume_continues
     stub.then(customers_page(customer_node(12, "bo@example.com")))
     job = step(t, shop, job_id)
     assert (job.status, job.processed, job.last_error) == ("done", 2, None)
-
-
-def test_historical_orders_earn_exactly_what_the_webhooks_would_and_only_once(client, t, shop, stub):
-    second = payload("orders/paid")
-    second.update(id=ORDER_ID + 1, name="#1043", admin_graphql_api_id=f"gid://shopify/Order/{ORDER_ID + 1}")
-    stub.then(count("orders", 2), orders_page(payload("orders/paid"), has_next=True, cursor="o1"),
-              orders_page(second))
-    job = step(t, shop, start(t, shop, "orders"))
-    assert (job.status, job.processed) == ("done", 2)
-    assert ledger(t, shop) == [(f"order:{ORDER_ID}:earn", 110), (f"order:{ORDER_ID + 1}:earn", 110)]
-    assert sent(stub)[1] == ("HistoricalOrders", {"after": None})
-    # A webhook for an imported order, and a second import, add nothing.
-    deliver(client, t, "orders/paid", payload("orders/paid"))
-    stub.then(count("orders", 2), orders_page(payload("orders/paid"), second))
-    job = step(t, shop, start(t, shop, "orders"))
-    assert job.status == "done" and len(ledger(t, shop)) == 2
 
 
 def test_a_count_beyond_shopifys_limit_leaves_the_total_open(t, shop, stub):
@@ -141,3 +122,176 @@ def test_import_api_starts_runs_and_reports(client, t, shop, stub):
     assert [j["kind"] for j in client.get("/api/v1/imports", headers=bearer()).json["imports"]] == ["customers"]
     with t.db.scope(read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(ImportJob)) == 1
+
+
+# ---- historical orders: the bulk export ------------------------------------------------------
+
+def paid(n: int, **changes) -> dict:
+    order = payload("orders/paid")
+    order.update(id=ORDER_ID + n, name=f"#{1042 + n}", admin_graphql_api_id=f"gid://shopify/Order/{ORDER_ID + n}",
+                 **changes)
+    return order
+
+
+def refund_of(order: dict, n: int = 1) -> dict:
+    refund = payload("refunds/create")
+    refund.update(id=978123456789 + n, order_id=order["id"])
+    return refund
+
+
+def history_file(stub, rsps, *orders, roots=None) -> FileServer:
+    """Shopify accepts the export, is still writing it at the first look, then has the file."""
+    stub.then(started(), operation("RUNNING", roots=1),
+              operation("COMPLETED", roots=roots or len(orders), url=FILE_URL))
+    return FileServer(rsps, jsonl(*orders))
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock() as mock:
+        yield mock
+
+
+@pytest.fixture
+def bulk_stub(rsps):
+    return AdminStub(rsps)
+
+
+def run_all(t, shop, job_id, **kwargs):
+    job = step(t, shop, job_id, budget_seconds=60, **kwargs)
+    while job.status in ("pending", "running"):
+        job = step(t, shop, job_id, budget_seconds=60, **kwargs)
+    return job
+
+
+def test_historical_orders_come_from_a_bulk_export_polled_until_its_file_is_ready(t, shop, bulk_stub, rsps):
+    first, second = paid(0), paid(1, financial_status="partially_refunded")
+    history_file(bulk_stub, rsps, (first, []), (second, [refund_of(second)]))
+    job = run_all(t, shop, start(t, shop, "orders", earn_points="true", since="2024-06-01"))
+    assert (job.status, job.processed, job.total, job.last_error) == ("done", 2, 2, None)
+    assert [name for name, _ in sent(bulk_stub)] == ["RunBulkQuery", "BulkOperationById", "BulkOperationById"]
+    query = bulk_stub.bodies[0]["variables"]["query"]
+    assert 'orders(query: "processed_at:>=2024-06-01")' in query and validation_errors(query) == []
+    assert ledger(t, shop) == [(f"order:{ORDER_ID}:earn", 110), (f"order:{ORDER_ID + 1}:earn", 110),
+                               ("refund:978123456790:clawback", -55)]
+    assert json.loads(job.cursor) == {"phase": "tiers", "operation_id": OPERATION_ID, "objects": 2, "lines": 9,
+                                      "offset": len(jsonl((first, []), (second, [refund_of(second)])))}
+
+
+def test_past_orders_earn_no_points_by_default_and_a_later_refund_takes_nothing_back(client, t, shop, bulk_stub,
+                                                                                       rsps):
+    history_file(bulk_stub, rsps, (paid(0), []))
+    job = run_all(t, shop, start(t, shop, "orders"))
+    assert job.options == {"since": "2024-02-14", "earn_points": False}  # 12 months before the clock
+    assert 'processed_at:>=2024-02-14' in bulk_stub.bodies[0]["variables"]["query"]
+    assert ledger(t, shop) == [(f"order:{ORDER_ID}:earn", 0)] and balance(t, shop).balance == 0
+    deliver(client, t, "refunds/create", refund_of(paid(0)))
+    assert ledger(t, shop) == [(f"order:{ORDER_ID}:earn", 0)]
+
+
+def test_a_stopped_import_asks_only_for_the_rest_of_the_file(t, shop, bulk_stub, rsps, monkeypatch):
+    monkeypatch.setattr("app.services.imports.BATCH_ORDERS", 1)
+    orders = [(paid(n), []) for n in range(3)]
+    files = history_file(bulk_stub, rsps, *orders)
+    job_id = start(t, shop, "orders", earn_points="true")
+    job = step(t, shop, job_id, budget_seconds=0.0)  # export asked for; Shopify still writing
+    job = step(t, shop, job_id, budget_seconds=0.0)  # the file is ready
+    bulk_stub.then(operation("COMPLETED", roots=3, url=FILE_URL))
+    job = step(t, shop, job_id, budget_seconds=0.0)  # one batch, then the process stops
+    assert (job.status, job.processed, job.total) == ("pending", 1, 3)
+    offset = json.loads(job.cursor)["offset"]
+    assert offset == len(jsonl(orders[0]))
+    bulk_stub.then(operation("COMPLETED", roots=3, url=FILE_URL))  # a fresh link for the resumed download
+    job = run_all(t, shop, job_id)
+    assert (job.status, job.processed) == ("done", 3)
+    assert files.ranges == [None, f"bytes={offset}-"]
+    assert [key for key, _ in ledger(t, shop)] == [f"order:{ORDER_ID + n}:earn" for n in range(3)]
+
+
+def test_a_broken_download_is_taken_up_again_from_the_last_commit(t, shop, bulk_stub, rsps):
+    files = history_file(bulk_stub, rsps, (paid(0), []), (paid(1), []))
+    files.failures = [503]
+    bulk_stub.then(operation("COMPLETED", roots=2, url=FILE_URL))
+    job = run_all(t, shop, start(t, shop, "orders", earn_points="true"))
+    assert (job.status, job.processed) == ("done", 2) and len(ledger(t, shop)) == 2
+    assert files.ranges == [None, None]
+
+
+def test_a_failed_export_stops_the_job_and_resuming_starts_a_new_one(t, shop, bulk_stub, rsps):
+    bulk_stub.then(started(), operation("FAILED", error_code="TIMEOUT"))
+    job_id = start(t, shop, "orders", earn_points="true")
+    job = step(t, shop, job_id)
+    assert job.status == "failed" and "ended without a file (TIMEOUT)" in job.last_error
+    assert "Resume the import" in job.last_error and json.loads(job.cursor)["operation_id"] is None
+    history_file(bulk_stub, rsps, (paid(0), []))
+    assert start(t, shop, "orders") == job_id
+    job = run_all(t, shop, job_id)
+    assert job.status == "done" and [name for name, _ in sent(bulk_stub)].count("RunBulkQuery") == 2
+
+
+def test_an_export_already_running_for_another_purpose_stops_the_import_with_the_reason(t, shop, bulk_stub):
+    refused = {"data": {"bulkOperationRunQuery": {"bulkOperation": None, "userErrors": [
+        {"field": None, "code": "OPERATION_IN_PROGRESS", "message": "A bulk query operation is already in progress"}]}}}
+    current = {"data": {"currentBulkOperation": {**operation("RUNNING")["data"]["node"],
+                                                 "query": "{ products { edges { node { id } } } }"}}}
+    bulk_stub.then(refused, current)
+    job = step(t, shop, start(t, shop, "orders"))
+    assert job.status == "failed" and "Another export of this app is still running" in job.last_error
+
+
+def test_tiers_are_worked_out_once_at_the_end_of_the_import(t, shop, bulk_stub, rsps):
+    set_program(t, shop, {"tiers": {"enabled": True, "metric": "order_count", "levels": [
+        {"key": "bronze", "name": "Bronze", "threshold": 0}, {"key": "silver", "name": "Silver", "threshold": 2}]}})
+    history_file(bulk_stub, rsps, (paid(0), []), (paid(1), []))
+    job = run_all(t, shop, start(t, shop, "orders"))
+    assert job.status == "done" and member_of(t, shop).tier_key == "silver"
+
+
+def test_the_owners_choices_are_checked(client, t, shop):
+    for since, problem in (("last year", "must be a date"), ("2999-01-01", "between 2006-01-01 and today")):
+        response = post_form(client, "/import/jobs", {"kind": "orders", "since": since, "earn_points": "false"})
+        [field] = response.json["error"]["fields"]
+        assert response.status_code == 422 and field["field"] == "since" and problem in field["problem"]
+    html = get_page(client, "/import").get_data(as_text=True)
+    assert 'name="since" type="date"' in html and 'value="2024-02-14"' in html and 'max="2025-02-14"' in html
+    assert "Do past orders earn points?" in html and 'name="earn_points" value="false" checked' in html
+    assert "only the last 60 days" in html  # the test shop granted read_orders, not read_all_orders
+
+
+def test_with_a_worker_the_page_starts_the_import_and_watches_its_progress(client, t, shop, bulk_stub, rsps):
+    from tests.admin.helpers import bearer
+    t.config["INPROCESS_WORKER"] = True  # as under `flask run` / gunicorn: the worker runs imports
+    history_file(bulk_stub, rsps, (paid(0), []), (paid(1), []))
+    started_job = post_form(client, "/import/jobs", {"kind": "orders", "since": "2024-10-01", "earn_points": "true"})
+    assert started_job.json["background"] is True and started_job.json["job"]["status"] == "pending"
+    job_id = started_job.json["job"]["id"]
+    assert t.queue.pending() == 1  # the page did not run anything itself
+    assert post_form(client, "/import/jobs", {"kind": "orders"}).json["job"]["id"] == job_id
+    assert t.queue.pending() == 1  # resuming a job that is on its way queues nothing more
+    t.queue.drain(t)
+    progress = client.get(f"/api/v1/imports/{job_id}", headers=bearer()).json
+    assert (progress["status"], progress["processed"], progress["percent"], progress["message"]) == \
+        ("done", 2, 100, "2 imported")
+    assert progress["options"] == {"since": "2024-10-01", "earn_points": True}
+    html = get_page(client, "/import").get_data(as_text=True)
+    assert "Historical orders" in html and "2 / 2" in html
+
+
+def test_a_job_whose_worker_went_away_is_shown_stalled_and_queued_again_on_resume(client, t, shop):
+    from tests.admin.helpers import bearer
+    t.config["INPROCESS_WORKER"] = True
+    job_id = post_form(client, "/import/jobs", {"kind": "customers"}).json["job"]["id"]
+    t.queue = type(t.queue)()  # the process restarted: its queue is gone
+    t.clock.advance(minutes=3)
+    assert client.get(f"/api/v1/imports/{job_id}", headers=bearer()).json["stalled"] is True
+    assert post_form(client, "/import/jobs", {"kind": "customers"}).json["job"]["id"] == job_id
+    assert t.queue.pending() == 1
+
+
+def test_the_api_starts_an_orders_import_with_the_owners_choices(client, t, shop):
+    from tests.admin.helpers import bearer
+    created = client.post("/api/v1/imports", json={"kind": "orders", "since": "2025-01-01", "earn_points": True},
+                          headers=bearer())
+    assert created.status_code == 201
+    assert created.json["options"] == {"since": "2025-01-01", "earn_points": True}
+    assert created.json["phase"] == "export" and created.json["message"] == "Asking Shopify for the orders"

@@ -179,7 +179,7 @@
         return;
       }
       if (data.job && data.job.status !== "done") {
-        await runImport(data.job);
+        await followImport(data.job, data.background, form);
         return;
       }
       toast(data.message);
@@ -245,7 +245,7 @@
     }
   }
 
-  // ---- imports: run page after page, with progress ------------------------------------
+  // ---- imports: progress of a job run by the worker (or, without one, by this page) -------
   function showProgress(job) {
     const box = document.querySelector('[data-import-progress="' + job.kind + '"]');
     if (!box) return;
@@ -256,27 +256,61 @@
     if (bar) bar.style.width = (percent === null ? 5 : percent) + "%";
     box.querySelector(".ProgressBar").setAttribute("aria-valuenow", percent === null ? "" : String(percent));
     if (label) {
-      label.textContent = job.processed.toLocaleString() + (job.total ? " of " + job.total.toLocaleString() : "") +
-        " imported" + (job.status === "failed" ? " - stopped: " + job.last_error : "");
+      label.textContent = job.message || (job.processed.toLocaleString() +
+        (job.total ? " of " + job.total.toLocaleString() : "") + " imported");
     }
   }
 
-  async function runImport(job) {
-    showProgress(job);
-    do {
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // One step of the loop: the job as it stands now. With a worker the page only reads the job
+  // (and starts it again if its worker went away); without one it runs a few seconds of it.
+  let resumedStalled = false;
+
+  async function nextImportState(job, background, form) {
+    if (!background) {
       const response = await api("/import/jobs/" + job.id + "/run", { method: "POST" });
       const data = await response.json().catch(() => ({}));
-      if (!response.ok) {
-        toast((data.error && data.error.message) || "The import stopped; resume it to continue.", true);
-        return;
+      if (!response.ok) throw new Error((data.error && data.error.message) || "The import stopped; resume it to continue.");
+      if (data.job.phase === "export") await pause(1000);  // Shopify is still writing the file
+      return data.job;
+    }
+    await pause(1500);
+    const response = await api("/api/v1/imports/" + job.id);
+    const current = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error((current.error && current.error.message) || "The import's progress is unavailable.");
+    if (current.stalled && form && !resumedStalled) {
+      resumedStalled = true;  // once: the worker that takes it up refreshes the job
+      await api(form.getAttribute("action"), { method: "POST", body: new FormData(form) });
+    } else if (!current.stalled) {
+      resumedStalled = false;
+    }
+    return current;
+  }
+
+  async function followImport(job, background, form) {
+    showProgress(job);
+    try {
+      while (job.status !== "done" && job.status !== "failed") {
+        job = await nextImportState(job, background, form);
+        showProgress(job);
       }
-      job = data.job;
-      showProgress(job);
-    } while (job.status !== "done" && job.status !== "failed");
+    } catch (error) {
+      toast(error.message, true);
+      return;
+    }
     toast(job.status === "done" ? "Import finished." : "The import stopped; resume it to continue.",
       job.status !== "done");
     setTimeout(() => navigate(location.href), 1200);
   }
+
+  // A page opened while an import runs in the background keeps showing its progress.
+  document.querySelectorAll("[data-import-job]").forEach((box) => {
+    const job = JSON.parse(box.dataset.importJob);
+    if (job.status === "running" || (job.status === "pending" && !job.stalled)) {
+      followImport(job, true, box.closest("form"));
+    }
+  });
 
   // ---- repeatable rows (campaigns, tiers) ---------------------------------------------
   document.addEventListener("click", (event) => {

@@ -1,0 +1,161 @@
+"""The demo store's bulk operations: Tessera's historical import runs end to end against the
+stand-in (bulkOperationRunQuery, polling, the JSONL file it serves), and the stand-in holds
+bulk queries to Shopify's rules."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from app.devstore import DEMO_SHOP
+from app.devstore.catalog import product
+from app.models import ImportJob, LedgerEntry, Member, Order
+from app.services.imports import start_import
+from app.services.shops import call_admin, find_shop
+from app.shopify.documents import BULK_OPERATION, RUN_BULK_QUERY, bulk_orders_query
+from app.shopify.graphql import ShopifyUserErrors
+from tests.devstore.conftest import access_token
+
+GRAPHQL = f"/devstore/shopify/{DEMO_SHOP}/admin/api/2025-01/graphql.json"
+SILENT = ()  # the store changes, Tessera is not told: the history it has to import
+
+
+def item(handle: str, quantity: int = 1):
+    return (product(handle), quantity, None)
+
+
+@pytest.fixture
+def history(demo, installed, clock):
+    """Four months ago, before Tessera: orders it never heard of."""
+    clock.advance(days=-120)
+    for email, first in (("alice@example.com", "Alice"), ("bob@example.com", "Bob")):
+        demo.sign_up(email, first, "Past", only=SILENT)
+    names = {
+        "paid": demo.checkout("alice@example.com", [item("trailhead-hoodie")], only=SILENT),
+        "refunded": demo.checkout("alice@example.com", [item("ridgeline-rain-shell"), item("merino-beanie")],
+                                  only=SILENT),
+        "gift": demo.checkout("bob@example.com", [item("gift-card"), item("enamel-camp-mug")], only=SILENT),
+        "cancelled": demo.checkout("bob@example.com", [item("waxed-canvas-tote")], only=SILENT),
+        "guest": demo.checkout(None, [item("trail-socks")], email="pat@example.com", only=SILENT),
+    }
+    names = {label: outcome.record["name"] for label, outcome in names.items()}
+    order = next(o for o in demo.snapshot()["orders"].values() if o["name"] == names["refunded"])
+    beanie = next(li for li in order["lines"] if li["handle"] == "merino-beanie")
+    demo.refund(names["refunded"], items=[(beanie["id"], 1)], only=SILENT)
+    demo.cancel(names["cancelled"], only=SILENT)
+    clock.advance(days=120)
+    return names
+
+
+def import_orders(t, shop, **options):
+    with t.db.scope() as session:
+        job = start_import(session, session.get(type(shop), shop.id), "orders", now=t.clock(), options=options,
+                           enqueue=t.queue.enqueue)
+    t.queue.drain(t)  # the worker's slices, each queuing the next, until the job ends
+    with t.db.scope(read_only=True) as session:
+        return session.get(ImportJob, job.id)
+
+
+def ledger_by_customer(t, shop) -> dict[str, list[tuple[str, int]]]:
+    with t.db.scope(read_only=True) as session:
+        rows = session.execute(select(Member.email, LedgerEntry.kind, LedgerEntry.points).join(
+            Member, Member.id == LedgerEntry.member_id).where(LedgerEntry.shop_id == shop.id)
+            .order_by(LedgerEntry.id)).all()
+    found: dict[str, list] = {}
+    for email, kind, points in rows:
+        found.setdefault(email, []).append((kind, points))
+    return found
+
+
+def test_historical_orders_are_imported_from_the_demo_stores_bulk_export(demo, t, installed, history):
+    job = import_orders(t, installed, earn_points=True, since=(t.clock() - timedelta(days=365)).date().isoformat())
+    assert (job.status, job.processed, job.total, job.last_error) == ("done", 5, 5, None)
+    assert json.loads(job.cursor)["phase"] == "tiers" and json.loads(job.cursor)["lines"] > 5
+    # 1 point per $1 of merchandise: hoodie 68; shell 148 + beanie 28, the beanie refunded; the mug
+    # 18 beside a gift card (no points); the tote 42, cancelled. The guest order makes no member.
+    assert ledger_by_customer(t, installed) == {
+        "alice@example.com": [("earn", 68), ("earn", 176), ("clawback", -28)],
+        "bob@example.com": [("earn", 18), ("earn", 42), ("clawback", -42)]}
+    with t.db.scope(read_only=True) as session:
+        assert session.scalar(select(Order.refunded_base_minor).where(Order.name == history["refunded"])) == 2800
+        assert len(session.scalars(select(Order.id).where(Order.shop_id == installed.id)).all()) == 5
+
+
+def test_by_default_history_records_orders_without_points_and_later_webhooks_add_nothing(demo, t, installed,
+                                                                                          history):
+    job = import_orders(t, installed)
+    assert job.status == "done" and job.options == {"since": "2024-02-14", "earn_points": False}  # 12 months back
+    entries = ledger_by_customer(t, installed)
+    assert entries == {"alice@example.com": [("import", 0), ("import", 0)],
+                       "bob@example.com": [("import", 0), ("import", 0)]}
+    # Shopify tells Tessera about the old orders later (an edit, a late refund): still nothing.
+    demo.touch_order(history["refunded"])
+    demo.refund(history["paid"], amount=Decimal("10.00"))
+    assert ledger_by_customer(t, installed) == entries
+
+
+def test_importing_again_adds_nothing(demo, t, installed, history):
+    import_orders(t, installed, earn_points=True, since="2024-01-01")
+    before = ledger_by_customer(t, installed)
+    again = import_orders(t, installed, earn_points=True, since="2024-01-01")
+    assert again.status == "done" and again.processed == 5
+    assert ledger_by_customer(t, installed) == before
+
+
+def test_the_export_file_honours_range_requests(demo, t, installed, history, client):
+    with t.db.scope() as session:
+        shop = find_shop(session, DEMO_SHOP)
+        operation_id = call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})[
+            "bulkOperationRunQuery"]["bulkOperation"]["id"]
+        operation = {}
+        while operation.get("status") != "COMPLETED":
+            operation = call_admin(t, session, shop, BULK_OPERATION, {"id": operation_id})["node"]
+    whole = client.get(operation["url"]).get_data()
+    part = client.get(operation["url"], headers={"Range": "bytes=100-"})
+    assert part.status_code == 206 and part.get_data() == whole[100:]
+    assert int(operation["fileSize"]) == len(whole) and int(operation["rootObjectCount"]) == 5
+    lines = [json.loads(line) for line in whole.decode().splitlines()]
+    orders = [line for line in lines if "__parentId" not in line]
+    assert len(orders) == 5 and all(line["__parentId"].startswith(("gid://shopify/Order/", "gid://shopify/Refund/"))
+                                    for line in lines if line not in orders)
+
+
+def post(client, t, shop, query: str, variables: dict | None = None):
+    return client.post(GRAPHQL, json={"query": RUN_BULK_QUERY.text, "operationName": "RunBulkQuery",
+                                      "variables": {"query": query, **(variables or {})}},
+                       headers={"X-Shopify-Access-Token": access_token(t, shop)}).get_json()
+
+
+@pytest.mark.parametrize("query, problem", [
+    ("{ orders { edges { node { id lineItems { edges { node { id } } } shippingLines { edges { node { id } } } "
+     "fulfillmentOrders { edges { node { id lineItems { edges { node { id } } } } } } "
+     "transactions { id } } } } }", "nest at most 2 levels"),
+    ("query Q($q: String) { orders(query: $q) { edges { node { id } } } }", "no variables"),
+    ("{ shop { name } }", "must be a connection"),
+    ("{ orders { edges { node { id loyaltyPoints } } } }", "Cannot query field 'loyaltyPoints'"),
+    ("{ orders { edges { node { refunds { refundLineItems { edges { node { id } } } } } } } }", "select `id`"),
+])
+def test_bulk_queries_breaking_shopifys_rules_are_refused(client, t, installed, query, problem):
+    answer = post(client, t, installed, query)["data"]["bulkOperationRunQuery"]
+    assert answer["bulkOperation"] is None and answer["userErrors"][0]["code"] == "INVALID"
+    assert problem in answer["userErrors"][0]["message"]
+
+
+def test_one_bulk_query_at_a_time(client, t, installed):
+    with t.db.scope() as session:
+        shop = find_shop(session, DEMO_SHOP)
+        call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})
+        with pytest.raises(ShopifyUserErrors) as refused:
+            call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})
+    assert refused.value.codes == {"OPERATION_IN_PROGRESS"}
+
+
+def test_an_import_adopts_its_own_export_left_running_by_a_stopped_run(demo, t, installed, history):
+    with t.db.scope() as session:
+        shop = find_shop(session, DEMO_SHOP)
+        call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})
+    job = import_orders(t, installed, earn_points=True, since="2024-01-01")
+    assert (job.status, job.processed) == ("done", 5)
