@@ -129,10 +129,9 @@ query ShopInfo {
 }
 """, expected_cost=2)
 
-# Reconciliation and import page through orders. A query's requested cost must stay under
-# 1000: 5 orders x (20 line items + a few refunds' ids) stays well below; refunds' details and
-# further line items are fetched per order only when there are any.
-_ORDER_FIELDS = """
+# The order's own fields, as the paged queries and the bulk export both read them
+# (reconcile.order_payload_from_graphql turns either into the webhook's shape).
+_ORDER_SCALARS = """
       id
       legacyResourceId
       name
@@ -150,6 +149,12 @@ _ORDER_FIELDS = """
       subtotalPriceSet { shopMoney { amount currencyCode } }
       totalPriceSet { shopMoney { amount currencyCode } }
       totalTaxSet { shopMoney { amount currencyCode } }
+"""
+
+# Reconciliation and import page through orders. A query's requested cost must stay under
+# 1000: 5 orders x (20 line items + a few refunds' ids) stays well below; refunds' details and
+# further line items are fetched per order only when there are any.
+_ORDER_FIELDS = _ORDER_SCALARS + """
       shippingLines(first: 5) { nodes { discountedPriceSet { shopMoney { amount } } } }
       lineItems(first: 20) {
         nodes {
@@ -277,24 +282,7 @@ BULK_ORDERS_QUERY = """
 {
   orders(query: "%(search)s") {
     edges {
-      node {
-        id
-        legacyResourceId
-        name
-        test
-        processedAt
-        updatedAt
-        cancelledAt
-        displayFinancialStatus
-        displayFulfillmentStatus
-        currencyCode
-        customerAcceptsMarketing
-        discountCodes
-        customAttributes { key value }
-        customer { legacyResourceId email firstName lastName }
-        subtotalPriceSet { shopMoney { amount currencyCode } }
-        totalPriceSet { shopMoney { amount currencyCode } }
-        totalTaxSet { shopMoney { amount currencyCode } }
+      node {""" + _ORDER_SCALARS + """
         shippingLines { edges { node { id discountedPriceSet { shopMoney { amount } } } } }
         lineItems {
           edges {
