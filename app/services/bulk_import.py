@@ -193,7 +193,7 @@ def _import_fresh(session: Session, shop: Shop, orders: list[OrderFacts], *, ear
                and earning_trigger_met(program, paid=f.paid, fulfilled=f.fulfilled)]
     plan = _Plan(shop.id, version.id, program, now)
     if earn_points:
-        plan.earn(settled, members, _member_states(session, members, settled),
+        plan.earn(settled, members, _member_states(session, shop, members, settled),
                   _spendable(session, shop, members, settled, program, now),
                   _claimed(session, shop, members, settled, program, now))
     else:
@@ -231,7 +231,7 @@ def _upsert_members(session: Session, shop: Shop, orders: list[OrderFacts], now:
     missing = list(profiles)
     for _ in range(5):  # a new member's random referral code can collide: try those again
         existing = _existing_members(session, shop, missing)
-        _fill_profiles(session, existing, profiles)
+        _fill_profiles(session, shop, existing, profiles)
         members.update({customer_id: row.id for customer_id, row in existing.items()})
         missing = [c for c in missing if c not in existing]
         if not missing:
@@ -252,7 +252,7 @@ def _existing_members(session: Session, shop: Shop, customer_ids: list[int]) -> 
     return {row.customer_id: row for row in rows}
 
 
-def _fill_profiles(session: Session, existing: dict[int, Any], profiles: dict[int, dict]) -> None:
+def _fill_profiles(session: Session, shop: Shop, existing: dict[int, Any], profiles: dict[int, dict]) -> None:
     """Known members get only what they lack (a redacted member gets nothing back)."""
     changes = []
     for customer_id, row in existing.items():
@@ -265,7 +265,8 @@ def _fill_profiles(session: Session, existing: dict[int, Any], profiles: dict[in
             changes.append({"member_id": row.id, **values})
     if changes:
         # Bound names differ from the columns they set (SQLAlchemy reserves those for itself).
-        session.execute(update(Member.__table__).where(Member.__table__.c.id == bindparam("member_id"))
+        members = Member.__table__
+        session.execute(update(members).where(members.c.shop_id == shop.id, members.c.id == bindparam("member_id"))
                         .values({name: bindparam(f"new_{name}") for name in (*_PROFILE, "accepts_marketing")}),
                         [{"member_id": c["member_id"], **{f"new_{k}": v for k, v in c.items() if k != "member_id"}}
                          for c in changes])
@@ -313,15 +314,16 @@ class _MemberState:
     tier_key: str | None
 
 
-def _member_states(session: Session, members: dict[int, int], settled: list[OrderFacts]) -> dict[int, _MemberState]:
+def _member_states(session: Session, shop: Shop, members: dict[int, int],
+                   settled: list[OrderFacts]) -> dict[int, _MemberState]:
     """member id -> state, locked like services.ledger.lock_member (a redemption running now
     waits, so a take-back never reads a balance about to be spent). Locked in id order: two
     imports never wait for each other in a cycle."""
     ids = sorted({members[f.customer_id] for f in settled})
     if not ids:
         return {}
-    query = select(Member.id, Member.blocked_at, Member.tier_key).where(_among(session, Member.id, ids)) \
-        .order_by(Member.id)
+    query = select(Member.id, Member.blocked_at, Member.tier_key).where(
+        Member.shop_id == shop.id, _among(session, Member.id, ids)).order_by(Member.id)
     if session.get_bind().dialect.name != "sqlite":  # SQLite: the import holds the write lock already
         query = query.with_for_update()
     return {row.id: _MemberState(row.blocked_at is not None, row.tier_key) for row in session.execute(query)}
@@ -507,5 +509,6 @@ def _record_refunded_bases(session: Session, shop: Shop, plan: _Plan) -> None:
 def _touch_members(session: Session, plan: _Plan, now: datetime) -> None:
     if plan.earned_members:
         table = Member.__table__
-        session.execute(update(table).where(_among(session, table.c.id, sorted(plan.earned_members))).values(
+        session.execute(update(table).where(table.c.shop_id == plan.shop_id,
+                                            _among(session, table.c.id, sorted(plan.earned_members))).values(
             last_activity_at=now, updated_at=now))
