@@ -13,8 +13,8 @@ import re
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 
 from app.devstore import oauth
-from app.devstore.bulk import file_path
 from app.devstore.admin_api import admin_graphql
+from app.devstore.bulk import file_path
 from app.devstore.catalog import DEMO_SHOP
 from app.devstore.discounts import status as discount_status
 from app.devstore.schema import AdminSchemaMissing
@@ -95,8 +95,10 @@ def admin_api(shop: str, version: str):
 def bulk_file(token: str):
     """A bulk operation's result, like Shopify's signed storage link: the unguessable token is the
     credential, and Range requests are honoured (a resumed import asks for the rest only)."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token):
+        abort(404)
     path = file_path(stand_in().bulk_files, token)
-    if not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token) or not path.is_file():
+    if not path.is_file():
         abort(404)
     return send_file(path, mimetype="application/jsonl", conditional=True, max_age=0)
 
