@@ -60,6 +60,10 @@ class InProcessQueue:
     def pending(self) -> int:
         return self._jobs.qsize()
 
+    def waiting(self) -> int:
+        """Jobs waiting for the worker thread (the one running now not counted), as RQQueue."""
+        return self._jobs.qsize()
+
     def drain(self, t: "Tessera", *, include_delayed: bool = False,
               on_error: Callable[[str, Exception], None] | None = None) -> int:
         """Run queued tasks in this thread until none is left; returns how many ran.

@@ -15,6 +15,7 @@ PERIODIC: list[tuple[str, float]] = [
     ("reconcile_all_shops", 86400),  # repair missed webhooks from the last two days
     ("resume_stale_redemptions", 60),  # finish sagas a crash left half-way
     ("grant_tier_benefits", 60),  # entry rewards and free-shipping perks of members' tiers
+    ("resume_stalled_imports", 60),  # imports whose next slice was lost with a worker
     ("expire_reward_codes", 3600),
 ]
 

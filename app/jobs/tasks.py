@@ -156,6 +156,22 @@ def grant_tier_benefits(t: "Tessera") -> int:
 
 
 @task
+def resume_stalled_imports(t: "Tessera") -> int:
+    """Imports whose next slice was lost (a killed worker, a restarted web process and its
+    in-process queue) carry on without the owner pressing Resume. Only when no job is waiting,
+    as for the inbox: then no slice of theirs can still be queued. A slice queued twice anyway
+    is harmless: each one claims the job first."""
+    from app.services.imports import stalled_imports
+    if t.queue.waiting():
+        return 0
+    with t.db.scope(read_only=True) as session:
+        stalled = stalled_imports(session, t.clock())
+    for shop_id, job_id in stalled:
+        t.queue.enqueue("run_import", shop_id, job_id)
+    return len(stalled)
+
+
+@task
 def run_import(t: "Tessera", shop_id: int, job_id: int) -> None:
     """A slice (~20 s) of an Admin API import (customers or historical orders), resumable from
     its cursor; the next slice is queued behind whatever else waits, so one long import never

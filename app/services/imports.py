@@ -132,6 +132,15 @@ def start_import(session: Session, shop: Shop, kind: Any, *, now: datetime, opti
     return job
 
 
+def stalled_imports(session: Session, now: datetime) -> list[tuple[int, int]]:
+    """(shop id, job id) of every shop's unfinished imports that no runner has touched for
+    longer than a runner ever stays silent."""
+    return [(shop_id, job_id) for shop_id, job_id in session.execute(
+        select(ImportJob.shop_id, ImportJob.id).where(ImportJob.kind.in_(API_KINDS),
+                                                      ImportJob.status.in_(("pending", "running")),
+                                                      ImportJob.updated_at < now - LEASE).order_by(ImportJob.id))]
+
+
 def _stalled(job: ImportJob, now: datetime) -> bool:
     """Unfinished and not heard from for longer than a runner ever stays silent (its worker
     stopped, or its queued slice was lost with the process)."""

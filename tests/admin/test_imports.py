@@ -288,6 +288,25 @@ def test_a_job_whose_worker_went_away_is_shown_stalled_and_queued_again_on_resum
     assert t.queue.pending() == 1
 
 
+def test_an_import_whose_slice_was_lost_carries_on_by_itself_once_the_queue_is_idle(client, t, shop, stub):
+    from app.jobs.tasks import resume_stalled_imports
+    t.config["INPROCESS_WORKER"] = True
+    stub.then(count("customers", 1), customers_page(customer_node(101, "ana@example.com")))
+    job_id = post_form(client, "/import/jobs", {"kind": "customers"}).json["job"]["id"]
+    t.queue = type(t.queue)()  # the process restarted: its queue is gone
+    assert resume_stalled_imports(t) == 0  # quiet for less than the lease: a runner may still hold it
+    t.clock.advance(minutes=3)
+    t.queue.enqueue("sweep_inbox")
+    assert resume_stalled_imports(t) == 0  # something waits in the queue: the slice may be among it
+    t.queue.drain(t)
+    assert resume_stalled_imports(t) == 1
+    t.queue.drain(t)
+    with t.db.scope(read_only=True) as session:
+        job = session.get(ImportJob, job_id)
+        assert (job.status, job.processed) == ("done", 1)
+    assert resume_stalled_imports(t) == 0  # done imports are left alone
+
+
 def test_the_api_starts_an_orders_import_with_the_owners_choices(client, t, shop):
     from tests.admin.helpers import bearer
     created = client.post("/api/v1/imports", json={"kind": "orders", "since": "2025-01-01", "earn_points": True},
