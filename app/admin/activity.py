@@ -6,16 +6,16 @@ from flask import jsonify, request
 from app.admin import bp
 from app.admin.access import render_page, shop_session
 from app.runtime import tessera
-from app.services.webhook_activity import STATUSES, event_json, recent_events, retry_event, status_counts
+from app.services.webhook_activity import (STATUSES, event_filter, event_json, recent_events, retry_event,
+                                           status_counts)
 
 
 @bp.get("/activity")
 def activity():
-    status = request.args.get("status") if request.args.get("status") in STATUSES else None
-    before = request.args.get("before", "")
+    wanted = event_filter(request.args.get("status"), request.args.get("before"))
     with shop_session(read_only=True) as (session, shop):
-        events = recent_events(session, shop, status=status, before_id=int(before) if before.isdigit() else None)
-        return render_page("admin/activity.html", shop, events=[event_json(e) for e in events], status=status,
+        events = recent_events(session, shop, **wanted)
+        return render_page("admin/activity.html", shop, events=[event_json(e) for e in events], status=wanted["status"],
                            counts=status_counts(session, shop), statuses=STATUSES)
 
 

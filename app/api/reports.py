@@ -11,7 +11,7 @@ from app.services.analytics import shop_analytics
 from app.services.exports import ledger_csv, members_csv
 from app.services.imports import (find_import, import_jobs, import_json, import_starting_balances, run_import_step,
                                   runs_in_background, start_import)
-from app.services.webhook_activity import STATUSES, event_json, recent_events, retry_event, status_counts
+from app.services.webhook_activity import event_filter, event_json, recent_events, retry_event, status_counts
 
 
 @bp.get("/analytics")
@@ -98,10 +98,9 @@ def export_ledger():
 @bp.get("/webhook-events")
 def webhook_events():
     """`?status=failed` (pending, processing, done, failed), `before=<id>` for older ones."""
-    status = request.args.get("status") if request.args.get("status") in STATUSES else None
-    before = request.args.get("before", "")
+    wanted = event_filter(request.args.get("status"), request.args.get("before"))
     with shop_session(read_only=True) as (session, shop):
-        events = recent_events(session, shop, status=status, before_id=int(before) if before.isdigit() else None)
+        events = recent_events(session, shop, **wanted)
         return jsonify({"events": [event_json(e) for e in events], "counts": status_counts(session, shop)})
 
 

@@ -25,6 +25,12 @@ def status_counts(session: Session, shop: Shop) -> dict[str, int]:
     return {status: int(counts.get(status, 0)) for status in STATUSES}
 
 
+def event_filter(status: str | None, before: str | None) -> dict[str, Any]:
+    """recent_events' filter from a page's query: an unknown status or a bad cursor is ignored."""
+    return {"status": status if status in STATUSES else None,
+            "before_id": int(before) if before and before.isdigit() else None}
+
+
 def recent_events(session: Session, shop: Shop, *, status: str | None = None, before_id: int | None = None,
                   limit: int = 50) -> list[WebhookEvent]:
     query = select(WebhookEvent).where(WebhookEvent.shop_id == shop.id)
