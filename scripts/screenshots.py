@@ -60,6 +60,7 @@ SHOTS = [
     Shot("admin-members", "/members", admin=True),
     Shot("admin-member", "/members/{alice}", admin=True),
     Shot("admin-analytics", "/analytics", admin=True),
+    Shot("admin-import", "/import", admin=True, full_page=True),
     Shot("admin-activity", "/activity", admin=True),
     Shot("devstore-home", "/devstore/"),
     Shot("devstore-webhooks", "/devstore/webhooks"),
