@@ -58,7 +58,8 @@ def lock_member(session: Session, member: Member) -> None:
     """Serialise writers of one member's ledger: a row lock on PostgreSQL. On SQLite the writing
     transaction already holds the database's write lock (BEGIN IMMEDIATE), so nothing to do."""
     if session.get_bind().dialect.name != "sqlite":
-        session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
+        session.execute(select(Member.id).where(Member.shop_id == member.shop_id, Member.id == member.id)
+                        .with_for_update())
 
 
 def _balance_columns(at: datetime):
