@@ -5,6 +5,7 @@ from flask import jsonify
 
 from app.admin.access import shop_session, staff_user_id
 from app.api import bp, json_body
+from app.merge import deep_merge
 from app.models import ProgramVersion
 from app.runtime import tessera
 from app.services.program import current_program, update_program
@@ -40,15 +41,6 @@ def put_program():
         version = update_program(session, shop, settings, staff_user_id=staff_user_id(), now=t.clock(),
                                  queue=t.queue)
         return jsonify(program_json(version, version.settings))
-
-
-def deep_merge(base: dict, changes: dict) -> dict:
-    """`changes` over `base`: objects are merged key by key, anything else (lists too) replaced."""
-    merged = dict(base)
-    for key, value in changes.items():
-        merged[key] = deep_merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) \
-            else value
-    return merged
 
 
 @bp.patch("/program")

@@ -33,6 +33,7 @@ from sqlalchemy import select
 from werkzeug.test import Client
 
 from app import PROJECT_ROOT
+from app.merge import deep_merge
 from app.models import Member, Shop
 from app.runtime import tessera
 from app.services.shops import find_shop
@@ -88,7 +89,7 @@ class ThemeExtension:
         """The locale's strings over the default ones: Shopify falls back to the default locale."""
         default = json.loads((self.root / "locales" / "en.default.json").read_text())
         path = self.root / "locales" / f"{locale}.json"
-        return _deep_merge(default, json.loads(path.read_text())) if path.is_file() else default
+        return deep_merge(default, json.loads(path.read_text())) if path.is_file() else default
 
     def block(self, name: str) -> tuple[str, dict]:
         """(Liquid without its schema tag, the schema)."""
@@ -111,14 +112,6 @@ class ThemeExtension:
         env.filters.update(t=_translate_filter(locale, self.translations(locale)), json=_json_filter,
                            asset_url=lambda name: url_for("storefront_preview.asset", filename=name))
         return env
-
-
-def _deep_merge(base: dict, override: dict) -> dict:
-    merged = dict(base)
-    for key, value in override.items():
-        merged[key] = _deep_merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) \
-            else value
-    return merged
 
 
 def _translate_filter(locale: str, strings: dict):
