@@ -9,9 +9,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-# The Admin API version whose schema ships in shared/shopify-reference (and that our GraphQL
-# documents are validated against). Moving on means re-validating the documents.
-DEFAULT_API_VERSION = "2025-01"
+# The one place that names the Admin API version (Shopify serves a version for about a year,
+# then answers with the oldest supported one). Its schema ships in app/devstore/ and every GraphQL
+# document is validated against it; moving on means adding that version's schema and re-validating.
+DEFAULT_API_VERSION = "2026-10"
 
 DEFAULT_SCOPES = ",".join([
     "read_orders",
@@ -53,7 +54,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "INPROCESS_WORKER": _flag(env.get("INPROCESS_WORKER"), default=False),
         "DEVSTORE": _flag(env.get("DEVSTORE")),
         # Demo store only: where the Shopify stand-in keeps its state, and the Admin schema it
-        # validates against (default: shared/shopify-reference beside the project).
+        # validates against (default: the version's schema shipped in app/devstore/).
         "DEVSTORE_STATE_PATH": env.get("DEVSTORE_STATE_PATH", ""),
         "DEVSTORE_ADMIN_SCHEMA": env.get("DEVSTORE_ADMIN_SCHEMA", ""),
         "SQLITE_SYNCHRONOUS": env.get("SQLITE_SYNCHRONOUS") or "FULL",

@@ -16,7 +16,7 @@ from app.jobs import InProcessQueue
 from app.schema import upgrade
 from app.services import shops
 from app.shopify.oauth import AccessGrant
-from tests.support import API_KEY, OTHER_SHOP, SECRET, SHOP, FrozenClock, utc
+from tests.support import API_KEY, API_VERSION, OTHER_SHOP, SECRET, SHOP, FrozenClock, utc
 from tests.support.postgres import PostgresUnavailable, TemporaryPostgres
 
 TEST_KEY = "dGVzc2VyYS10ZXN0LWtleS0wMTIzNDU2Nzg5YWJjZGU="
@@ -106,7 +106,7 @@ def clock() -> FrozenClock:
 def app_settings(database_url) -> dict:
     return {"TESTING": True, "DATABASE_URL": database_url, "SHOPIFY_API_KEY": API_KEY, "SHOPIFY_API_SECRET": SECRET,
             "TOKEN_ENCRYPTION_KEY": TEST_KEY, "APP_URL": "https://tessera.example.com",
-            "SHOPIFY_ADMIN_BASE_URL": "https://{shop}", "SHOPIFY_API_VERSION": "2025-01", "REDIS_URL": "",
+            "SHOPIFY_ADMIN_BASE_URL": "https://{shop}", "SHOPIFY_API_VERSION": API_VERSION, "REDIS_URL": "",
             "SQLITE_SYNCHRONOUS": "NORMAL", "INPROCESS_WORKER": False, "DEVSTORE": False}
 
 

@@ -1,7 +1,7 @@
 """shopify.app.toml is a real Shopify CLI config and agrees with what the code handles."""
 import tomllib
 
-from config import DEFAULT_SCOPES
+from config import DEFAULT_API_VERSION, DEFAULT_SCOPES
 from tests.support import PROJECT_ROOT
 from webhooks.topics import COMPLIANCE_TOPICS, HANDLERS
 
@@ -16,7 +16,8 @@ def test_toml_subscribes_exactly_the_topics_the_code_handles():
         compliance |= set(subscription.get("compliance_topics", []))
     assert subscribed == set(HANDLERS) - COMPLIANCE_TOPICS
     assert compliance == set(COMPLIANCE_TOPICS) == {"customers/data_request", "customers/redact", "shop/redact"}
-    assert TOML["webhooks"]["api_version"] == "2025-01"
+    # One version everywhere: the CLI subscribes webhooks in the version the app calls the API with.
+    assert TOML["webhooks"]["api_version"] == DEFAULT_API_VERSION
 
 
 def test_toml_declares_the_app_proxy_and_extension_folder():

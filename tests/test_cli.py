@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.models import Shop
 from tests.conftest import TEST_KEY
-from tests.support import PROJECT_ROOT, SHOP
+from tests.support import API_VERSION, PROJECT_ROOT, SHOP
 
 
 def flask_cli(tmp_path, *args):
@@ -35,13 +35,13 @@ def test_shops_add_refuses_a_bad_domain(tmp_path):
 
 @responses.activate
 def test_shops_add_reads_the_shop_and_subscribes_webhooks(app, t):
-    url = f"https://{SHOP}/admin/api/2025-01/graphql.json"
+    url = f"https://{SHOP}/admin/api/{API_VERSION}/graphql.json"
     responses.post(url, json={"data": {"shop": {"name": "Maple & Pine Goods", "email": "o@example.com",
                                                 "currencyCode": "CAD", "ianaTimezone": "America/Toronto",
                                                 "currencyFormats": {"moneyFormat": "${{amount}}"}}}})
     responses.post(url, json={"data": {"webhookSubscriptions": {"nodes": [
         {"id": "gid://shopify/WebhookSubscription/1", "topic": "ORDERS_PAID",
-         "endpoint": {"__typename": "WebhookHttpEndpoint", "callbackUrl": "https://tessera.example.com/webhooks"}}],
+         "uri": "https://tessera.example.com/webhooks"}],
         "pageInfo": {"hasNextPage": False, "endCursor": None}}}})
     for _ in range(9):
         responses.post(url, json={"data": {"webhookSubscriptionCreate": {

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from graphql import (DocumentNode, FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute,
-                     get_operation_ast, parse, validate)
+                     get_operation_ast, parse)
 
 from app.devstore import bulk, discounts, nodes
 from app.devstore.commerce import find_customer
 from app.devstore.cost import MAX_QUERY_COST, Throttle, actual_cost, requested_cost
 from app.devstore.graph import connection, iso, money, parse_time, user_error
+from app.devstore.schema import deprecated_input_fields, document_problems
 from app.devstore.state import ShopState, gid, next_id
 
 # Write access implies read access, as in Shopify.
@@ -122,18 +123,27 @@ class AdminRoot:
     def node(self, _info, id):  # noqa: A002
         return bulk.find_operation(self.state, id, self._bulk(), self.now)
 
-    def currentBulkOperation(self, _info, type="QUERY"):  # noqa: N802,A002
-        return bulk.current_operation(self.state, self._bulk(), self.now, type)
+    def bulkOperation(self, _info, id):  # noqa: N802,A002
+        return bulk.find_operation(self.state, id, self._bulk(), self.now)
+
+    def bulkOperations(self, _info, first=None, after=None, last=None, before=None, query=None,  # noqa: N802
+                       sortKey="CREATED_AT", reverse=False):  # noqa: N803
+        return bulk.list_operations(self.state, self._bulk(), self.now, query=query, sort_key=sortKey,
+                                    reverse=reverse, page={"first": first, "after": after, "last": last,
+                                                           "before": before})
 
     def webhookSubscriptions(self, _info, first=None, after=None, last=None, before=None, topics=None,  # noqa: N802
-                             callbackUrl=None, **_):  # noqa: N803
+                             uri=None, **_):
         subscriptions = [s for s in self.state["subscriptions"] if (not topics or s["topic"] in topics)
-                         and (not callbackUrl or s["callback_url"] == callbackUrl)]
+                         and (not uri or s["callback_url"] == uri)]
         return connection(subscriptions, first=first, after=after, last=last, before=before,
                           to_node=self._subscription_node)
 
     # --- mutations ----------------------------------------------------------------------------
-    def bulkOperationRunQuery(self, _info, query):  # noqa: N802
+    def bulkOperationRunQuery(self, _info, query, groupObjects=False):  # noqa: N802,N803
+        # In 2026-10 `groupObjects` defaults to false (children may come anywhere after their
+        # parent); the stand-in still writes each parent's children right after it, which is
+        # one of the orders an ungrouped file may have.
         return bulk.run_query(self.state, query, self._bulk(), self.now)
 
     def discountCodeBasicCreate(self, _info, basicCodeDiscount):  # noqa: N802,N803
@@ -147,8 +157,8 @@ class AdminRoot:
         return discounts.deactivate(self.state, id, self.now)
 
     def webhookSubscriptionCreate(self, _info, topic, webhookSubscription):  # noqa: N802,N803
-        callback = (webhookSubscription.get("callbackUrl") or "").strip()
-        field = ["webhookSubscription", "callbackUrl"]
+        callback = (webhookSubscription.get("uri") or "").strip()
+        field = ["webhookSubscription", "uri"]
         if not callback:
             return {"webhookSubscription": None, "userErrors": [{"field": field, "message": "Address can't be blank"}]}
         if any(s["topic"] == topic and s["callback_url"] == callback for s in self.state["subscriptions"]):
@@ -197,7 +207,7 @@ class AdminRoot:
                 "topic": subscription["topic"], "format": subscription["format"],
                 "callbackUrl": subscription["callback_url"], "includeFields": subscription["include_fields"],
                 "metafieldNamespaces": [], "filter": None, "createdAt": subscription["created_at"],
-                "updatedAt": subscription["created_at"],
+                "updatedAt": subscription["created_at"], "uri": subscription["callback_url"], "name": None,
                 "endpoint": {"__typename": "WebhookHttpEndpoint", "callbackUrl": subscription["callback_url"]}}
 
     def _credit_errors(self, owner_id: str, credit: dict) -> tuple[list[dict], dict | None]:
@@ -271,13 +281,16 @@ def _checked(body: Any, schema: GraphQLSchema, scopes: set[str]) -> _Request:
         document = parse(body["query"])
     except GraphQLError as exc:
         raise Refused({"errors": [exc.formatted]}) from exc
-    problems = validate(schema, document)
+    problems = document_problems(schema, document)
     if problems:
         raise Refused({"errors": [{**p.formatted, "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}
                                   for p in problems]})
     operation = get_operation_ast(document, body.get("operationName"))
     if operation is None:
         raise Refused({"errors": [_error("Name the operation to run (operationName).", "BAD_REQUEST")]})
+    deprecated = deprecated_input_fields(schema, operation, body.get("variables") or {})
+    if deprecated:
+        raise Refused({"errors": [_error(message, "GRAPHQL_VALIDATION_FAILED") for message in deprecated]})
     refusal = _refusal(operation, scopes)
     if refusal:
         raise Refused({"errors": [refusal], "data": None})

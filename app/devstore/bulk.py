@@ -1,5 +1,5 @@
 """Bulk query operations of the stand-in's Admin API: `bulkOperationRunQuery`, the operation
-read back with `node(id:)` or `currentBulkOperation`, and its JSONL file served by the app at
+read back with `node(id:)`, `bulkOperation(id:)` or `bulkOperations`, and its JSONL file served by the app at
 /devstore/bulk/<token>.jsonl (the stand-in for Shopify's signed storage links).
 
 The query is held to Shopify's bulk rules (one top-level connection, at most five connections
@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from graphql import (DocumentNode, FieldNode, GraphQLError, GraphQLSchema, InlineFragmentNode, OperationDefinitionNode,
-                     OperationType, SelectionSetNode, execute, get_named_type, is_leaf_type, parse, validate)
+                     OperationType, SelectionSetNode, execute, get_named_type, is_leaf_type, parse)
 
-from app.devstore.graph import iso, user_error
+from app.devstore.graph import connection, iso, user_error
+from app.devstore.schema import document_problems
 from app.devstore.state import ShopState, gid, next_id
 
 MAX_CONNECTIONS = 5
@@ -55,7 +56,7 @@ def run_query(shop: ShopState, query: str, context: BulkContext, now: datetime) 
         document = parse(query)
     except GraphQLError as exc:
         return _refused("INVALID", f"Invalid bulk query: {exc.message}")
-    problems = [e.message for e in validate(context.schema, document)] or bulk_query_problems(context.schema, document)
+    problems = [e.message for e in document_problems(context.schema, document)] or bulk_query_problems(context.schema, document)
     if problems:
         return _refused("INVALID", f"Invalid bulk query: {problems[0]}")
     operation_id = next_id(shop, "BulkOperation")
@@ -82,11 +83,17 @@ def find_operation(shop: ShopState, node_id: str, context: BulkContext, now: dat
     return _advanced(shop, record, context, now) if record else None
 
 
-def current_operation(shop: ShopState, context: BulkContext, now: datetime, kind: str = "QUERY") -> dict | None:
-    if kind != "QUERY" or not _operations(shop):
-        return None
-    latest = max(_operations(shop).values(), key=lambda op: op["id"])
-    return _advanced(shop, latest, context, now)
+def list_operations(shop: ShopState, context: BulkContext, now: datetime, *, query: str | None, sort_key: str,
+                    reverse: bool, page: dict[str, Any]) -> dict[str, Any]:
+    """`bulkOperations`: the app's operations matching `status:` / `operation_type:` terms,
+    newest first unless `reverse` (Shopify's default order for this connection)."""
+    terms = dict(term.split(":", 1) for term in (query or "").lower().split() if ":" in term)
+    records = [op for op in _operations(shop).values()
+               if terms.get("operation_type", "query") == "query" and terms.get("status", op["status"].lower())
+               == op["status"].lower()]
+    order_key = "completed_at" if sort_key == "COMPLETED_AT" else "created_at"
+    records.sort(key=lambda op: (op[order_key] or "", op["id"]), reverse=not reverse)
+    return connection(records, **page, to_node=lambda op: _advanced(shop, op, context, now))
 
 
 def _advanced(shop: ShopState, record: dict, context: BulkContext, now: datetime) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Code discounts in the stand-in: Shopify's rules for creating them (the userErrors Tessera
 relies on), lookups, deactivation, and what happens to a code at checkout.
 
-Error codes and fields follow the 2025-01 schema (`DiscountUserError`); the message texts
+Error codes and fields follow the Admin schema (`DiscountUserError`); the message texts
 are Shopify-like, not verbatim.
 """
 from __future__ import annotations
@@ -90,8 +90,9 @@ def input_errors(shop: ShopState, arg: str, kind: str, data: dict, now: datetime
         errors.append(user_error([arg, "title"], "BLANK", "Title can't be blank"))
     errors += _code_errors(shop, arg, data.get("code"))
     errors += _date_errors(arg, data, now)
-    if not data.get("customerSelection"):
-        errors.append(user_error([arg, "customerSelection"], "BLANK", "Customer selection can't be blank"))
+    # Who may use the code is part of every discount; `context` replaced `customerSelection`.
+    if not data.get("context"):
+        errors.append(user_error([arg, "context"], "BLANK", "Context can't be blank"))
     if kind == "basic":
         errors += _value_errors(arg, data.get("customerGets"))
     if data.get("usageLimit") is not None and data["usageLimit"] < 1:
@@ -133,7 +134,7 @@ def create_discount(shop: ShopState, arg: str, kind: str, data: dict, now: datet
         "title": data["title"], "code": data["code"].strip(), "starts_at": iso(parse_time(data["startsAt"])),
         "ends_at": iso(parse_time(data.get("endsAt"))), "usage_limit": data.get("usageLimit"),
         "applies_once_per_customer": bool(data.get("appliesOncePerCustomer")),
-        "customer_ids": _customer_ids(data["customerSelection"]), "value": _value(data.get("customerGets")),
+        "customer_ids": _customer_ids(data["context"]), "value": _value(data.get("customerGets")),
         "items": _items(data.get("customerGets")), "minimum_subtotal": str(minimum) if minimum else None,
         "combines_with": {k: bool((data.get("combinesWith") or {}).get(k)) for k in
                           ("orderDiscounts", "productDiscounts", "shippingDiscounts")},
@@ -193,9 +194,9 @@ def code_discount(discount: dict, now: datetime, currency: str) -> dict:
         "codesCount": {"count": 1, "precision": "EXACT"}, "hasTimelineComment": False, "shareableUrls": [],
         "codes": paged([{"id": gid("DiscountRedeemCode", discount["code_id"]), "code": discount["code"],
                          "asyncUsageCount": discount["usage_count"]}]),
-        "customerSelection": {"__typename": "DiscountCustomers", "customers": [
+        "context": {"__typename": "DiscountCustomers", "customers": [
             {"id": gid("Customer", c), "legacyResourceId": str(c)} for c in customers]} if customers else
-        {"__typename": "DiscountCustomerAll", "allCustomers": True},
+        {"__typename": "DiscountBuyerSelectionAll", "all": "ALL"},
         "customerGets": _customer_gets(discount, currency),
         "minimumRequirement": {"__typename": "DiscountMinimumSubtotal", "greaterThanOrEqualToSubtotal":
                                money(discount["minimum_subtotal"], currency)} if discount["minimum_subtotal"] else None,

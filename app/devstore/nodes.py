@@ -53,12 +53,34 @@ def customer_node(shop: ShopState, customer: dict) -> dict[str, Any]:
         "amountSpent": amount_spent,
         "emailMarketingConsent": {"marketingState": "SUBSCRIBED" if customer["accepts_marketing"] else "NOT_SUBSCRIBED",
                                   "marketingOptInLevel": "SINGLE_OPT_IN", "consentUpdatedAt": customer["updated_at"]},
+        "defaultEmailAddress": _default_email(customer), "defaultPhoneNumber": _default_phone(customer),
         "defaultAddress": None if address is None else {
             "id": gid("MailingAddress", address["id"]), "address1": address["address1"], "city": address["city"],
             "province": address["province"], "provinceCode": address["province_code"], "zip": address["zip"],
             "country": "United States", "countryCodeV2": "US", "phone": address["phone"],
             "firstName": customer["first_name"], "lastName": customer["last_name"]},
     }
+
+
+def _default_email(customer: dict) -> dict[str, Any] | None:
+    """Where 2026-10 reads a customer's email and its consent (`email`, `emailMarketingConsent`
+    are deprecated); null for a customer without an email, as Shopify answers."""
+    if not customer["email"]:
+        return None
+    token = f"https://{customer['id']}.example.invalid"
+    return {"emailAddress": customer["email"], "validFormat": True, "openTrackingLevel": "OPTED_IN",
+            "marketingState": "SUBSCRIBED" if customer["accepts_marketing"] else "NOT_SUBSCRIBED",
+            "marketingOptInLevel": "SINGLE_OPT_IN", "marketingUpdatedAt": customer["updated_at"],
+            "marketingUnsubscribeUrl": f"{token}/unsubscribe", "openTrackingUrl": f"{token}/open", "sourceLocation": None}
+
+
+def _default_phone(customer: dict) -> dict[str, Any] | None:
+    if not customer["phone"]:
+        return None
+    not_subscribed = {"state": "NOT_SUBSCRIBED", "optInLevel": None, "collectedFrom": None, "updatedAt": None,
+                      "sourceLocation": None}
+    return {"phoneNumber": customer["phone"], "smsMarketingConsent": dict(not_subscribed),
+            "whatsAppMarketingConsent": dict(not_subscribed)}
 
 
 def _line_item_node(rest: dict) -> dict[str, Any]:

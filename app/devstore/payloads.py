@@ -1,5 +1,5 @@
-"""Webhook bodies in the Admin API 2025-01 shapes (the field set of
-shared/shopify-reference/payloads/*.json; tests/devstore/test_payloads.py compares the keys),
+"""Webhook bodies in the shapes of the configured Admin API version (2026-10: the field set of
+tests/fixtures/shopify/webhooks/*.json; tests/devstore/test_payloads.py compares the keys),
 built from the demo shop's records.
 
 Shopify writes REST timestamps in the shop's time zone and money as strings, except the
@@ -52,7 +52,8 @@ def _address(customer: dict) -> dict[str, Any] | None:
 
 
 def customer_payload(shop: ShopState, customer: dict) -> dict[str, Any]:
-    """customers/create and customers/update (2025-01: no tags, orders_count, total_spent)."""
+    """customers/create and customers/update (since 2025-01: no tags, orders_count, total_spent,
+    marketing consent; those have topics of their own)."""
     address = _address(customer)
     return {"id": customer["id"], "email": customer["email"], "created_at": local_time(shop, customer["created_at"]),
             "updated_at": local_time(shop, customer["updated_at"]), "first_name": customer["first_name"],
@@ -63,8 +64,8 @@ def customer_payload(shop: ShopState, customer: dict) -> dict[str, Any]:
 
 
 def customer_deleted_payload(customer: dict) -> dict[str, Any]:
-    return {"id": customer["id"], "phone": None, "addresses": [], "tax_exemptions": [],
-            "admin_graphql_api_id": gid("Customer", customer["id"])}
+    # Since 2025-10 the body names the customer only: no phone, no addresses.
+    return {"id": customer["id"], "tax_exemptions": [], "admin_graphql_api_id": gid("Customer", customer["id"])}
 
 
 def _order_customer(shop: ShopState, customer: dict) -> dict[str, Any]:
@@ -184,7 +185,7 @@ def order_payload(shop: ShopState, order: dict) -> dict[str, Any]:
         "id": order["id"], "admin_graphql_api_id": gid("Order", order["id"]), "app_id": 580111,
         "browser_ip": "203.0.113.24", "buyer_accepts_marketing": order["accepts_marketing"],
         "cancel_reason": order["cancel_reason"], "cancelled_at": local_time(shop, order["cancelled_at"]),
-        "cart_token": order["token"][:24], "checkout_id": order["checkout_id"], "checkout_token": order["token"],
+        "cart_token": order["token"][:24], "checkout_token": order["token"],
         "client_details": {"accept_language": "en-US", "browser_height": None, "browser_ip": "203.0.113.24",
                            "browser_width": None, "session_hash": None, "user_agent": USER_AGENT},
         "closed_at": local_time(shop, order["closed_at"]), "confirmation_number": order["token"][:9].upper(),
@@ -211,7 +212,9 @@ def order_payload(shop: ShopState, order: dict) -> dict[str, Any]:
         "line_items": [_line_item(order, li, currency) for li in order["lines"]], "payment_terms": None,
         "refunds": [refund_payload(shop, order, r) for r in order["refunds"]],
         "shipping_address": _postal_address(customer), "shipping_lines": _shipping_lines(order, currency),
-        "returns": [],
+        # 2026-04 dropped `checkout_id` (checkout_token names the checkout); 2025-10 added the
+        # bundles a line item belongs to, and the demo catalog sells no bundles.
+        "returns": [], "line_item_groups": [],
         "tax_lines": _tax_lines(order_totals(order).tax, order["tax_rate"], currency),
         **_money_fields(order, currency), **_discount_fields(order),
     }

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from app.devstore.cost import Throttle
 from app.devstore.oauth import AppCredentials
-from app.devstore.schema import load_admin_schema, locate_admin_schema
+from app.devstore.schema import admin_schema_for
 from app.devstore.state import DemoState
 
 
@@ -47,7 +47,7 @@ class StandIn:
 
     def schema(self) -> GraphQLSchema:
         """Raises AdminSchemaMissing with what to do when the schema file cannot be found."""
-        return load_admin_schema(locate_admin_schema(self.api_version, self.schema_file))
+        return admin_schema_for(self.api_version, self.schema_file)
 
 
 def stand_in() -> StandIn:

@@ -43,7 +43,7 @@ from app.services.program import current_program
 from app.services.tier_recompute import recompute_tiers
 from app.services.tiers import refresh_member_tier
 from app.shopify.bulk import BulkDownloadError, BulkFileError, BulkOrder, orders_from_records, stream_records
-from app.shopify.documents import (BULK_OPERATION, CURRENT_BULK_OPERATION, CUSTOMERS_COUNT, CUSTOMERS_PAGE,
+from app.shopify.documents import (BULK_OPERATION, CUSTOMERS_COUNT, CUSTOMERS_PAGE, LATEST_BULK_QUERY,
                                    RUN_BULK_QUERY, bulk_orders_query)
 from app.shopify.graphql import ShopifyError, ShopifyUserErrors
 
@@ -284,9 +284,11 @@ def _import_customer_page(t: "Tessera", session: Session, shop: Shop, job: Impor
 
 def customer_payload(node: dict) -> dict[str, Any]:
     """A GraphQL customer in the REST webhook shape the customer service reads."""
-    consent = (node.get("emailMarketingConsent") or {}).get("marketingState") or ""
-    return {"id": int(node["legacyResourceId"]), "email": node.get("email"), "first_name": node.get("firstName"),
-            "last_name": node.get("lastName"), "phone": node.get("phone"),
+    # A customer without an email or phone has no default address of that kind (null).
+    email = node.get("defaultEmailAddress") or {}
+    consent = email.get("marketingState") or ""
+    return {"id": int(node["legacyResourceId"]), "email": email.get("emailAddress"), "first_name": node.get("firstName"),
+            "last_name": node.get("lastName"), "phone": (node.get("defaultPhoneNumber") or {}).get("phoneNumber"),
             "state": (node.get("state") or "").lower() or None, "created_at": node.get("createdAt"),
             "email_marketing_consent": {"state": consent.lower()}}
 
@@ -390,7 +392,8 @@ def _start_export(t: "Tessera", session: Session, shop: Shop, query: str) -> str
         if "OPERATION_IN_PROGRESS" not in exc.codes:
             raise
         # Ours, if a run stopped before saving its id; anyone else's must finish first.
-        current = shops.call_admin(t, session, shop, CURRENT_BULK_OPERATION)["currentBulkOperation"] or {}
+        latest = shops.call_admin(t, session, shop, LATEST_BULK_QUERY)["bulkOperations"]["nodes"]
+        current = latest[0] if latest else {}
         if current.get("query", "").strip() == query.strip():
             return current["id"]
         raise _ImportStopped("Another export of this app is still running in Shopify; wait a few minutes") from exc

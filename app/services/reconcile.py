@@ -74,7 +74,8 @@ def order_payload_from_graphql(node: dict, line_items: list[dict], refunds: list
         "buyer_accepts_marketing": node.get("customerAcceptsMarketing", False),
         "discount_codes": [{"code": code} for code in node.get("discountCodes") or []],
         "note_attributes": [{"name": a["key"], "value": a["value"]} for a in node.get("customAttributes") or []],
-        "customer": {"id": int(customer["legacyResourceId"]), "email": customer.get("email"),
+        "customer": {"id": int(customer["legacyResourceId"]),
+                     "email": (customer.get("defaultEmailAddress") or {}).get("emailAddress"),
                      "first_name": customer.get("firstName"), "last_name": customer.get("lastName")}
         if customer else None,
         "subtotal_price_set": _money(node.get("subtotalPriceSet")), "total_price_set": _money(node["totalPriceSet"]),

@@ -166,7 +166,7 @@ def register_webhooks(t: "Tessera", session: Session, shop: Shop, topics: list[s
     after = None
     while True:
         page = call_admin(t, session, shop, LIST_WEBHOOK_SUBSCRIPTIONS, {"after": after})["webhookSubscriptions"]
-        existing |= {n["topic"] for n in page["nodes"] if (n.get("endpoint") or {}).get("callbackUrl") == callback}
+        existing |= {n["topic"] for n in page["nodes"] if n.get("uri") == callback}
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
@@ -174,6 +174,6 @@ def register_webhooks(t: "Tessera", session: Session, shop: Shop, topics: list[s
     for topic in topics:
         if graphql_topic(topic) not in existing:
             call_admin(t, session, shop, SUBSCRIBE_WEBHOOK, {
-                "topic": graphql_topic(topic), "webhookSubscription": {"callbackUrl": callback, "format": "JSON"}})
+                "topic": graphql_topic(topic), "webhookSubscription": {"uri": callback, "format": "JSON"}})
             created.append(topic)
     return created

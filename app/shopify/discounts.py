@@ -1,7 +1,7 @@
-"""Reward codes as Shopify discounts (Admin API 2025-01 input fields).
+"""Reward codes as Shopify discounts.
 
 Every code is single-use (`usageLimit: 1`), limited to one customer when we know who it is
-(`customerSelection.customers.add`; 2025-01 has no `context` yet), ends at the reward's expiry
+(`context.customers.add`; the older `customerSelection` is deprecated), ends at the reward's expiry
 and says which other discounts it combines with.
 """
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _common(terms: RedemptionTerms, code: str, title: str, customer_id: int | No
     common: dict[str, Any] = {
         "title": title, "code": code, "startsAt": _iso(now - timedelta(minutes=1)),
         "endsAt": _iso(now + timedelta(days=terms.expiry_days)) if terms.expiry_days else None,
-        "customerSelection": {"customers": {"add": [customer_gid(customer_id)]}} if customer_id else {"all": True},
+        "context": {"customers": {"add": [customer_gid(customer_id)]}} if customer_id else {"all": "ALL"},
         "usageLimit": 1 if terms.single_use else None, "appliesOncePerCustomer": terms.single_use,
         "combinesWith": terms.combines_with,
     }

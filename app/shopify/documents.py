@@ -1,8 +1,11 @@
 """Every GraphQL document Tessera sends to the Admin API, in one place.
 
-tests/shopify/test_documents.py validates each one against the real 2025-01 Admin schema in
-shared/shopify-reference. Field names follow that version: 2025-01 discounts select customers
-with `customerSelection` (later versions replace it with `context`).
+tests/shopify/test_documents.py validates each one against the real Admin schema of the
+configured version (shipped in app/devstore/), refusing deprecated fields and arguments too:
+a deprecated field is removed a few versions later, so using one only postpones the breakage.
+Hence discounts select customers with `context`, customers are read through
+`defaultEmailAddress`/`defaultPhoneNumber`, bulk operations through `bulkOperations`, and
+webhook subscriptions name their destination with `uri`.
 """
 from __future__ import annotations
 
@@ -108,7 +111,7 @@ query ListWebhookSubscriptions($after: String) {
     nodes {
       id
       topic
-      endpoint { __typename ... on WebhookHttpEndpoint { callbackUrl } }
+      uri
     }
     pageInfo { hasNextPage endCursor }
   }
@@ -145,7 +148,7 @@ _ORDER_SCALARS = """
       customerAcceptsMarketing
       discountCodes
       customAttributes { key value }
-      customer { legacyResourceId email firstName lastName }
+      customer { legacyResourceId defaultEmailAddress { emailAddress } firstName lastName }
       subtotalPriceSet { shopMoney { amount currencyCode } }
       totalPriceSet { shopMoney { amount currencyCode } }
       totalTaxSet { shopMoney { amount currencyCode } }
@@ -232,13 +235,12 @@ query CustomersPage($after: String) {
   customers(first: 100, after: $after) {
     nodes {
       legacyResourceId
-      email
       firstName
       lastName
-      phone
       state
       createdAt
-      emailMarketingConsent { marketingState }
+      defaultEmailAddress { emailAddress marketingState }
+      defaultPhoneNumber { phoneNumber }
     }
     pageInfo { hasNextPage endCursor }
   }
@@ -274,7 +276,7 @@ query OrdersCount {
 # ---- historical orders through a bulk operation ---------------------------------------------
 # Shopify runs the query in the background and writes a JSONL file: one line per order, then one
 # line per node of each nested connection with `__parentId` (the order's or the refund's id).
-# Bulk rules (2025-01): one top-level connection, at most 5 connections nested at most 2 deep,
+# Bulk rules: one top-level connection, at most 5 connections nested at most 2 deep,
 # no `first`/`after`, no variables (the search filter is written into the text). Lists that are
 # not connections (refunds, customAttributes, discountAllocations) stay inside their parent's line.
 # 5 connections here: orders, lineItems, shippingLines, refundLineItems, refundShippingLines.
@@ -349,7 +351,7 @@ _BULK_OPERATION_FIELDS = """
       query
 """
 
-# Polled by id: `currentBulkOperation` is whichever bulk query this app ran last in the shop.
+# Polled by id: the newest bulk query of the app may be another run's.
 BULK_OPERATION = Document("BulkOperationById", """
 query BulkOperationById($id: ID!) {
   node(id: $id) {
@@ -359,17 +361,20 @@ query BulkOperationById($id: ID!) {
 """, expected_cost=2)
 
 # Used when starting one is refused with OPERATION_IN_PROGRESS: it may be our own, started by a
-# run that stopped before it could save the operation's id.
-CURRENT_BULK_OPERATION = Document("CurrentBulkQuery", """
-query CurrentBulkQuery {
-  currentBulkOperation(type: QUERY) {""" + _BULK_OPERATION_FIELDS + """  }
+# run that stopped before it could save the operation's id. The app's newest bulk query
+# (`bulkOperations` lists newest first), which replaces the deprecated `currentBulkOperation`.
+LATEST_BULK_QUERY = Document("LatestBulkQuery", """
+query LatestBulkQuery {
+  bulkOperations(first: 1, sortKey: CREATED_AT, query: "operation_type:query") {
+    nodes {""" + _BULK_OPERATION_FIELDS + """    }
+  }
 }
-""", expected_cost=2)
+""", expected_cost=3)
 
 
 ALL_DOCUMENTS: list[Document] = [
     CREATE_BASIC_DISCOUNT_CODE, CREATE_FREE_SHIPPING_DISCOUNT_CODE, DISCOUNT_BY_CODE, DEACTIVATE_DISCOUNT_CODE,
     CREDIT_STORE_CREDIT, SUBSCRIBE_WEBHOOK, LIST_WEBHOOK_SUBSCRIPTIONS, SHOP_INFO, ORDERS_UPDATED_SINCE,
     ORDER_LINE_ITEMS, ORDER_REFUNDS, COLLECTION_PRODUCTS, CUSTOMERS_PAGE, HISTORICAL_ORDERS, CUSTOMERS_COUNT,
-    ORDERS_COUNT, RUN_BULK_QUERY, BULK_OPERATION, CURRENT_BULK_OPERATION,
+    ORDERS_COUNT, RUN_BULK_QUERY, BULK_OPERATION, LATEST_BULK_QUERY,
 ]

@@ -11,7 +11,7 @@ import pytest
 from app import create_app
 from tests.admin.seed import A, B, D, seed_shop, set_tiers
 from tests.conftest import TEST_KEY, install
-from tests.support import API_KEY, SECRET, SHOP, FrozenClock, utc
+from tests.support import API_KEY, API_VERSION, SECRET, SHOP, FrozenClock, utc
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +20,7 @@ def seeded_sqlite(sqlite_template, tmp_path_factory) -> str:
     shutil.copyfile(sqlite_template, path)
     settings = {"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "SHOPIFY_API_KEY": API_KEY,
                 "SHOPIFY_API_SECRET": SECRET, "TOKEN_ENCRYPTION_KEY": TEST_KEY, "APP_URL": "https://tessera.example.com",
-                "SHOPIFY_ADMIN_BASE_URL": "https://{shop}", "SHOPIFY_API_VERSION": "2025-01", "REDIS_URL": "",
+                "SHOPIFY_ADMIN_BASE_URL": "https://{shop}", "SHOPIFY_API_VERSION": API_VERSION, "REDIS_URL": "",
                 "SQLITE_SYNCHRONOUS": "NORMAL", "INPROCESS_WORKER": False, "DEVSTORE": False}
     app = create_app(settings)
     t = app.extensions["tessera"]

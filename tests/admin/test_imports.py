@@ -22,9 +22,10 @@ def count(connection: str, n: int, precision: str = "EXACT") -> dict:
 
 
 def customer_node(customer_id: int, email: str, state: str = "ENABLED") -> dict:
-    return {"legacyResourceId": str(customer_id), "email": email, "firstName": email.split("@")[0].title(),
-            "lastName": "Imported", "phone": None, "state": state, "createdAt": "2023-05-01T10:00:00Z",
-            "emailMarketingConsent": {"marketingState": "NOT_SUBSCRIBED"}}
+    return {"legacyResourceId": str(customer_id), "firstName": email.split("@")[0].title(),
+            "lastName": "Imported", "state": state, "createdAt": "2023-05-01T10:00:00Z",
+            "defaultEmailAddress": {"emailAddress": email, "marketingState": "NOT_SUBSCRIBED"},
+            "defaultPhoneNumber": None}
 
 
 def customers_page(*nodes, cursor=None) -> dict:
@@ -232,8 +233,8 @@ def test_a_failed_export_stops_the_job_and_resuming_starts_a_new_one(t, shop, bu
 def test_an_export_already_running_for_another_purpose_stops_the_import_with_the_reason(t, shop, bulk_stub):
     refused = {"data": {"bulkOperationRunQuery": {"bulkOperation": None, "userErrors": [
         {"field": None, "code": "OPERATION_IN_PROGRESS", "message": "A bulk query operation is already in progress"}]}}}
-    current = {"data": {"currentBulkOperation": {**operation("RUNNING")["data"]["node"],
-                                                 "query": "{ products { edges { node { id } } } }"}}}
+    current = {"data": {"bulkOperations": {"nodes": [{**operation("RUNNING")["data"]["node"],
+                                                      "query": "{ products { edges { node { id } } } }"}]}}}
     bulk_stub.then(refused, current)
     job = step(t, shop, start(t, shop, "orders"))
     assert job.status == "failed" and "Another export of this app is still running" in job.last_error

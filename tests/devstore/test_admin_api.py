@@ -15,11 +15,12 @@ from app.devstore.cost import Throttle
 from app.loyalty.rewards import RedemptionTerms
 from app.services.shops import call_admin
 from app.shopify.discounts import discount_request, store_credit_request
-from app.shopify.documents import ALL_DOCUMENTS, DEACTIVATE_DISCOUNT_CODE, DISCOUNT_BY_CODE, SHOP_INFO
+from app.shopify.documents import ALL_DOCUMENTS, DEACTIVATE_DISCOUNT_CODE, DISCOUNT_BY_CODE, SHOP_INFO, Document
 from app.shopify.graphql import ShopifyGraphQLError, ShopifyUserErrors
 from tests.devstore.conftest import access_token
+from tests.support import API_VERSION
 
-GRAPHQL = f"/devstore/shopify/{DEMO_SHOP}/admin/api/2025-01/graphql.json"
+GRAPHQL = f"/devstore/shopify/{DEMO_SHOP}/admin/api/{API_VERSION}/graphql.json"
 TERMS = RedemptionTerms(kind="amount_off", points=500, value=Decimal("5"), currency="USD", min_subtotal=None,
                         expiry_days=90, combines_with={"orderDiscounts": False, "productDiscounts": False,
                                                        "shippingDiscounts": True}, variant_id=None)
@@ -44,10 +45,46 @@ def test_a_document_the_admin_schema_does_not_have_is_refused(client, t, install
 
 def test_variables_that_do_not_match_the_schema_are_refused(client, t, installed):
     request = discount_request(TERMS, code="5OFF-K7QX2M4PZH", title="x", customer_id=None, now=t.clock())
-    variables = {"basicCodeDiscount": {**request.variables["basicCodeDiscount"], "context": {"all": "ALL"}}}
+    variables = {"basicCodeDiscount": {**request.variables["basicCodeDiscount"], "loyaltyTier": "gold"}}
     answer = post(client, t, installed, {"query": request.document.text, "variables": variables}).get_json()
     assert answer["data"] is None
-    assert "not to include unknown field 'context'" in answer["errors"][0]["message"]
+    assert "not to include unknown field 'loyaltyTier'" in answer["errors"][0]["message"]
+
+
+def test_a_deprecated_field_in_the_document_is_refused_like_an_unknown_one(client, t, installed):
+    answer = post(client, t, installed, {"query": "{ customers(first: 1) { nodes { email } } }"}).get_json()
+    assert "data" not in answer and answer["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "Customer.email is deprecated" in answer["errors"][0]["message"]
+
+
+def test_a_deprecated_input_field_sent_in_the_variables_is_refused(client, t, installed):
+    request = discount_request(TERMS, code="5OFF-OLDSTYLE", title="x", customer_id=None, now=t.clock())
+    old_style = {key: value for key, value in request.variables["basicCodeDiscount"].items() if key != "context"}
+    variables = {"basicCodeDiscount": {**old_style, "customerSelection": {"all": True}}}
+    answer = post(client, t, installed, {"query": request.document.text, "variables": variables}).get_json()
+    assert "data" not in answer and "customerSelection" in answer["errors"][0]["message"]
+    with t.db.scope() as session:
+        assert call_admin(t, session, installed, DISCOUNT_BY_CODE, {"code": "5OFF-OLDSTYLE"}) == {
+            "codeDiscountNodeByCode": None}
+
+
+def test_a_discount_for_everyone_and_one_customer_at_once_is_refused(client, t, installed):
+    request = discount_request(TERMS, code="5OFF-BOTH", title="x", customer_id=7412500000001, now=t.clock())
+    both = {**request.variables["basicCodeDiscount"]["context"], "all": "ALL"}
+    variables = {"basicCodeDiscount": {**request.variables["basicCodeDiscount"], "context": both}}
+    answer = post(client, t, installed, {"query": request.document.text, "variables": variables}).get_json()
+    assert answer["data"] is None and "exactly one field must be specified" in answer["errors"][0]["message"]
+
+
+def test_a_code_for_one_customer_is_limited_to_that_customer(t, installed):
+    create_code(t, installed, "5OFF-JUSTYOU")
+    with t.db.scope() as session:
+        read = call_admin(t, session, installed, Document("CodeContext", """
+            query CodeContext($code: String!) { codeDiscountNodeByCode(code: $code) { codeDiscount {
+              ... on DiscountCodeBasic { context { __typename ... on DiscountCustomers { customers { legacyResourceId } } } }
+            } } }""", expected_cost=2), {"code": "5OFF-JUSTYOU"})
+    assert read["codeDiscountNodeByCode"]["codeDiscount"]["context"] == {
+        "__typename": "DiscountCustomers", "customers": [{"legacyResourceId": "7412500000001"}]}
 
 
 def test_a_field_the_stand_in_does_not_implement_is_refused_by_name(client, t, installed):

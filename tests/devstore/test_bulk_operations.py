@@ -18,8 +18,9 @@ from app.services.shops import call_admin, find_shop
 from app.shopify.documents import BULK_OPERATION, RUN_BULK_QUERY, bulk_orders_query
 from app.shopify.graphql import ShopifyUserErrors
 from tests.devstore.conftest import access_token
+from tests.support import API_VERSION
 
-GRAPHQL = f"/devstore/shopify/{DEMO_SHOP}/admin/api/2025-01/graphql.json"
+GRAPHQL = f"/devstore/shopify/{DEMO_SHOP}/admin/api/{API_VERSION}/graphql.json"
 SILENT = ()  # the store changes, Tessera is not told: the history it has to import
 
 

@@ -6,12 +6,12 @@ import responses
 
 from app.services.reconcile import order_payload_from_graphql
 from app.loyalty.orders import parse_order
-from tests.support import ORDER_ID, SHOP, payload
+from tests.support import API_VERSION, ORDER_ID, SHOP, payload
 from tests.support.graphql_orders import order_node, orders_page, refunds_response
 from tests.support.ledger import balance, deliver, ledger
 
 pytestmark = pytest.mark.both_backends
-URL = f"https://{SHOP}/admin/api/2025-01/graphql.json"
+URL = f"https://{SHOP}/admin/api/{API_VERSION}/graphql.json"
 
 
 def run_reconcile(app, *args):

@@ -52,7 +52,7 @@ def test_redeeming_creates_a_single_use_code_for_that_customer(client, t, shop, 
     [mutation] = stub.mutations
     discount = mutation["variables"]["basicCodeDiscount"]
     assert discount["code"] == body["code"] and discount["usageLimit"] == 1 and discount["appliesOncePerCustomer"]
-    assert discount["customerSelection"] == {"customers": {"add": [f"gid://shopify/Customer/{CUSTOMER_ID}"]}}
+    assert discount["context"] == {"customers": {"add": [f"gid://shopify/Customer/{CUSTOMER_ID}"]}}
     assert discount["customerGets"]["value"] == {"discountAmount": {"amount": "5.00", "appliesOnEachItem": False}}
     assert discount["combinesWith"] == {"orderDiscounts": False, "productDiscounts": False, "shippingDiscounts": True}
     assert discount["endsAt"] == (t.clock() + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ")

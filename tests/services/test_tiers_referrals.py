@@ -122,7 +122,7 @@ def test_gold_free_shipping_perk_is_a_reusable_code_for_the_tier_period(client, 
     [mutation] = stub.mutations
     perk = mutation["variables"]["freeShippingCodeDiscount"]
     assert perk["code"].startswith("SHIP-") and perk["usageLimit"] is None and perk["appliesOncePerCustomer"] is False
-    assert perk["customerSelection"] == {"customers": {"add": [f"gid://shopify/Customer/{CUSTOMER_ID}"]}}
+    assert perk["context"] == {"customers": {"add": [f"gid://shopify/Customer/{CUSTOMER_ID}"]}}
     assert perk["endsAt"].startswith("2026-01-01")  # calendar-year tier: until the year ends
 
 

@@ -8,8 +8,9 @@ import responses
 from app.shopify.documents import CREATE_BASIC_DISCOUNT_CODE, SHOP_INFO
 from app.shopify.graphql import (BUCKETS, AdminClient, ShopifyAuthError, ShopifyGraphQLError, ShopifyUnavailable,
                                  ShopifyUserErrors)
+from tests.support import API_VERSION, SHOP
 
-URL = "https://maple-pine-goods.myshopify.com/admin/api/2025-01/graphql.json"
+URL = f"https://{SHOP}/admin/api/{API_VERSION}/graphql.json"
 COST = {"requestedQueryCost": 10, "actualQueryCost": 10,
         "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0}}
 SHOP_DATA = {"shop": {"name": "Maple & Pine Goods", "currencyCode": "CAD"}}

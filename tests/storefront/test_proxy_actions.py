@@ -31,7 +31,7 @@ def test_logged_in_referee_gets_a_welcome_code_limited_to_them_and_the_referrer_
     assert code.startswith("WELCOME-") and response.json["cart_attribute"] == {"name": "tessera_ref",
                                                                               "value": referrer_code}
     discount = stub.mutations[0]["variables"]["basicCodeDiscount"]
-    assert discount["customerSelection"] == {"customers": {"add": [f"gid://shopify/Customer/{CUSTOMER_ID}"]}}
+    assert discount["context"] == {"customers": {"add": [f"gid://shopify/Customer/{CUSTOMER_ID}"]}}
     assert discount["customerGets"]["value"]["discountAmount"]["amount"] == "10.00"
     assert land(client, referrer_code, customer_id=CUSTOMER_ID).json["code"] == code  # once
     order = payload("orders/paid")
@@ -46,7 +46,7 @@ def test_guest_needs_an_email_and_gets_one_code_per_email(client, t, shop, stub,
     again = land(client, referrer_code, email="friend@example.com")
     assert first.status_code == 200 and first.json["code"] == again.json["code"]
     discount = stub.mutations[0]["variables"]["basicCodeDiscount"]
-    assert discount["customerSelection"] == {"all": True} and discount["usageLimit"] == 1
+    assert discount["context"] == {"all": "ALL"} and discount["usageLimit"] == 1
 
 
 def test_own_link_and_unknown_codes_are_refused(client, t, shop, stub, referrer_code):

@@ -1,8 +1,7 @@
-"""Helpers shared by the tests: reference material, signing like Shopify, a fixed clock."""
+"""Helpers shared by the tests: Shopify's payloads (tests/fixtures), signing like Shopify, a fixed clock."""
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -12,8 +11,14 @@ from urllib.parse import urlencode
 import jwt
 
 from app.shopify.signatures import oauth_query_hmac, proxy_signature, webhook_hmac
+from config import DEFAULT_API_VERSION
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Webhook bodies as Shopify documents them for API_VERSION, one file per topic (`orders/paid` ->
+# orders_paid.json); see the folder's README for how they were written.
+WEBHOOK_FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "shopify" / "webhooks"
+# The Admin API version the tests speak: the app's default, never a literal of its own.
+API_VERSION = DEFAULT_API_VERSION
 API_KEY = "a61950a2cbd5f32876b0b55587ec7a27"
 SECRET = "shpss_test_secret_0123456789abcdef"
 SHOP = "maple-pine-goods.myshopify.com"
@@ -22,23 +27,10 @@ CUSTOMER_ID = 7412583020571
 ORDER_ID = 5981273456789
 
 
-def shared_dir() -> Path:
-    """shared/ beside the project (or TESSERA_SHARED_DIR): Shopify's contract and payloads."""
-    candidates = [os.environ.get("TESSERA_SHARED_DIR"), PROJECT_ROOT.parent / "shared", Path("/work/shared")]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "shopify-reference").is_dir():
-            return Path(candidate)
-    raise RuntimeError("shared/shopify-reference not found beside the project; set TESSERA_SHARED_DIR")
-
-
-def reference_path(name: str) -> Path:
-    return shared_dir() / "shopify-reference" / name
-
-
 def payload_bytes(topic_or_file: str) -> bytes:
     """The real-shaped payload for a topic (`orders/paid`) exactly as stored, byte for byte."""
     name = topic_or_file.replace("/", "_")
-    return (shared_dir() / "shopify-reference" / "payloads" / f"{name}.json").read_bytes()
+    return (WEBHOOK_FIXTURES / f"{name}.json").read_bytes()
 
 
 def payload(topic_or_file: str) -> dict:
@@ -66,7 +58,7 @@ def webhook_headers(topic: str, body: bytes, *, shop: str = SHOP, secret: str = 
         "Content-Type": "application/json",
         "X-Shopify-Topic": topic,
         "X-Shopify-Shop-Domain": shop,
-        "X-Shopify-API-Version": "2025-01",
+        "X-Shopify-API-Version": API_VERSION,
         "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
         "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
         "X-Shopify-Triggered-At": "2025-02-14T14:31:03.412Z",

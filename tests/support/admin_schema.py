@@ -1,17 +1,15 @@
-"""The real 2025-01 Admin GraphQL schema from shared/shopify-reference, built once per run."""
-from functools import lru_cache
+"""The real Admin GraphQL schema of the version the tests speak (shipped in app/devstore/),
+built once per process and shared with the demo store's stand-in."""
+from graphql import GraphQLSchema, parse
 
-from graphql import GraphQLSchema, build_schema, parse, validate
+from app.devstore.schema import admin_schema_for, document_problems
+from tests.support import API_VERSION
 
-from tests.support import reference_path
 
-
-@lru_cache(maxsize=1)
 def admin_schema() -> GraphQLSchema:
-    # assume_valid: Shopify's schema breaks one of graphql-core's own schema rules
-    # (see admin-graphql.md), which would otherwise raise before validating anything.
-    return build_schema(reference_path("admin-schema-2025-01.graphql").read_text(), assume_valid=True)
+    return admin_schema_for(API_VERSION)
 
 
 def validation_errors(document: str) -> list[str]:
-    return [e.message for e in validate(admin_schema(), parse(document))]
+    """What Shopify would refuse in `document`, deprecated fields and arguments included."""
+    return [e.message for e in document_problems(admin_schema(), parse(document))]

@@ -1,5 +1,6 @@
 """A `responses`-based Admin GraphQL boundary for tests: every request's document AND variables
-are checked against the real 2025-01 schema, then answered from a script of replies."""
+are checked against the real Admin schema (deprecated fields refused, as the demo store does),
+then answered from a script of replies."""
 from __future__ import annotations
 
 import itertools
@@ -12,10 +13,11 @@ from graphql import parse
 from graphql.execution.values import get_variable_values
 from graphql.language import OperationDefinitionNode
 
-from tests.support import SHOP
+from app.devstore.schema import deprecated_input_fields
+from tests.support import API_VERSION, SHOP
 from tests.support.admin_schema import admin_schema, validation_errors
 
-URL = f"https://{SHOP}/admin/api/2025-01/graphql.json"
+URL = f"https://{SHOP}/admin/api/{API_VERSION}/graphql.json"
 COST = {"requestedQueryCost": 10, "actualQueryCost": 10,
         "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0}}
 _ids = itertools.count(1476212408601)
@@ -26,8 +28,11 @@ def schema_problems(body: dict) -> list[str]:
     if problems:
         return problems
     operation = next(d for d in parse(body["query"]).definitions if isinstance(d, OperationDefinitionNode))
-    coerced = get_variable_values(admin_schema(), operation.variable_definitions or [], body.get("variables") or {})
-    return [e.message for e in coerced] if isinstance(coerced, list) else []
+    variables = body.get("variables") or {}
+    coerced = get_variable_values(admin_schema(), operation.variable_definitions or [], variables)
+    if isinstance(coerced, list):
+        return [e.message for e in coerced]
+    return deprecated_input_fields(admin_schema(), operation, variables)
 
 
 def created(body: dict) -> dict:

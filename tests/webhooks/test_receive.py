@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import WebhookEvent
-from tests.support import OTHER_SHOP, SHOP, payload_bytes, send_webhook, webhook_headers
+from tests.support import API_VERSION, OTHER_SHOP, SHOP, payload_bytes, send_webhook, webhook_headers
 
 pytestmark = pytest.mark.both_backends
 
@@ -26,7 +26,7 @@ def test_real_payload_signed_with_the_app_secret_is_accepted_and_stored_verbatim
     assert response.status_code == 200
     [event] = inbox(t)
     assert (event.topic, event.status, event.body, event.shop_id) == (topic, "pending", body, shop.id)
-    assert event.api_version == "2025-01"
+    assert event.api_version == API_VERSION
 
 
 def test_one_flipped_byte_is_refused_and_nothing_is_stored(client, t, shop):
