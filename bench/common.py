@@ -27,7 +27,8 @@ API_KEY = "bench-api-key"
 SECRET = "bench-api-secret"
 TOKEN_KEY = "dGVzc2VyYS1iZW5jaC1rZXktMDEyMzQ1Njc4OWFiY2Q="
 SHOP = "maple-pine-goods.myshopify.com"
-PAYLOADS = PROJECT_ROOT.parent / "shared" / "shopify-reference" / "payloads"
+# The tests' webhook bodies (Shopify's documented shapes for the configured API version).
+PAYLOADS = PROJECT_ROOT / "tests" / "fixtures" / "shopify" / "webhooks"
 
 
 def arguments(description: str, **extra) -> argparse.Namespace:
@@ -39,8 +40,7 @@ def arguments(description: str, **extra) -> argparse.Namespace:
 
 
 def payload_bytes(topic: str) -> bytes:
-    folder = Path(os.environ.get("TESSERA_SHARED_DIR", PAYLOADS.parent.parent)) / "shopify-reference" / "payloads"
-    return (folder / f"{topic.replace('/', '_')}.json").read_bytes()
+    return (PAYLOADS / f"{topic.replace('/', '_')}.json").read_bytes()
 
 
 def free_port() -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 import common
 
 from app.shopify.signatures import webhook_hmac
+from config import DEFAULT_API_VERSION
 
 CONNECTIONS = 50
 LUA = """
@@ -36,7 +37,7 @@ function init(args)
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["X-Shopify-Topic"] = "orders/paid"
   wrk.headers["X-Shopify-Shop-Domain"] = "{shop}"
-  wrk.headers["X-Shopify-API-Version"] = "2025-01"
+  wrk.headers["X-Shopify-API-Version"] = "{api_version}"
   wrk.headers["X-Shopify-Triggered-At"] = "2025-02-14T14:31:03.412Z"
   wrk.headers["X-Shopify-Hmac-Sha256"] = "{hmac}"
   sent = 0
@@ -67,6 +68,7 @@ def wrk_script(directory: Path, run: str) -> Path:
     (directory / "body.json").write_bytes(body)
     script = directory / f"{run}.lua"
     script.write_text(LUA.replace("{body_path}", str(directory / "body.json")).replace("{shop}", common.SHOP)
+                      .replace("{api_version}", DEFAULT_API_VERSION)
                       .replace("{hmac}", webhook_hmac(body, common.SECRET)).replace("{run}", run))
     return script
 

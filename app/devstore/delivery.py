@@ -1,5 +1,5 @@
 """Webhook deliveries from the demo store, signed and addressed as Shopify does
-(shared/shopify-reference/webhooks.md §1).
+(shopify.dev, "Deliver webhooks through HTTPS": headers, HMAC of the raw body).
 
 An event goes to every address subscribed to its topic: the shop's API subscriptions
 (`webhookSubscriptionCreate`) and the app-wide ones declared in shopify.app.toml (relative

@@ -1,4 +1,4 @@
-"""Shopify's side of authentication, for the demo store (shared/shopify-reference/auth.md):
+"""Shopify's side of authentication, for the demo store (shopify.dev authentication docs):
 the authorize page (auto-approved: the demo merchant always says yes), the token endpoint
 (authorization code, token exchange, refresh; expiring offline tokens), opening the embedded
 app with a signed query and an ID token, and minting session tokens.

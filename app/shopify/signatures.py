@@ -1,4 +1,4 @@
-"""The three HMACs Shopify uses (see shared/shopify-reference):
+"""The three HMACs Shopify uses (as shopify.dev documents them):
 
 - webhooks: base64 HMAC-SHA256 of the raw body;
 - OAuth / app-load query `hmac`: hex HMAC of sorted `k=v` pairs joined with `&`;

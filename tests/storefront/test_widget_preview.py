@@ -82,7 +82,7 @@ def test_the_merchants_proxy_path_reaches_the_widget(app, shop):
 
 
 def test_the_proxy_signature_matches_shopifys_documented_example():
-    """shared/shopify-reference/app-proxy.md, example B."""
+    """Shopify's documented App Proxy example with a repeated key (shopify.dev, app proxies)."""
     query = signed_proxy_query([("view", "balance"), ("tier", "gold"), ("tier", "silver")],
                                Visitor(shop=SHOP, customer_id=7412583020571), SECRET,
                                path_prefix="/apps/loyalty", now=1739543462)
