@@ -8,11 +8,14 @@ from decimal import Decimal
 import pytest
 
 from graphql import parse
+from sqlalchemy import select
 
 from app.devstore import DEMO_SHOP
 from app.devstore.admin_api import SUPPORTED_FIELDS
 from app.devstore.cost import Throttle
 from app.loyalty.rewards import RedemptionTerms
+from app.models import ImportJob, Member
+from app.services.imports import start_import
 from app.services.shops import call_admin
 from app.shopify.discounts import discount_request, store_credit_request
 from app.shopify.documents import ALL_DOCUMENTS, DEACTIVATE_DISCOUNT_CODE, DISCOUNT_BY_CODE, SHOP_INFO, Document
@@ -165,3 +168,18 @@ def test_a_scope_the_app_was_not_granted_is_ACCESS_DENIED(t, installed, demo):
     with t.db.scope() as session, pytest.raises(ShopifyGraphQLError) as refused:
         call_admin(t, session, installed, DISCOUNT_BY_CODE, {"code": "ANY"})
     assert refused.value.errors[0]["extensions"]["code"] == "ACCESS_DENIED"
+
+
+def test_customers_imported_from_the_demo_store_keep_email_phone_and_consent(demo, t, installed):
+    demo.sign_up("alice@example.com", "Alice", "Martin", accepts_marketing=True, phone="+14165550142", only=())
+    demo.sign_up("bob@example.com", "Bob", "Stone", only=())
+    with t.db.scope() as session:
+        job = start_import(session, session.get(type(installed), installed.id), "customers", now=t.clock(),
+                           options={}, enqueue=t.queue.enqueue)
+    t.queue.drain(t)
+    with t.db.scope(read_only=True) as session:
+        assert session.get(ImportJob, job.id).status == "done"
+        members = session.execute(select(Member.email, Member.phone, Member.accepts_marketing)
+                                  .where(Member.shop_id == installed.id).order_by(Member.email)).all()
+    assert [tuple(m) for m in members] == [("alice@example.com", "+14165550142", True),
+                                           ("bob@example.com", None, False)]

@@ -15,7 +15,7 @@ from app.devstore.catalog import product
 from app.models import ImportJob, LedgerEntry, Member, Order
 from app.services.imports import start_import
 from app.services.shops import call_admin, find_shop
-from app.shopify.documents import BULK_OPERATION, RUN_BULK_QUERY, bulk_orders_query
+from app.shopify.documents import BULK_OPERATION, LATEST_BULK_QUERY, RUN_BULK_QUERY, Document, bulk_orders_query
 from app.shopify.graphql import ShopifyUserErrors
 from tests.devstore.conftest import access_token
 from tests.support import API_VERSION
@@ -160,3 +160,21 @@ def test_an_import_adopts_its_own_export_left_running_by_a_stopped_run(demo, t, 
         call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})
     job = import_orders(t, installed, earn_points=True, since="2024-01-01")
     assert (job.status, job.processed) == ("done", 5)
+
+
+def test_the_apps_bulk_operations_are_listed_newest_first_and_filtered_by_status(t, installed):
+    completed_only = Document("CompletedBulkQueries", """
+    query CompletedBulkQueries { bulkOperations(first: 5, query: "status:completed") { nodes { id status } } }
+    """, expected_cost=3)
+    with t.db.scope() as session:
+        shop = find_shop(session, DEMO_SHOP)
+        first = call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})
+        first_id = first["bulkOperationRunQuery"]["bulkOperation"]["id"]
+        while call_admin(t, session, shop, BULK_OPERATION, {"id": first_id})["node"]["status"] != "COMPLETED":
+            pass
+        second = call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2025-01-01")})
+        latest = call_admin(t, session, shop, LATEST_BULK_QUERY)["bulkOperations"]["nodes"]
+        completed = call_admin(t, session, shop, completed_only)["bulkOperations"]["nodes"]
+    assert [n["id"] for n in latest] == [second["bulkOperationRunQuery"]["bulkOperation"]["id"]]
+    assert latest[0]["query"] == bulk_orders_query("2025-01-01")
+    assert completed == [{"id": first_id, "status": "COMPLETED"}]
