@@ -172,9 +172,9 @@ def test_the_apps_bulk_operations_are_listed_newest_first_and_filtered_by_status
         first_id = first["bulkOperationRunQuery"]["bulkOperation"]["id"]
         while call_admin(t, session, shop, BULK_OPERATION, {"id": first_id})["node"]["status"] != "COMPLETED":
             pass
-        second = call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2025-01-01")})
+        second = call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2025-06-01")})
         latest = call_admin(t, session, shop, LATEST_BULK_QUERY)["bulkOperations"]["nodes"]
         completed = call_admin(t, session, shop, completed_only)["bulkOperations"]["nodes"]
     assert [n["id"] for n in latest] == [second["bulkOperationRunQuery"]["bulkOperation"]["id"]]
-    assert latest[0]["query"] == bulk_orders_query("2025-01-01")
+    assert latest[0]["query"] == bulk_orders_query("2025-06-01")
     assert completed == [{"id": first_id, "status": "COMPLETED"}]
