@@ -16,9 +16,10 @@ from app.devstore.cost import Throttle
 from app.loyalty.rewards import RedemptionTerms
 from app.models import ImportJob, Member
 from app.services.imports import start_import
-from app.services.shops import call_admin
+from app.services.shops import call_admin, register_webhooks
 from app.shopify.discounts import discount_request, store_credit_request
-from app.shopify.documents import ALL_DOCUMENTS, DEACTIVATE_DISCOUNT_CODE, DISCOUNT_BY_CODE, SHOP_INFO, Document
+from app.shopify.documents import (ALL_DOCUMENTS, DEACTIVATE_DISCOUNT_CODE, DISCOUNT_BY_CODE, SHOP_INFO,
+                                   SUBSCRIBE_WEBHOOK, Document)
 from app.shopify.graphql import ShopifyGraphQLError, ShopifyUserErrors
 from tests.devstore.conftest import access_token
 from tests.support import API_VERSION
@@ -183,3 +184,17 @@ def test_customers_imported_from_the_demo_store_keep_email_phone_and_consent(dem
                                   .where(Member.shop_id == installed.id).order_by(Member.email)).all()
     assert [tuple(m) for m in members] == [("alice@example.com", "+14165550142", True),
                                            ("bob@example.com", None, False)]
+
+
+def test_webhooks_subscribed_by_api_name_their_address_with_uri_and_are_not_doubled(client, t, installed, demo):
+    with t.db.scope() as session:
+        shop = session.get(type(installed), installed.id)
+        first = register_webhooks(t, session, shop, ["orders/paid", "refunds/create"])
+        again = register_webhooks(t, session, shop, ["orders/paid", "refunds/create"])
+    assert (first, again) == (["orders/paid", "refunds/create"], [])
+    assert {(s["topic"], s["callback_url"]) for s in demo.snapshot()["subscriptions"]} == {
+        ("ORDERS_PAID", f"{t.app_url}/webhooks"), ("REFUNDS_CREATE", f"{t.app_url}/webhooks")}
+    old_style = {"query": SUBSCRIBE_WEBHOOK.text, "variables": {
+        "topic": "ORDERS_CREATE", "webhookSubscription": {"callbackUrl": f"{t.app_url}/webhooks"}}}
+    answer = post(client, t, installed, old_style).get_json()
+    assert "data" not in answer and "WebhookSubscriptionInput.callbackUrl" in answer["errors"][0]["message"]
