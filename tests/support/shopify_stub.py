@@ -77,6 +77,9 @@ class AdminStub:
         self.replies: list = []
         self.bodies: list[dict] = []
         self.lookups: dict[str, dict | None] = {}
+        # Built now (once per process) rather than inside the first answer, where a second or
+        # more under load would count against a browser test's wait for the widget.
+        admin_schema()
         rsps.add_callback(responses.POST, URL, callback=self._answer, content_type="application/json")
 
     def then(self, *replies) -> "AdminStub":
