@@ -127,9 +127,17 @@ class DemoShop:
             return customer, [("customers/create", payloads.customer_payload(shop, customer))]
         return self._act(change, only)
 
+    def use_customer_accounts(self, kind: str) -> None:
+        """`new` (the default, as for stores created today) or `classic` (invite -> enabled)."""
+        if kind not in (commerce.NEW_ACCOUNTS, commerce.CLASSIC_ACCOUNTS):
+            raise DemoStoreError(f"customer accounts are 'new' or 'classic', not {kind!r}")
+        with self.stand_in.state.shop(self.domain) as shop:
+            shop["customer_accounts"] = kind
+
     def update_customer(self, key: str | int, only: Iterable[str] | None = None, **changes) -> Outcome:
         def change(shop):
-            customer = commerce.update_customer(self._customer(shop, key), self.now, **changes)
+            customer = commerce.update_customer(self._customer(shop, key), self.now,
+                                                **commerce.account_changes(shop, changes))
             return customer, [("customers/update", payloads.customer_payload(shop, customer))]
         return self._act(change, only)
 
