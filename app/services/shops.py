@@ -67,8 +67,9 @@ def install_shop(t: "Tessera", session: Session, domain: str, grant: AccessGrant
         session.flush()
     _store_grant(t, shop, grant)
     shop.token_source = source
-    if not shop.is_installed:
-        shop.installed_at = now
+    # Every grant from an install flow starts the current installation, even when the previous
+    # one's app/uninstalled has not arrived yet: that delivery must not undo this install.
+    shop.installed_at = now
     shop.uninstalled_at = None
     shop.reauth_required_at = None
     shop.reauth_reason = None
@@ -79,8 +80,15 @@ def install_shop(t: "Tessera", session: Session, domain: str, grant: AccessGrant
 
 
 def handle_app_uninstalled_webhook(ctx: "HandlerContext") -> None:
-    """Shopify has already revoked the token; forget it. Data stays until shop/redact."""
+    """Shopify has already revoked the token; forget it. Data stays until shop/redact.
+    A delivery triggered before the current installation is about an earlier one (Shopify
+    retries for hours; the owner may have reinstalled meanwhile) and is ignored."""
     shop = ctx.shop
+    triggered_at = ctx.event.triggered_at
+    if triggered_at and shop.installed_at and triggered_at < shop.installed_at:
+        log.info("app/uninstalled for %s triggered %s, before the current installation (%s): ignored",
+                 shop.domain, triggered_at.isoformat(), shop.installed_at.isoformat())
+        return
     if shop.uninstalled_at is None or (shop.installed_at and shop.installed_at > shop.uninstalled_at):
         shop.uninstalled_at = ctx.now
     shop.access_token_ciphertext = None
