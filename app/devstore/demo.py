@@ -23,7 +23,7 @@ from app.devstore.catalog import DEMO_SHOP, Product
 from app.devstore.commerce import Address, DemoStoreError
 from app.devstore.delivery import DeliveryResult, Webhook, addresses, deliver, log_deliveries
 from app.devstore.graph import iso
-from app.devstore.oauth import revoke_all
+from app.devstore.oauth import install_client_credentials_app, revoke_all
 from app.devstore.stand_in import StandIn, credentials
 from app.devstore.state import ShopState, next_id
 from app.devstore.storefront import Visitor, signed_proxy_query
@@ -126,6 +126,17 @@ class DemoShop:
                                              phone=phone, now=self.now)
             return customer, [("customers/create", payloads.customer_payload(shop, customer))]
         return self._act(change, only)
+
+    def limit_token_requests(self, times: int) -> None:
+        """The token endpoint answers 429 (Retry-After: 1) the next `times` requests."""
+        with self.stand_in.state.shop(self.domain) as shop:
+            shop["token_rate_limited"] = times
+
+    def install_dev_dashboard_app(self) -> None:
+        """Tessera as a Dev Dashboard app of the store's own organisation, installed from the
+        dashboard: no OAuth with Tessera; it gets tokens by the client credentials grant."""
+        with self.stand_in.state.shop(self.domain) as shop:
+            install_client_credentials_app(shop, self.app_credentials)
 
     def use_customer_accounts(self, kind: str) -> None:
         """`new` (the default, as for stores created today) or `classic` (invite -> enabled)."""
