@@ -82,6 +82,34 @@ def finish_install(t: "Tessera", shop_id: int) -> None:
 
 
 @task
+def restore_webhook_subscriptions(t: "Tessera") -> dict[str, list[str]]:
+    """Shopify deletes a subscription whose deliveries kept failing (e.g. during an outage of
+    Tessera); re-create the ones Tessera made by API. shopify.app.toml subscriptions are
+    Shopify's to keep, so CLI-deployed shops are left alone."""
+    from app.shopify.graphql import ShopifyError
+    from app.shopify.oauth import OAuthError
+    from webhooks.topics import REGISTERED_TOPICS
+
+    mode = t.config.get("WEBHOOK_REGISTRATION", "auto")
+    with t.db.scope(read_only=True) as session:
+        shop_ids = [shop.id for shop in session.scalars(select(Shop).where(
+            Shop.uninstalled_at.is_(None), Shop.reauth_required_at.is_(None)))
+            if registers_webhooks_by_api(mode, shop.token_source)]
+    restored = {}
+    for shop_id in shop_ids:
+        with t.db.scope() as session:
+            shop = session.get(Shop, shop_id)
+            try:
+                restored[shop.domain] = shops.register_webhooks(t, session, shop, REGISTERED_TOPICS)
+            except (shops.ShopNeedsReauth, ShopifyError, OAuthError) as exc:
+                log.warning("webhook upkeep of %s skipped until tomorrow: %s", shop.domain, exc)
+                continue
+        if restored[shop.domain]:
+            log.warning("shop %s: re-created webhook subscriptions %s", shop.domain, ", ".join(restored[shop.domain]))
+    return restored
+
+
+@task
 def resume_after_reconnect(t: "Tessera", shop_id: int, flagged_at: str) -> None:
     """Work that waited while the shop needed re-authentication (see services.reconnect)."""
     from datetime import datetime
