@@ -90,3 +90,20 @@ def test_when_shopify_keeps_refusing_for_now_the_page_opens_with_true_advice(cli
     demo.limit_token_requests(0)
     open_app(client)
     assert stored_shop(t).reauth_required_at is None
+
+
+def test_an_import_stopped_by_the_lost_access_resumes_after_reconnecting(client, demo, installed, t, clock):
+    from app.models import ImportJob
+    from app.services.imports import run_import, start_import
+    demo.sign_up("bo@example.com", "Bo", "Lind", only=())  # in Shopify, not yet known to Tessera
+    lose_access(demo, clock)
+    with t.db.scope() as session:
+        job_id = start_import(session, shops.find_shop(session, DEMO_SHOP), "customers", now=t.clock()).id
+    run_import(t, stored_shop(t).id, job_id)
+    with t.db.scope(read_only=True) as session:
+        assert session.get(ImportJob, job_id).status == "failed"
+    open_app(client)
+    demo.run_jobs()
+    with t.db.scope(read_only=True) as session:
+        job = session.get(ImportJob, job_id)
+        assert (job.status, job.processed) == ("done", 1)
