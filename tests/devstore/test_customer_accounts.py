@@ -37,3 +37,9 @@ def test_a_signed_in_customer_unknown_to_tessera_is_looked_up_and_enrolled(demo,
 def test_customer_accounts_are_new_or_classic(demo):
     with pytest.raises(DemoStoreError):
         demo.use_customer_accounts("legacy")
+
+
+def test_the_devstore_command_switches_the_demo_store_to_classic_accounts(app, demo, installed):
+    result = app.test_cli_runner().invoke(args=["devstore", "customer-accounts", "classic"])
+    assert result.exit_code == 0, result.output
+    assert demo.sign_up("di@example.com", "Di", "Park").record["state"] == "enabled"
