@@ -100,7 +100,8 @@ def handle_app_uninstalled_webhook(ctx: "HandlerContext") -> None:
 
 
 def _mark_reauth(session: Session, shop: Shop, reason: str, now: datetime) -> None:
-    shop.reauth_required_at = now
+    # The first refusal dates the outage: what stopped since then is resumed on reconnecting.
+    shop.reauth_required_at = shop.reauth_required_at or now
     shop.reauth_reason = reason
     session.commit()
     log.error("shop %s needs re-authentication: %s", shop.domain, reason)

@@ -80,6 +80,8 @@ def welcome_signed_in_customer(t: "Tessera", shop_id: int, customer_id: int) -> 
             return
     customer = None
     if member is None:
+        if shop.reauth_required_at is not None:
+            return  # no token Shopify accepts: enrol after the shop reconnects
         customer = _customer_from_shopify(t, shop_id, customer_id)
         if customer is None:
             return

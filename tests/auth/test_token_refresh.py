@@ -103,3 +103,17 @@ def test_a_token_endpoint_that_keeps_answering_429_is_a_temporary_failure_not_a_
     with t.db.scope(read_only=True) as session:
         stored = session.get(Shop, shop.id)
         assert stored.reauth_required_at is None and t.cipher.decrypt(stored.refresh_token_ciphertext) == "shprt_old"
+
+
+@responses.activate
+def test_the_outage_is_dated_from_the_first_refusal(t, clock):
+    shop = install_expiring(t, 1)
+    responses.post(TOKEN_URL, status=401, json={"error": "invalid_grant"})
+    first = clock.now
+    with pytest.raises(shops.ShopNeedsReauth):
+        token_now(t, shop.id)
+    clock.advance(hours=2)
+    with pytest.raises(shops.ShopNeedsReauth):
+        token_now(t, shop.id)
+    with t.db.scope(read_only=True) as session:
+        assert session.get(Shop, shop.id).reauth_required_at == first

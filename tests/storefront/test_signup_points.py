@@ -92,3 +92,16 @@ def test_concurrent_first_loads_pay_signup_once_and_never_fail(app, t, shop, stu
         thread.join()
     assert sorted(results) == [(200, 100)] * 4
     assert balance(t, shop).balance == 100
+
+
+def test_a_shop_needing_reauth_answers_without_asking_shopify_and_pays_after_reconnecting(client, t, shop, stub):
+    from app.models import Shop
+    with t.db.scope() as session:
+        session.get(Shop, shop.id).reauth_required_at = t.clock()
+        session.commit()
+    assert member_balance(client) == 0 and stub.bodies == []
+    with t.db.scope() as session:
+        session.get(Shop, shop.id).reauth_required_at = None
+        session.commit()
+    stub.then(shopify_customer())
+    assert member_balance(client) == 100
