@@ -71,8 +71,9 @@ def add_customer(shop: ShopState, *, email: str, first_name: str, last_name: str
     if find_customer(shop, email) is not None:
         raise DemoStoreError(f"a customer with e-mail {email} already exists")
     customer_id = next_id(shop, "Customer")
+    state = "enabled" if account and uses_classic_accounts(shop) else "disabled"
     customer = {"id": customer_id, "email": email, "first_name": first_name, "last_name": last_name,
-                "phone": phone, "state": "enabled" if account and uses_classic_accounts(shop) else "disabled", "accepts_marketing": accepts_marketing,
+                "phone": phone, "state": state, "accepts_marketing": accepts_marketing,
                 "created_at": iso(now), "updated_at": iso(now), "address": None}
     if address is not None:
         customer["address"] = {"id": next_id(shop, "MailingAddress"), **address.__dict__}
