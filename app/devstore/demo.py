@@ -21,7 +21,8 @@ from flask import Flask
 from app.devstore import commerce, payloads
 from app.devstore.catalog import DEMO_SHOP, Product
 from app.devstore.commerce import Address, DemoStoreError
-from app.devstore.delivery import DeliveryResult, Webhook, addresses, deliver, log_deliveries
+from app.devstore.delivery import (DeliveryResult, Webhook, addresses, deliver, drop_failing_subscriptions,
+                                   log_deliveries)
 from app.devstore.graph import iso
 from app.devstore.oauth import install_client_credentials_app, revoke_all
 from app.devstore.stand_in import StandIn, credentials
@@ -84,6 +85,7 @@ class DemoShop:
                           secret=self.app_credentials.api_secret, api_version=self.t.config["SHOPIFY_API_VERSION"])
         with self.stand_in.state.shop(self.domain) as shop:
             log_deliveries(shop, results, self.now)
+            drop_failing_subscriptions(shop, results)
         self.run_jobs()
         return results
 
