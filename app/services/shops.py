@@ -73,11 +73,11 @@ def install_shop(t: "Tessera", session: Session, domain: str, grant: AccessGrant
     # one's app/uninstalled has not arrived yet: that delivery must not undo this install.
     shop.installed_at = now
     shop.uninstalled_at = None
-    shop.reauth_required_at = None
-    shop.reauth_reason = None
+    flagged_at = _clear_reauth(shop)
     ensure_default_program(session, shop)
     session.commit()
     t.queue.enqueue("finish_install", shop.id)
+    _resume_what_waited(t, shop, flagged_at)
     return shop
 
 
@@ -128,7 +128,9 @@ def fresh_access_token(t: "Tessera", session: Session, shop: Shop) -> str:
         return token
     grant = _renewed_grant(t, session, shop, now)
     _store_grant(t, shop, grant)
+    flagged_at = _clear_reauth(shop)  # Shopify granted a token again: the shop is back
     session.commit()
+    _resume_what_waited(t, shop, flagged_at)
     return grant.access_token
 
 
@@ -165,13 +167,23 @@ def reconnect_shop(t: "Tessera", session: Session, shop_id: int, grant: AccessGr
     """A shop that needed re-authentication has a working token again: store it, clear the flag,
     and put back to work what waited for it."""
     shop = _lock_shop(session, shop_id)
-    flagged_at = shop.reauth_required_at
     _store_grant(t, shop, grant)
+    flagged_at = _clear_reauth(shop)
+    session.commit()
+    _resume_what_waited(t, shop, flagged_at)
+
+
+def _clear_reauth(shop: Shop) -> datetime | None:
+    """Forget the re-authentication flag; returns when it was raised (None if it was not)."""
+    flagged_at = shop.reauth_required_at
     shop.reauth_required_at = None
     shop.reauth_reason = None
-    session.commit()
-    log.info("shop %s reconnected", shop.domain)
+    return flagged_at
+
+
+def _resume_what_waited(t: "Tessera", shop: Shop, flagged_at: datetime | None) -> None:
     if flagged_at is not None:
+        log.info("shop %s reconnected", shop.domain)
         t.queue.enqueue("resume_after_reconnect", shop.id, flagged_at.isoformat())
 
 

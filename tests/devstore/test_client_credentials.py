@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from app.devstore import DEMO_SHOP
 from app.devstore.oauth import token_scopes
 from app.services import shops
@@ -69,3 +71,21 @@ def test_legacy_custom_app_tokens_still_work_with_token(app, demo, t):
     result = shops_add(app, "--token", "shpat_legacy", "--no-sync")
     assert result.exit_code == 0, result.output
     assert stored_shop(t).token_source == "custom_app"
+
+
+def test_a_refused_renewal_flags_the_shop_and_a_later_grant_brings_it_back(app, demo, t, clock):
+    demo.install_dev_dashboard_app()
+    shops_add(app, "--no-sync")
+    with demo.stand_in.state.shop(DEMO_SHOP) as state:
+        state["client_credentials_app"] = False  # e.g. the app was moved to another organization
+    clock.advance(hours=23, minutes=57)
+    with pytest.raises(shops.ShopNeedsReauth) as raised:
+        shop_name_from_admin_api(t)
+    assert f"shops add {DEMO_SHOP}" in str(raised.value)  # the advice fits how this shop gets tokens
+    flagged = stored_shop(t)
+    assert flagged.reauth_required_at is not None and "only available" in flagged.reauth_reason
+    demo.install_dev_dashboard_app()
+    assert shops_add(app, "--no-sync").exit_code == 0
+    assert stored_shop(t).reauth_required_at is None
+    demo.run_jobs()  # resume_after_reconnect, then finish_install
+    assert shop_name_from_admin_api(t) == "Demo Store"
