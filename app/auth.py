@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from app.shopify.oauth import OAuthError
 from app.shopify.session_tokens import InvalidSessionToken, SessionClaims, decode_session_token
 from app.shopify.signatures import oauth_query_hmac_valid
 
+log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 
@@ -40,6 +42,7 @@ class ShopUser(UserMixin):
     shop_domain: str
     staff_user_id: str
     claims: SessionClaims
+    needs_reauth: bool = False
 
     def get_id(self) -> str:
         return f"{self.shop_domain}:{self.staff_user_id}"
@@ -68,7 +71,10 @@ def load_shop_user(_request) -> ShopUser | None:
     with t.db.scope(read_only=True) as session:
         shop = shops.find_shop(session, claims.shop_domain)
         shop_id = shop.id if shop is not None and shop.is_installed else None
-    return ShopUser(shop_id=shop_id, shop_domain=claims.shop_domain, staff_user_id=claims.staff_user_id, claims=claims)
+        needs_reauth = shop_id is not None and (shop.reauth_required_at is not None
+                                                or not shop.access_token_ciphertext)
+    return ShopUser(shop_id=shop_id, shop_domain=claims.shop_domain, staff_user_id=claims.staff_user_id, claims=claims,
+                    needs_reauth=needs_reauth)
 
 
 @login_manager.unauthorized_handler
@@ -154,20 +160,28 @@ def callback():
 
 
 def ensure_installed_from_session_token(user: ShopUser) -> int:
-    """Shopify-managed install: trade the session token for an offline token if we have none."""
-    if user.shop_id is not None:
+    """Shopify-managed install: trade the session token for an offline token if we have none.
+    A shop flagged as needing re-authentication reconnects the same way, the next time the
+    owner opens the app; if Shopify cannot answer now, the page opens with the banner."""
+    if user.shop_id is not None and not user.needs_reauth:
         return user.shop_id
     t = tessera()
     try:
         grant = t.oauth_client().exchange_session_token(user.shop_domain, user.claims.raw_token,
                                                         expiring=t.config["EXPIRING_OFFLINE_TOKENS"], now=t.clock())
     except OAuthError as exc:
+        if user.shop_id is not None:
+            log.warning("reconnecting %s failed: %s", user.shop_domain, exc)
+            return user.shop_id
         raise ApiError(401 if exc.permanent else 502, "token_exchange_failed",
                        f"Could not connect {user.shop_domain}: {exc}") from exc
     session = t.db.session()
     try:
-        shop = shops.install_shop(t, session, user.shop_domain, grant, source="token_exchange")
-        user.shop_id = shop.id
+        if user.shop_id is None:
+            user.shop_id = shops.install_shop(t, session, user.shop_domain, grant, source="token_exchange").id
+        else:
+            shops.reconnect_shop(t, session, user.shop_id, grant)
+        user.needs_reauth = False
     finally:
         session.close()
     return user.shop_id

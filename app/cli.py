@@ -60,35 +60,59 @@ def shops_group() -> None:
     pass
 
 
-@shops_group.command("add", help="Register a shop installed as a custom app (Admin API token from the "
-                                 "shop's admin: Settings > Apps > Develop apps).")
+@shops_group.command("add", help="Register your own store. A Dev Dashboard app installed on the store (the way since "
+                                 "2026): no --token, Tessera obtains and renews tokens by the client credentials grant "
+                                 "(SHOPIFY_API_KEY/SECRET are the app's Client ID/secret). A legacy custom app created "
+                                 "in the store admin: --token with its Admin API access token.")
 @click.argument("shop_domain")
-@click.option("--token", "admin_api_token", required=True, help="The custom app's Admin API access token.")
+@click.option("--token", "admin_api_token", default=None,
+              help="A legacy custom app's Admin API access token (omit for a Dev Dashboard app).")
 @click.option("--no-sync", is_flag=True, help="Skip reading shop details and subscribing webhooks now.")
-def shops_add(shop_domain: str, admin_api_token: str, no_sync: bool) -> None:
+def shops_add(shop_domain: str, admin_api_token: str | None, no_sync: bool) -> None:
     from app.services import shops
     from app.shopify.domains import InvalidShopDomain, normalize_shop_domain
-    from app.shopify.oauth import AccessGrant
 
     try:
         domain = normalize_shop_domain(shop_domain)
     except InvalidShopDomain as exc:
         raise click.BadParameter(str(exc), param_hint="SHOP_DOMAIN") from exc
-    if not admin_api_token.strip():
-        raise click.BadParameter("the token is empty", param_hint="--token")
     t = tessera()
+    grant, source = _own_store_grant(t, domain, admin_api_token)
     with t.db.scope() as session:
-        shop = shops.install_shop(t, session, domain, AccessGrant(admin_api_token.strip(), scope=""),
-                                  source="custom_app")
-        click.echo(f"added {shop.domain} (id {shop.id})")
+        shop = shops.install_shop(t, session, domain, grant, source=source)
+        expiry = f", token renewed before {grant.expires_at:%Y-%m-%d %H:%M}Z" if grant.expires_at else ""
+        click.echo(f"added {shop.domain} (id {shop.id}, {source}{expiry})")
     if not no_sync and hasattr(t.queue, "drain"):
-        problems: list[str] = []
-        t.queue.drain(t, on_error=lambda task, exc: problems.append(f"{task}: {exc}"))
-        for problem in problems:
-            click.echo(f"warning: {problem}", err=True)
-        if problems:
-            click.echo("The shop is saved, but its Admin API could not be reached (check the token and scopes); "
-                       "run this command again to retry.", err=True)
+        _sync_now(t)
+
+
+def _own_store_grant(t, domain: str, admin_api_token: str | None):
+    """The token of a legacy custom app as given, or a client credentials grant from Shopify."""
+    from app.services.shops import CLIENT_CREDENTIALS
+    from app.shopify.oauth import AccessGrant, OAuthError
+
+    if admin_api_token is not None:
+        if not admin_api_token.strip():
+            raise click.BadParameter("the token is empty", param_hint="--token")
+        return AccessGrant(admin_api_token.strip(), scope=""), "custom_app"
+    try:
+        return t.oauth_client().client_credentials(domain, now=t.clock()), CLIENT_CREDENTIALS
+    except OAuthError as exc:
+        raise click.ClickException(
+            f"Shopify did not grant a token for {domain}: {exc}. Check that SHOPIFY_API_KEY and SHOPIFY_API_SECRET "
+            "are the Client ID and secret of a Dev Dashboard app of your organization, installed on this store "
+            "(or pass --token for a legacy custom app)." + (" Nothing was saved." if exc.permanent else
+                                                               " Nothing was saved; try again in a minute.")) from exc
+
+
+def _sync_now(t) -> None:
+    problems: list[str] = []
+    t.queue.drain(t, on_error=lambda task, exc: problems.append(f"{task}: {exc}"))
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
+    if problems:
+        click.echo("The shop is saved, but its Admin API could not be reached (check the token and scopes); "
+                   "run this command again to retry.", err=True)
 
 
 @shops_group.command("list", help="List shops with install and token status.")
@@ -98,7 +122,7 @@ def shops_list() -> None:
         counts = dict(session.execute(select(Member.shop_id, func.count()).group_by(Member.shop_id)).all())
         rows = session.scalars(select(Shop).order_by(Shop.domain)).all()
         if not rows:
-            click.echo("no shops yet: install the app, or `flask --app wsgi shops add SHOP --token TOKEN`")
+            click.echo("no shops yet: install the app, or `flask --app wsgi shops add SHOP` (Dev Dashboard app)")
         for shop in rows:
             click.echo(f"{shop.domain:40} {_status(shop):24} {shop.token_source or '-':15} "
                        f"{counts.get(shop.id, 0):>8} members")

@@ -50,7 +50,8 @@ class Tessera:
         return self.config["APP_URL"]
 
     def oauth_client(self) -> OAuthClient:
-        return OAuthClient(self.endpoints, self.api_key, self.config["SHOPIFY_API_SECRET"], http=self.http)
+        return OAuthClient(self.endpoints, self.api_key, self.config["SHOPIFY_API_SECRET"], http=self.http,
+                           sleep=self.sleep)
 
 
 def tessera() -> Tessera:

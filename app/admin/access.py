@@ -22,6 +22,7 @@ from app.auth import ensure_installed_from_session_token
 from app.errors import ApiError
 from app.models import Shop
 from app.runtime import tessera
+from app.services.shops import reconnect_advice
 from app.shopify.domains import InvalidShopDomain, normalize_shop_domain
 
 CSRF_SALT = "tessera-admin-csrf"
@@ -137,7 +138,8 @@ def shell_context(shop: Shop) -> dict:
     return {"shop": shop, "api_key": t.api_key, "devstore": bool(t.config.get("DEVSTORE")),
             "host": request.args.get("host", ""), "csrf_token": csrf_token(), "staff_user_id": staff_user_id(),
             "asset_version": asset_version(), "page_url": page_url, "nav": NAV,
-            "current_section": (request.endpoint or "").split(".")[-1]}
+            "current_section": (request.endpoint or "").split(".")[-1],
+            "reconnect_advice": reconnect_advice(shop)}
 
 
 def render_page(template: str, shop: Shop, **context):

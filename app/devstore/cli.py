@@ -94,6 +94,17 @@ def seed_command() -> None:
         echo_urls(demo)
 
 
+@devstore_group.command("customer-accounts", help="Which customer accounts the demo store uses: `new` (the default, "
+                                                  "as for every store created today: state stays disabled, signup "
+                                                  "points at the first signed-in widget load) or `classic` (an "
+                                                  "accepted invitation makes the account enabled).")
+@click.argument("kind", type=click.Choice(["new", "classic"]))
+def customer_accounts_command(kind: str) -> None:
+    with demo_shop() as demo:
+        demo.use_customer_accounts(kind)
+    click.echo(f"{DEMO_SHOP} now uses {kind} customer accounts for new customers.")
+
+
 @devstore_group.command("reset", help="Uninstall Tessera from the demo store (app/uninstalled, then shop/redact, "
                                       "as Shopify sends them), and forget the demo store's data. `seed` starts over.")
 def reset_command() -> None:
@@ -129,7 +140,8 @@ def _checkout(demo: DemoShop, topic: str, customer: str | None, total: Decimal |
 
 
 def _customer_changes(first_name: str | None, last_name: str | None) -> dict:
-    changes = {"state": "enabled"}  # the customer accepted the account invitation
+    # The customer accepted the account invitation (classic accounts; new accounts ignore it).
+    changes = {"state": "enabled"}
     if first_name:
         changes["first_name"] = first_name
     if last_name:

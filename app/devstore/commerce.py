@@ -48,13 +48,32 @@ def find_customer(shop: ShopState, key: str | int) -> dict | None:
     return next((c for c in shop["customers"].values() if (c["email"] or "").lower() == text.lower()), None)
 
 
+# New customer accounts (the only kind of a store created today) sign in by e-mailed code and
+# never change `state`: it stays "disabled". Classic accounts become "enabled" when the customer
+# accepts the invitation. A shop of the stand-in uses new accounts unless told otherwise.
+CLASSIC_ACCOUNTS = "classic"
+NEW_ACCOUNTS = "new"
+
+
+def uses_classic_accounts(shop: ShopState) -> bool:
+    return shop.get("customer_accounts", NEW_ACCOUNTS) == CLASSIC_ACCOUNTS
+
+
+def account_changes(shop: ShopState, changes: dict) -> dict:
+    """With new customer accounts there is no invitation to accept: `state` does not move."""
+    if uses_classic_accounts(shop):
+        return changes
+    return {key: value for key, value in changes.items() if key != "state"}
+
+
 def add_customer(shop: ShopState, *, email: str, first_name: str, last_name: str, account: bool, now: datetime,
                  accepts_marketing: bool = False, address: Address | None = None, phone: str | None = None) -> dict:
     if find_customer(shop, email) is not None:
         raise DemoStoreError(f"a customer with e-mail {email} already exists")
     customer_id = next_id(shop, "Customer")
+    state = "enabled" if account and uses_classic_accounts(shop) else "disabled"
     customer = {"id": customer_id, "email": email, "first_name": first_name, "last_name": last_name,
-                "phone": phone, "state": "enabled" if account else "disabled", "accepts_marketing": accepts_marketing,
+                "phone": phone, "state": state, "accepts_marketing": accepts_marketing,
                 "created_at": iso(now), "updated_at": iso(now), "address": None}
     if address is not None:
         customer["address"] = {"id": next_id(shop, "MailingAddress"), **address.__dict__}

@@ -5,7 +5,7 @@ An event goes to every address subscribed to its topic: the shop's API subscript
 (`webhookSubscriptionCreate`) and the app-wide ones declared in shopify.app.toml (relative
 `uri`s resolved against APP_URL), one delivery per distinct address. Nothing is sent for an
 app that is not installed, except the compliance topics. Failed deliveries are logged, not
-retried.
+retried; an API subscription that keeps failing is deleted, as Shopify does.
 """
 from __future__ import annotations
 
@@ -96,6 +96,21 @@ def deliver(http: requests.Session, webhook: Webhook, targets: list[str], *, dom
         except requests.RequestException as exc:
             results.append(DeliveryResult(webhook.topic, address, None, f"{type(exc).__name__}: {exc}"))
     return results
+
+
+# Shopify retries a failed delivery 8 times over 4 hours, then deletes the subscription if it was
+# created through the Admin API (shopify.app.toml ones stay). The stand-in does not retry, so
+# each failed delivery stands for one of those attempts.
+FAILED_ATTEMPTS_BEFORE_REMOVAL = 8
+
+
+def drop_failing_subscriptions(shop: ShopState, results: list[DeliveryResult]) -> None:
+    for result in results:
+        for subscription in shop["subscriptions"]:
+            if subscription["callback_url"] == result.address and subscription["topic"] == graphql_topic(result.topic):
+                subscription["failures"] = 0 if result.ok else subscription.get("failures", 0) + 1
+    shop["subscriptions"] = [s for s in shop["subscriptions"]
+                             if s.get("failures", 0) < FAILED_ATTEMPTS_BEFORE_REMOVAL]
 
 
 def log_deliveries(shop: ShopState, results: list[DeliveryResult], at: datetime) -> None:

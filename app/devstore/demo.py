@@ -21,9 +21,10 @@ from flask import Flask
 from app.devstore import commerce, payloads
 from app.devstore.catalog import DEMO_SHOP, Product
 from app.devstore.commerce import Address, DemoStoreError
-from app.devstore.delivery import DeliveryResult, Webhook, addresses, deliver, log_deliveries
+from app.devstore.delivery import (DeliveryResult, Webhook, addresses, deliver, drop_failing_subscriptions,
+                                   log_deliveries)
 from app.devstore.graph import iso
-from app.devstore.oauth import revoke_all
+from app.devstore.oauth import install_client_credentials_app, revoke_all
 from app.devstore.stand_in import StandIn, credentials
 from app.devstore.state import ShopState, next_id
 from app.devstore.storefront import Visitor, signed_proxy_query
@@ -84,6 +85,7 @@ class DemoShop:
                           secret=self.app_credentials.api_secret, api_version=self.t.config["SHOPIFY_API_VERSION"])
         with self.stand_in.state.shop(self.domain) as shop:
             log_deliveries(shop, results, self.now)
+            drop_failing_subscriptions(shop, results)
         self.run_jobs()
         return results
 
@@ -127,9 +129,28 @@ class DemoShop:
             return customer, [("customers/create", payloads.customer_payload(shop, customer))]
         return self._act(change, only)
 
+    def limit_token_requests(self, times: int) -> None:
+        """The token endpoint answers 429 (Retry-After: 1) the next `times` requests."""
+        with self.stand_in.state.shop(self.domain) as shop:
+            shop["token_rate_limited"] = times
+
+    def install_dev_dashboard_app(self) -> None:
+        """Tessera as a Dev Dashboard app of the store's own organisation, installed from the
+        dashboard: no OAuth with Tessera; it gets tokens by the client credentials grant."""
+        with self.stand_in.state.shop(self.domain) as shop:
+            install_client_credentials_app(shop, self.app_credentials)
+
+    def use_customer_accounts(self, kind: str) -> None:
+        """`new` (the default, as for stores created today) or `classic` (invite -> enabled)."""
+        if kind not in (commerce.NEW_ACCOUNTS, commerce.CLASSIC_ACCOUNTS):
+            raise DemoStoreError(f"customer accounts are 'new' or 'classic', not {kind!r}")
+        with self.stand_in.state.shop(self.domain) as shop:
+            shop["customer_accounts"] = kind
+
     def update_customer(self, key: str | int, only: Iterable[str] | None = None, **changes) -> Outcome:
         def change(shop):
-            customer = commerce.update_customer(self._customer(shop, key), self.now, **changes)
+            customer = commerce.update_customer(self._customer(shop, key), self.now,
+                                                **commerce.account_changes(shop, changes))
             return customer, [("customers/update", payloads.customer_payload(shop, customer))]
         return self._act(change, only)
 

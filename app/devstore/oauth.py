@@ -1,6 +1,7 @@
 """Shopify's side of authentication, for the demo store (shopify.dev authentication docs):
 the authorize page (auto-approved: the demo merchant always says yes), the token endpoint
-(authorization code, token exchange, refresh; expiring offline tokens), opening the embedded
+(authorization code, token exchange, refresh, client credentials; expiring offline tokens;
+429s on demand), opening the embedded
 app with a signed query and an ID token, and minting session tokens.
 
 URL timestamps and JWT times are real time (Tessera checks them against the wall clock);
@@ -29,6 +30,10 @@ REFRESH_TOKEN_SECONDS = 90 * 86400
 CODE_SECONDS = 600
 DEMO_STAFF_USER_ID = "70000000001"
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+# Dev Dashboard apps on their developer's own store: tokens for about a day, no refresh token.
+CLIENT_CREDENTIALS_GRANT = "client_credentials"
+CLIENT_CREDENTIALS_TOKEN_SECONDS = 86399
+RATE_LIMITED = {"errors": "Exceeded token request rate limit. Retry after the time in Retry-After."}
 
 
 class OAuthRefused(Exception):
@@ -107,12 +112,41 @@ def _exchange_session_token(shop: ShopState, body: dict, app: AppCredentials) ->
     return app.scopes
 
 
+def rate_limited(shop: ShopState) -> bool:
+    """Tests and the demo can make the token endpoint answer 429 the next N times."""
+    remaining = shop.get("token_rate_limited", 0)
+    if remaining > 0:
+        shop["token_rate_limited"] = remaining - 1
+    return remaining > 0
+
+
+def _client_credentials(shop: ShopState, app: AppCredentials, now: datetime) -> dict[str, Any]:
+    """Only for an app of the store's own organisation, installed from the Dev Dashboard."""
+    if not shop.get("client_credentials_app"):
+        raise OAuthRefused(400, "unauthorized_client", "The client credentials grant is only available for apps "
+                                                       "developed by the store's own organization.")
+    if not shop["installed"]:
+        raise OAuthRefused(400, "invalid_request", "The app is not installed on this store; install it from the "
+                                                   "Dev Dashboard first.")
+    token = "shpat_" + secrets.token_hex(16)
+    shop["access_tokens"][token] = {
+        "scope": shop["scope"], "expires_at": iso(now + timedelta(seconds=CLIENT_CREDENTIALS_TOKEN_SECONDS))}
+    return {"access_token": token, "scope": shop["scope"], "expires_in": CLIENT_CREDENTIALS_TOKEN_SECONDS}
+
+
+def install_client_credentials_app(shop: ShopState, app: AppCredentials) -> None:
+    """The Dev Dashboard's "Install app" on the developer's own store."""
+    shop.update(client_credentials_app=True, installed=True, scope=app.scopes)
+
+
 def token(shop: ShopState, body: dict, app: AppCredentials, now: datetime) -> dict[str, Any]:
-    """POST /admin/oauth/access_token: the three grants Tessera uses."""
+    """POST /admin/oauth/access_token: the four grants Tessera uses."""
     if body.get("client_id") != app.api_key or body.get("client_secret") != app.api_secret:
         raise OAuthRefused(401, "invalid_client", "Client credentials are invalid.")
     grant_type = body.get("grant_type")
     expiring = str(body.get("expiring", "0")) == "1"
+    if grant_type == CLIENT_CREDENTIALS_GRANT:
+        return _client_credentials(shop, app, now)
     if grant_type == "refresh_token":
         entry = _take_unexpired(shop["refresh_tokens"], body.get("refresh_token", ""), now)
         if entry is None:

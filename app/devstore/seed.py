@@ -72,6 +72,8 @@ class _Story:
         s = SHOPPERS[who]
         self._count(self.demo.sign_up(s.email, s.first_name, s.last_name, account=s.account, address=s.address,
                                       accepts_marketing=s.accepts_marketing, phone=s.address.phone))
+        if s.account:  # new customer accounts: signup points arrive when the shopper first signs in
+            self.demo.proxy("GET", "member", self.customer_id(who))
 
     def order(self, who: str | None, label: str, *handles: str, code: str | None = None,
               attributes: dict[str, str] | None = None) -> None:

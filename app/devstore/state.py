@@ -36,7 +36,7 @@ def new_shop_state(domain: str) -> ShopState:
             "email": f"owner@{store}.example", "currency": "USD", "iana_timezone": "America/New_York",
             "money_format": "${{amount}}", "ids": {}, "installed": False, "scope": "", "codes": {}, "access_tokens": {},
             "refresh_tokens": {}, "subscriptions": [], "discounts": {}, "customers": {}, "orders": {},
-            "store_credit_accounts": {}, "deliveries": [], "seeded_at": None}
+            "store_credit_accounts": {}, "deliveries": [], "seeded_at": None, "customer_accounts": "new"}
 
 
 def next_id(shop: ShopState, resource: str) -> int:

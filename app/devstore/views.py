@@ -53,6 +53,8 @@ def oauth_access_token(shop: str):
     body = request.get_json(silent=True) or request.form.to_dict()
     try:
         with stand_in().state.shop(domain) as state:
+            if oauth.rate_limited(state):
+                return oauth.RATE_LIMITED, 429, {"Retry-After": "1"}
             return oauth.token(state, body, credentials(current_app.config), tessera().clock())
     except oauth.OAuthRefused as exc:
         return exc.body, exc.status

@@ -60,9 +60,10 @@ def requeue_due_events(t: "Tessera", limit: int = 1000) -> int:
 
 
 def registers_webhooks_by_api(mode: str, token_source: str | None) -> bool:
-    """`auto`: custom apps (`shops add`) subscribe by API; apps deployed with the Shopify CLI get
-    the subscriptions of shopify.app.toml, and subscribing again would double every delivery."""
-    return mode == "api" or (mode == "auto" and token_source == "custom_app")
+    """`auto`: own-store apps (`shops add`: legacy custom apps and Dev Dashboard apps on client
+    credentials) subscribe by API; apps deployed with the Shopify CLI get the subscriptions of
+    shopify.app.toml, and subscribing again would double every delivery."""
+    return mode == "api" or (mode == "auto" and token_source in ("custom_app", shops.CLIENT_CREDENTIALS))
 
 
 @task
@@ -78,6 +79,46 @@ def finish_install(t: "Tessera", shop_id: int) -> None:
         if registers_webhooks_by_api(t.config.get("WEBHOOK_REGISTRATION", "auto"), shop.token_source):
             created = shops.register_webhooks(t, session, shop, REGISTERED_TOPICS)
             log.info("shop %s: subscribed to %s", shop.domain, ", ".join(created) or "nothing new")
+
+
+@task
+def restore_webhook_subscriptions(t: "Tessera") -> dict[str, list[str]]:
+    """Shopify deletes a subscription whose deliveries kept failing (e.g. during an outage of
+    Tessera); re-create the ones Tessera made by API. shopify.app.toml subscriptions are
+    Shopify's to keep, so CLI-deployed shops are left alone."""
+    from app.shopify.graphql import ShopifyError
+    from app.shopify.oauth import OAuthError
+    from webhooks.topics import REGISTERED_TOPICS
+
+    mode = t.config.get("WEBHOOK_REGISTRATION", "auto")
+    with t.db.scope(read_only=True) as session:
+        shop_ids = [shop.id for shop in session.scalars(select(Shop).where(
+            Shop.uninstalled_at.is_(None), Shop.reauth_required_at.is_(None)))
+            if registers_webhooks_by_api(mode, shop.token_source)]
+    restored = {}
+    for shop_id in shop_ids:
+        with t.db.scope() as session:
+            shop = session.get(Shop, shop_id)
+            try:
+                restored[shop.domain] = shops.register_webhooks(t, session, shop, REGISTERED_TOPICS)
+            except (shops.ShopNeedsReauth, ShopifyError, OAuthError) as exc:
+                log.warning("webhook upkeep of %s skipped until tomorrow: %s", shop.domain, exc)
+                continue
+        if restored[shop.domain]:
+            log.warning("shop %s: re-created webhook subscriptions %s", shop.domain, ", ".join(restored[shop.domain]))
+    return restored
+
+
+@task
+def resume_after_reconnect(t: "Tessera", shop_id: int, flagged_at: str) -> None:
+    """Work that waited while the shop needed re-authentication (see services.reconnect)."""
+    from datetime import datetime
+
+    from app.services.reconnect import resume_after_reconnect as resume
+    try:
+        resume(t, shop_id, datetime.fromisoformat(flagged_at))
+    except shops.ShopNeedsReauth as exc:
+        log.warning("resuming after reconnect stopped: %s", exc)
 
 
 @task

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 # Refresh an expiring offline token this long before Shopify would reject it.
 REFRESH_MARGIN = timedelta(minutes=5)
+# token_source of a Dev Dashboard app on its own store (`shops add` without --token).
+CLIENT_CREDENTIALS = "client_credentials"
 
 
 class ShopNeedsReauth(Exception):
@@ -67,20 +69,28 @@ def install_shop(t: "Tessera", session: Session, domain: str, grant: AccessGrant
         session.flush()
     _store_grant(t, shop, grant)
     shop.token_source = source
-    if not shop.is_installed:
-        shop.installed_at = now
+    # Every grant from an install flow starts the current installation, even when the previous
+    # one's app/uninstalled has not arrived yet: that delivery must not undo this install.
+    shop.installed_at = now
     shop.uninstalled_at = None
-    shop.reauth_required_at = None
-    shop.reauth_reason = None
+    flagged_at = _clear_reauth(shop)
     ensure_default_program(session, shop)
     session.commit()
     t.queue.enqueue("finish_install", shop.id)
+    _resume_what_waited(t, shop, flagged_at)
     return shop
 
 
 def handle_app_uninstalled_webhook(ctx: "HandlerContext") -> None:
-    """Shopify has already revoked the token; forget it. Data stays until shop/redact."""
+    """Shopify has already revoked the token; forget it. Data stays until shop/redact.
+    A delivery triggered before the current installation is about an earlier one (Shopify
+    retries for hours; the owner may have reinstalled meanwhile) and is ignored."""
     shop = ctx.shop
+    triggered_at = ctx.event.triggered_at
+    if triggered_at and shop.installed_at and triggered_at < shop.installed_at:
+        log.info("app/uninstalled for %s triggered %s, before the current installation (%s): ignored",
+                 shop.domain, triggered_at.isoformat(), shop.installed_at.isoformat())
+        return
     if shop.uninstalled_at is None or (shop.installed_at and shop.installed_at > shop.uninstalled_at):
         shop.uninstalled_at = ctx.now
     shop.access_token_ciphertext = None
@@ -90,21 +100,23 @@ def handle_app_uninstalled_webhook(ctx: "HandlerContext") -> None:
 
 
 def _mark_reauth(session: Session, shop: Shop, reason: str, now: datetime) -> None:
-    shop.reauth_required_at = now
+    # The first refusal dates the outage: what stopped since then is resumed on reconnecting.
+    shop.reauth_required_at = shop.reauth_required_at or now
     shop.reauth_reason = reason
     session.commit()
     log.error("shop %s needs re-authentication: %s", shop.domain, reason)
 
 
 def fresh_access_token(t: "Tessera", session: Session, shop: Shop) -> str:
-    """A usable access token, refreshing an expiring one shortly before it runs out.
+    """A usable access token, renewed shortly before it runs out.
 
-    The refresh token rotates on every use, so the refresh holds the shop row locked and
-    stores the new pair in the same transaction. A refused refresh marks the shop as needing
-    re-authentication (shown in the admin and `shops list`); queued work stays queued.
+    The refresh token rotates on every use, so the renewal holds the shop row locked and
+    stores the new grant in the same transaction. A refused renewal marks the shop as needing
+    re-authentication (shown in the admin and `shops list`); queued work stays queued. A
+    temporary failure (Shopify down, 429 after retries) raises OAuthError and marks nothing.
     """
     if not shop.access_token_ciphertext:
-        raise ShopNeedsReauth(f"{shop.domain} has no access token; open Tessera from the Shopify admin to reconnect")
+        raise ShopNeedsReauth(f"{shop.domain} has no access token; {reconnect_advice(shop)}")
     now = t.clock()
     if shop.access_token_expires_at is None or shop.access_token_expires_at - now > REFRESH_MARGIN:
         return t.cipher.decrypt(shop.access_token_ciphertext)
@@ -114,20 +126,65 @@ def fresh_access_token(t: "Tessera", session: Session, shop: Shop) -> str:
         token = t.cipher.decrypt(shop.access_token_ciphertext)  # another worker refreshed it meanwhile
         session.commit()
         return token
-    if not shop.refresh_token_ciphertext:
+    grant = _renewed_grant(t, session, shop, now)
+    _store_grant(t, shop, grant)
+    flagged_at = _clear_reauth(shop)  # Shopify granted a token again: the shop is back
+    session.commit()
+    _resume_what_waited(t, shop, flagged_at)
+    return grant.access_token
+
+
+def _renewed_grant(t: "Tessera", session: Session, shop: Shop, now: datetime) -> AccessGrant:
+    """Client-credentials shops ask for a new token; the others spend their refresh token."""
+    if shop.token_source != CLIENT_CREDENTIALS and not shop.refresh_token_ciphertext:
         _mark_reauth(session, shop, "the access token expired and there is no refresh token", now)
-        raise ShopNeedsReauth(f"{shop.domain}: access token expired; open Tessera from the Shopify admin")
+        raise ShopNeedsReauth(f"{shop.domain}: access token expired; {reconnect_advice(shop)}")
     try:
-        grant = t.oauth_client().refresh(shop.domain, t.cipher.decrypt(shop.refresh_token_ciphertext), now=now)
+        if shop.token_source == CLIENT_CREDENTIALS:
+            return t.oauth_client().client_credentials(shop.domain, now=now)
+        return t.oauth_client().refresh(shop.domain, t.cipher.decrypt(shop.refresh_token_ciphertext), now=now)
     except OAuthError as exc:
         if exc.permanent:
-            _mark_reauth(session, shop, f"token refresh refused: {exc}", now)
-            raise ShopNeedsReauth(f"{shop.domain}: {exc}; open Tessera from the Shopify admin") from exc
+            _mark_reauth(session, shop, f"token renewal refused: {exc}", now)
+            raise ShopNeedsReauth(f"{shop.domain}: {exc}; {reconnect_advice(shop)}") from exc
         session.rollback()
         raise
+
+
+def reconnect_advice(shop: Shop) -> str:
+    """What brings a shop back: the embedded app reconnects itself when opened; a store set up
+    with `shops add` gets its token from the command line."""
+    if shop.token_source == CLIENT_CREDENTIALS:
+        return (f"check the app is still installed on the store, then run `flask --app wsgi shops add {shop.domain}` "
+                "on the Tessera server")
+    if shop.token_source == "custom_app":
+        return (f"create a new Admin API token for the custom app and run `flask --app wsgi shops add {shop.domain} "
+                "--token NEW_TOKEN` on the Tessera server")
+    return "open Tessera again from Apps in the Shopify admin"
+
+
+def reconnect_shop(t: "Tessera", session: Session, shop_id: int, grant: AccessGrant) -> None:
+    """A shop that needed re-authentication has a working token again: store it, clear the flag,
+    and put back to work what waited for it."""
+    shop = _lock_shop(session, shop_id)
     _store_grant(t, shop, grant)
+    flagged_at = _clear_reauth(shop)
     session.commit()
-    return grant.access_token
+    _resume_what_waited(t, shop, flagged_at)
+
+
+def _clear_reauth(shop: Shop) -> datetime | None:
+    """Forget the re-authentication flag; returns when it was raised (None if it was not)."""
+    flagged_at = shop.reauth_required_at
+    shop.reauth_required_at = None
+    shop.reauth_reason = None
+    return flagged_at
+
+
+def _resume_what_waited(t: "Tessera", shop: Shop, flagged_at: datetime | None) -> None:
+    if flagged_at is not None:
+        log.info("shop %s reconnected", shop.domain)
+        t.queue.enqueue("resume_after_reconnect", shop.id, flagged_at.isoformat())
 
 
 def admin_client(t: "Tessera", session: Session, shop: Shop) -> AdminClient:

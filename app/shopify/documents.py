@@ -248,6 +248,24 @@ query CustomersPage($after: String) {
 """, expected_cost=202)
 
 
+# One signed-in customer Tessera has not met yet (new customer accounts send no "enabled" state,
+# so the widget's first load is where they join). Only fields valid and undeprecated in both the
+# 2025-01 and 2026-10 schemas: e-mail and phone arrive with customers/create and the import.
+SIGNED_IN_CUSTOMER = Document("SignedInCustomer", """
+query SignedInCustomer($id: ID!) {
+  customer(id: $id) {
+    legacyResourceId
+    firstName
+    lastName
+    state
+    createdAt
+    defaultEmailAddress { emailAddress marketingState }
+    defaultPhoneNumber { phoneNumber }
+  }
+}
+""", expected_cost=1)
+
+
 # The historical import pages through every order by id (immutable, so a saved cursor stays
 # valid across interruptions); 5 per page for the same cost reason as reconciliation.
 HISTORICAL_ORDERS = Document("HistoricalOrders", """
@@ -376,5 +394,5 @@ ALL_DOCUMENTS: list[Document] = [
     CREATE_BASIC_DISCOUNT_CODE, CREATE_FREE_SHIPPING_DISCOUNT_CODE, DISCOUNT_BY_CODE, DEACTIVATE_DISCOUNT_CODE,
     CREDIT_STORE_CREDIT, SUBSCRIBE_WEBHOOK, LIST_WEBHOOK_SUBSCRIPTIONS, SHOP_INFO, ORDERS_UPDATED_SINCE,
     ORDER_LINE_ITEMS, ORDER_REFUNDS, COLLECTION_PRODUCTS, CUSTOMERS_PAGE, HISTORICAL_ORDERS, CUSTOMERS_COUNT,
-    ORDERS_COUNT, RUN_BULK_QUERY, BULK_OPERATION, LATEST_BULK_QUERY,
+    ORDERS_COUNT, RUN_BULK_QUERY, BULK_OPERATION, LATEST_BULK_QUERY, SIGNED_IN_CUSTOMER,
 ]

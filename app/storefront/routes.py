@@ -14,6 +14,7 @@ from app.services.ledger import balance_of
 from app.services.members import get_or_create_member, set_birthday
 from app.services.redemptions import redeem_reward
 from app.services.referrals import welcome_referee
+from app.services.signup import welcome_signed_in_customer
 from app.storefront import bp, load_shop, private_json, verified_proxy_request
 
 
@@ -33,6 +34,7 @@ def member():
     if proxy.customer_id is None:
         return private_json({"guest": True, "balance": 0, "pending": 0, "lifetime_earned": 0, "tier": None})
     t = tessera()
+    welcome_signed_in_customer(t, proxy.shop_id, proxy.customer_id)
     with t.db.scope(read_only=True) as session:
         state = member_state(session, load_shop(session, proxy), proxy.customer_id, now=t.clock())
     return private_json({"guest": False, **state})

@@ -78,3 +78,42 @@ def test_shopify_outage_during_refresh_is_retryable_and_does_not_mark_the_shop(t
 def test_custom_app_tokens_never_expire(t, shop):
     with responses.RequestsMock():
         assert token_now(t, shop.id) == "shpat_test_token"
+
+
+@responses.activate
+def test_a_429_from_the_token_endpoint_is_waited_out_as_retry_after_says(t):
+    shop = install_expiring(t, 1)
+    waits = []
+    t.sleep = waits.append
+    responses.post(TOKEN_URL, status=429, headers={"Retry-After": "2"})
+    responses.post(TOKEN_URL, json={"access_token": "shpat_new", "scope": "read_orders", "expires_in": 3600,
+                                    "refresh_token": "shprt_new", "refresh_token_expires_in": 7776000})
+    assert token_now(t, shop.id) == "shpat_new"
+    assert waits == [2.0]
+
+
+@responses.activate
+def test_a_token_endpoint_that_keeps_answering_429_is_a_temporary_failure_not_a_refusal(t):
+    from app.shopify.oauth import OAuthError
+    shop = install_expiring(t, 1)
+    responses.post(TOKEN_URL, status=429)
+    with pytest.raises(OAuthError) as raised:
+        token_now(t, shop.id)
+    assert not raised.value.permanent and len(responses.calls) == 4
+    with t.db.scope(read_only=True) as session:
+        stored = session.get(Shop, shop.id)
+        assert stored.reauth_required_at is None and t.cipher.decrypt(stored.refresh_token_ciphertext) == "shprt_old"
+
+
+@responses.activate
+def test_the_outage_is_dated_from_the_first_refusal(t, clock):
+    shop = install_expiring(t, 1)
+    responses.post(TOKEN_URL, status=401, json={"error": "invalid_grant"})
+    first = clock.now
+    with pytest.raises(shops.ShopNeedsReauth):
+        token_now(t, shop.id)
+    clock.advance(hours=2)
+    with pytest.raises(shops.ShopNeedsReauth):
+        token_now(t, shop.id)
+    with t.db.scope(read_only=True) as session:
+        assert session.get(Shop, shop.id).reauth_required_at == first

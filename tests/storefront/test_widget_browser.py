@@ -83,7 +83,7 @@ def test_a_member_redeems_a_reward_copies_the_code_and_applies_it_to_the_cart(st
     page = storefront(CUSTOMER_ID)
     assert page.evaluate("document.querySelector('.tessera-panel')") is None  # built on first open
     dialog = open_panel(page)
-    expect(dialog.locator(".tessera-balance")).to_have_text("600 points")
+    expect(dialog.locator(".tessera-balance")).to_have_text("700 points")  # 600 + 100 signup at first sign-in
     dialog.get_by_role("button", name="Redeem").click()
     expect(dialog).to_contain_text("Redeem USD 5 off for 500 points?")
     expect(dialog).to_contain_text("Can be combined with shipping discounts; not with other discounts.")
@@ -94,7 +94,7 @@ def test_a_member_redeems_a_reward_copies_the_code_and_applies_it_to_the_cart(st
     code = code_box.input_value()
     [redemption] = redemptions(t)
     assert (redemption.code, redemption.status, redemption.points_spent) == (code, "issued", 500)
-    expect(dialog.locator(".tessera-balance")).to_have_text("100 points")
+    expect(dialog.locator(".tessera-balance")).to_have_text("200 points")
     expect(dialog.get_by_role("status")).to_have_text("Your code is ready.")
 
     copy = dialog.get_by_role("button", name="Copy", exact=True)
@@ -119,7 +119,7 @@ def test_when_shopify_is_down_the_shopper_reads_why_and_keeps_the_points(storefr
     expect(dialog.get_by_role("alert")).to_contain_text("500 points are back")
     expect(confirm).to_be_enabled()
     expect(confirm).to_be_focused()
-    expect(dialog.locator(".tessera-balance")).to_have_text("500 points")
+    expect(dialog.locator(".tessera-balance")).to_have_text("600 points")  # with the signup points
     assert [r.status for r in redemptions(t)] == ["failed"]
 
 
@@ -142,7 +142,7 @@ def test_members_and_guests_read_their_language_with_its_plurals(storefront, t, 
     adjust(t, shop, 600)
     page = storefront(CUSTOMER_ID, locale="it")
     dialog = open_panel(page, "Premi")
-    expect(dialog.locator(".tessera-balance")).to_have_text("600 punti")
+    expect(dialog.locator(".tessera-balance")).to_have_text("700 punti")
     expect(dialog).to_contain_text("Il tuo saldo")
     expect(dialog).to_contain_text("1 punto per ogni $1 speso")
     expect(dialog.get_by_role("button", name="Riscatta")).to_be_enabled()
@@ -237,7 +237,7 @@ def test_a_member_claims_a_follow_and_saves_a_birthday(storefront, t, shop):
         dialog.get_by_role("button", name="Follow").click()
     popup.value.wait_for_url("https://instagram.com/maplepine")
     expect(dialog.get_by_role("status")).to_have_text("Thank you! 25 points added.")
-    expect(dialog.locator(".tessera-balance")).to_have_text("35 points")
+    expect(dialog.locator(".tessera-balance")).to_have_text("135 points")
     expect(dialog.locator(".tessera-item", has_text="Follow us on Instagram")).to_contain_text("Done")
 
     dialog.get_by_label("Your birthday").fill("1990-12-31")
@@ -251,7 +251,7 @@ def test_the_rewards_page_section_shows_the_member_inline(storefront, t, shop):
     adjust(t, shop, 42)
     page = storefront(CUSTOMER_ID, page="rewards")
     section = page.locator("section.tessera")
-    expect(section.locator(".tessera-balance")).to_have_text("42 points")
+    expect(section.locator(".tessera-balance")).to_have_text("142 points")
     expect(section.get_by_role("heading", name="Rewards", exact=True).first).to_be_visible()
     expect(page.get_by_role("dialog")).to_have_count(0)
     assert page.evaluate(LAYOUT_SHIFT) == 0

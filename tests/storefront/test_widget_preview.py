@@ -93,7 +93,8 @@ def test_the_proxy_forwards_as_the_previewed_member_with_a_valid_signature(clien
     adjust(t, shop, 250)
     client.get(f"/devstore/storefront?customer={CUSTOMER_ID}")
     response = client.get("/apps/tessera/member")
-    assert response.status_code == 200 and response.json["balance"] == 250
+    # 250 adjusted + 100 signup points: the previewed member is a signed-in customer
+    assert response.status_code == 200 and response.json["balance"] == 350
     assert response.headers["Cache-Control"] == "private, no-store"
 
 

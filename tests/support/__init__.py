@@ -53,7 +53,9 @@ class FrozenClock:
 
 
 def webhook_headers(topic: str, body: bytes, *, shop: str = SHOP, secret: str = SECRET,
-                    webhook_id: str | None = None, event_id: str | None = None) -> dict[str, str]:
+                    webhook_id: str | None = None, event_id: str | None = None,
+                    triggered_at: str = "2025-02-14T15:00:00.000Z") -> dict[str, str]:
+    # triggered_at defaults to the fixtures' clock: not before the test shop's installation.
     return {
         "Content-Type": "application/json",
         "X-Shopify-Topic": topic,
@@ -61,7 +63,7 @@ def webhook_headers(topic: str, body: bytes, *, shop: str = SHOP, secret: str = 
         "X-Shopify-API-Version": API_VERSION,
         "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
         "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
-        "X-Shopify-Triggered-At": "2025-02-14T14:31:03.412Z",
+        "X-Shopify-Triggered-At": triggered_at,
         "X-Shopify-Hmac-Sha256": webhook_hmac(body, secret),
     }
 
