@@ -137,7 +137,7 @@ def _refunded_quantities(payload: dict) -> dict[int, int]:
 @dataclass(frozen=True)
 class _Line:
     base_minor: int  # after discounts, without tax, for the units the order still holds
-    removed_tax_minor: int  # tax charged on units an edit removed (no longer part of the order)
+    tax_minor: int  # the tax charged on those units
 
 
 def _held_units(line: dict, refunded: dict[int, int]) -> tuple[int, int]:
@@ -162,38 +162,51 @@ def _line(line: dict, currency: str, *, taxes_included: bool, refunded: dict[int
     discounts = _money_sum(line.get("discount_allocations"), "amount_set", "amount", currency)
     tax = _money_sum(line.get("tax_lines"), "price_set", "price", currency)
     after_discounts = price * ordered - discounts - (tax if taxes_included else 0)
-    return _Line(_share(after_discounts, held, ordered), tax - _share(tax, held, ordered))
+    return _Line(_share(after_discounts, held, ordered), _share(tax, held, ordered))
 
 
 def _merchandise(payload: dict, currency: str, taxes_included: bool) -> tuple[int, dict[int, int], int]:
-    """(merchandise base, product id -> its base, tax of units removed by edits)."""
-    total, by_product, removed_tax = 0, {}, 0
+    """(merchandise base, product id -> its base, tax charged on the lines)."""
+    total, by_product, line_tax = 0, {}, 0
     refunded = _refunded_quantities(payload)
     for item in payload.get("line_items") or []:
         if item.get("gift_card"):
             continue
         line = _line(item, currency, taxes_included=taxes_included, refunded=refunded)
         total += line.base_minor
-        removed_tax += line.removed_tax_minor
+        line_tax += line.tax_minor
         if item.get("product_id"):
             by_product[int(item["product_id"])] = by_product.get(int(item["product_id"]), 0) + line.base_minor
-    return total, by_product, removed_tax
+    return total, by_product, line_tax
 
 
-def _shipping(payload: dict, currency: str, taxes_included: bool) -> int:
+def _shipping(payload: dict, currency: str, taxes_included: bool) -> tuple[int, int]:
+    """(shipping after discounts without tax, tax charged on shipping)."""
     lines = payload.get("shipping_lines")
     if lines is None:
-        return _shop_money(payload.get("total_shipping_price_set"), None, currency)
-    return sum(_shop_money(s.get("price_set"), s.get("price"), currency)
-               - _money_sum(s.get("discount_allocations"), "amount_set", "amount", currency)
-               - (_money_sum(s.get("tax_lines"), "price_set", "price", currency) if taxes_included else 0)
-               for s in lines)
+        return _shop_money(payload.get("total_shipping_price_set"), None, currency), 0
+    shipping = tax = 0
+    for line in lines:
+        line_tax = _money_sum(line.get("tax_lines"), "price_set", "price", currency)
+        shipping += (_shop_money(line.get("price_set"), line.get("price"), currency)
+                     - _money_sum(line.get("discount_allocations"), "amount_set", "amount", currency)
+                     - (line_tax if taxes_included else 0))
+        tax += line_tax
+    return shipping, tax
+
+
+def _has_tax_lines(payload: dict) -> bool:
+    return any(line.get("tax_lines") for line in (payload.get("line_items") or []) + (payload.get("shipping_lines") or []))
 
 
 def _bases(payload: dict, currency: str, taxes_included: bool) -> tuple[EarningBases, dict[int, int]]:
-    merchandise, by_product, removed_tax = _merchandise(payload, currency, taxes_included)
-    tax = _shop_money(payload.get("total_tax_set"), payload.get("total_tax"), currency) - removed_tax
-    return EarningBases(merchandise, _shipping(payload, currency, taxes_included), max(0, tax)), by_product
+    merchandise, by_product, line_tax = _merchandise(payload, currency, taxes_included)
+    shipping, shipping_tax = _shipping(payload, currency, taxes_included)
+    # `total_tax` is the tax at checkout; the lines' own tax follows order edits (an added line
+    # brings its tax, a removed unit takes its tax away), so it is preferred when Shopify sends it.
+    tax = line_tax + shipping_tax if _has_tax_lines(payload) else \
+        _shop_money(payload.get("total_tax_set"), payload.get("total_tax"), currency)
+    return EarningBases(merchandise, shipping, tax), by_product
 
 
 def _referral_code(payload: dict) -> str | None:

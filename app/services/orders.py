@@ -13,7 +13,7 @@ Whatever the delivery order, the same facts give the same ledger.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
@@ -276,7 +276,8 @@ def _settle_edit(session, order, member, earn, program, now) -> bool:
     delta = target.points - earned.points
     if delta == 0:
         return False
-    version = order.shopify_updated_at.strftime("%Y%m%dT%H%M%SZ") if order.shopify_updated_at else f"base{base}"
+    updated_at = order.shopify_updated_at
+    version = updated_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ") if updated_at else f"base{base}"
     reason = edit_reason(order_label(order.name, order.order_id), earned.base_minor, base, order.currency, delta)
     details = {"base_minor": base, "base_kind": earned.base_kind}
     key = order_edit_key(order.order_id, version)
