@@ -266,6 +266,8 @@ def _earned(session: Session, member: Member, order: Order, earn: LedgerEntry) -
 def _settle_edit(session, order, member, earn, program, now) -> bool:
     """An order edit moved the earning base since the order earned: the points follow, by the
     rules the order earned under, with the difference posted once per edited state."""
+    if earn.kind != EntryKind.EARN or "base_minor" not in (earn.details or {}):
+        return False  # settled without points (imported history): an edit earns nothing either
     earned = _earned(session, member, order, earn)
     base = _bases(order).for_rule(earned.base_kind)
     if base == earned.base_minor or earn.program_version_id is None:
