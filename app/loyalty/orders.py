@@ -196,7 +196,8 @@ def _shipping(payload: dict, currency: str, taxes_included: bool) -> tuple[int, 
 
 
 def _has_tax_lines(payload: dict) -> bool:
-    return any(line.get("tax_lines") for line in (payload.get("line_items") or []) + (payload.get("shipping_lines") or []))
+    lines = (payload.get("line_items") or []) + (payload.get("shipping_lines") or [])
+    return any(line.get("tax_lines") for line in lines)
 
 
 def _bases(payload: dict, currency: str, taxes_included: bool) -> tuple[EarningBases, dict[int, int]]:

@@ -8,6 +8,7 @@ imported order reads exactly like one Tessera saw happen.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -69,6 +70,11 @@ def refund_reason(label: str, refunded_minor: int, refund_currency: str, base_mi
                   points: int) -> str:
     return (f"Refund on order {label}: {format_money(refunded_minor, refund_currency)} of "
             f"{format_money(base_minor, order_currency)} refunded = -{points} points")
+
+
+def refunded_merchandise(refunds: Iterable[RefundFacts], *, order_bases: EarningBases, taxes_included: bool) -> int:
+    """Merchandise money the refunds gave back, without tax (what tiers on amount spent subtract)."""
+    return sum(round(refunded_parts(r, taxes_included=taxes_included, order_bases=order_bases)[0]) for r in refunds)
 
 
 def edit_reason(label: str, old_base_minor: int, new_base_minor: int, currency: str, points: int) -> str:

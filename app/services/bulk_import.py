@@ -44,8 +44,8 @@ from app.loyalty.ledger import EntryKind, order_earn_key, order_reversal_key, re
 from app.loyalty.orders import OrderFacts, parse_order
 from app.loyalty.program import Program
 from app.loyalty.settlement import (EarnedOrder, earn_reason, earning_trigger_met, history_reason, is_void,
-                                    order_label, refund_reason, refund_take_back, reversal_reason, take_back_split,
-                                    vests_at, with_shortfall)
+                                    order_label, refund_reason, refund_take_back, refunded_merchandise,
+                                    reversal_reason, take_back_split, vests_at, with_shortfall)
 from app.models import LedgerEntry, Member, Order, Redemption, Refund, Shop
 from app.services.members import new_referral_code
 from app.services.orders import apply_order
@@ -401,7 +401,8 @@ class _Plan:
                 members[f.customer_id], order_earn_key(f.order_id), EntryKind.IMPORT, 0, "order", str(f.order_id),
                 f.order_id, history_reason(order_label(f.name, f.order_id), f.processed_at),
                 program_version_id=self.version_id))
-            self.refunded_bases[f.order_id] = sum(r.bases.merchandise_minor for r in f.refunds)
+            self.refunded_bases[f.order_id] = refunded_merchandise(f.refunds, order_bases=f.bases,
+                                                                 taxes_included=f.taxes_included)
 
     def earn(self, settled: list[OrderFacts], members: dict[int, int], states: dict[int, _MemberState],
              spendable: dict[int, int], claimed: set[str]) -> None:
@@ -429,7 +430,8 @@ class _Plan:
         for entry in entries:
             self._spend(member_id, entry)
         self.earned_members.add(member_id)
-        self.refunded_bases[f.order_id] = sum(r.bases.merchandise_minor for r in f.refunds)
+        self.refunded_bases[f.order_id] = refunded_merchandise(f.refunds, order_bases=f.bases,
+                                                                 taxes_included=f.taxes_included)
         entries += self._refund_take_backs(f, earn, earning, label)
         remaining = sum(e["points"] for e in entries)  # order_net_points: all the order's entries so far
         if _void(f) and remaining > 0:

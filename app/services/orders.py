@@ -27,8 +27,8 @@ from app.loyalty.ledger import EntryKind, order_earn_key, order_edit_key, order_
 from app.loyalty.orders import EarningBases, OrderFacts, RefundFacts, parse_order, parse_refund
 from app.loyalty.program import Program
 from app.loyalty.settlement import (EarnedOrder, earn_reason, earning_trigger_met, edit_reason, is_void, order_label,
-                                    refund_reason, refund_take_back, reversal_reason, take_back_split, vests_at,
-                                    with_shortfall)
+                                    refund_reason, refund_take_back, refunded_merchandise, reversal_reason,
+                                    take_back_split, vests_at, with_shortfall)
 from app.models import LedgerEntry, Member, Order, ProgramVersion, Refund, Shop
 from app.services import actions, referrals, tiers
 from app.services.inbox import UnprocessableEvent
@@ -297,7 +297,9 @@ def _claw_back_refunds(session, shop, order, member, earn, program, now) -> bool
     earned = _earned(session, member, order, earn)
     refunds = session.scalars(select(Refund).where(Refund.shop_id == shop.id, Refund.order_id == order.order_id)
                               .order_by(Refund.refund_id)).all()
-    order.refunded_base_minor = sum(r.base_minor for r in refunds)
+    order.refunded_base_minor = refunded_merchandise([_refund_facts(r) for r in refunds],
+                                                     order_bases=earned.order_bases,
+                                                     taxes_included=earned.taxes_included)
     taken = -sum(_asked(e) for e in _order_entries(session, member, order, "refund"))
     posted = False
     for refund in refunds:

@@ -3,7 +3,9 @@ refunds, shipping refunds and order edits, on both databases."""
 import copy
 
 import pytest
+from sqlalchemy import select
 
+from app.models import Order
 from tests.fixtures.earn import earn_payload
 from tests.support import ORDER_ID
 from tests.support.ledger import balance, deliver, entries, ledger, set_program
@@ -32,6 +34,9 @@ def test_amount_only_refund_claws_back_its_share_of_the_money(client, t, shop):
     deliver(client, t, "refunds/create", earn_payload("refund_amount_only"))
     assert ledger(t, shop) == [(EARN, 90), ("refund:978123456801:clawback", -22)]
     assert entries(t, shop)[-1].reason == "Refund on order #1042: $22.50 of $90.00 refunded = -22 points"
+    with t.db.scope(read_only=True) as session:  # tiers on amount spent see the money too
+        order = session.scalar(select(Order).where(Order.shop_id == shop.id, Order.order_id == ORDER_ID))
+    assert (order.earning_base_minor, order.refunded_base_minor) == (9000, 2250)
 
 
 def test_item_refunded_for_less_than_its_price_claws_back_by_the_money_refunded(client, t, shop):
