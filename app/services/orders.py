@@ -263,34 +263,39 @@ def _earned(session: Session, member: Member, order: Order, earn: LedgerEntry) -
                        taxes_included=bool((order.facts or {}).get("taxes_included")))
 
 
-def _settle_edit(session, order, member, earn, program, now) -> bool:
-    """An order edit moved the earning base since the order earned: the points follow, by the
-    rules the order earned under, with the difference posted once per edited state."""
-    if earn.kind != EntryKind.EARN or "base_minor" not in (earn.details or {}):
-        return False  # settled without points (imported history): an edit earns nothing either
+def _edit_difference(session, order, member, earn) -> tuple[int, int, EarnedOrder]:
+    """(points the order now earns minus what it holds, its base now, what it earned so far),
+    computed by the rules and tier the order earned under."""
     earned = _earned(session, member, order, earn)
     base = _bases(order).for_rule(earned.base_kind)
     if base == earned.base_minor or earn.program_version_id is None:
-        return False
+        return 0, base, earned
     rules = program_of(session.get(ProgramVersion, earn.program_version_id))
     tier = rules.tier((earn.details or {}).get("tier"))
     target = points_for_order(rules, _facts_for_earning(order), tier=tier, at=order.processed_at or earn.created_at)
-    delta = target.points - earned.points
-    if delta == 0:
-        return False
+    return target.points - earned.points, base, earned
+
+
+def _settle_edit(session, order, member, earn, program, now) -> bool:
+    """An order edit moved the earning base since the order earned: the points follow, with the
+    difference posted once per edited state of the order."""
+    if earn.kind != EntryKind.EARN or "base_minor" not in (earn.details or {}):
+        return False  # settled without points (imported history): an edit earns nothing either
+    delta, base, earned = _edit_difference(session, order, member, earn)
+    if delta == 0 or (delta > 0 and member.blocked_at is not None):
+        return False  # a blocked member earns nothing more, as on a new order
     updated_at = order.shopify_updated_at
     version = updated_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ") if updated_at else f"base{base}"
-    reason = edit_reason(order_label(order.name, order.order_id), earned.base_minor, base, order.currency, delta)
-    details = {"base_minor": base, "base_kind": earned.base_kind}
-    key = order_edit_key(order.order_id, version)
+    entry = dict(key=order_edit_key(order.order_id, version), cause_type="order_edit", cause_id=str(order.order_id),
+                 order_id=order.order_id, details={"base_minor": base, "base_kind": earned.base_kind},
+                 reason=edit_reason(order_label(order.name, order.order_id), earned.base_minor, base, order.currency,
+                                    delta))
     if delta < 0:
-        return bool(_take_back(session, member, earn, key=key, kind=EntryKind.CLAWBACK, points=-delta, reason=reason,
-                               cause_type="order_edit", cause_id=str(order.order_id), order_id=order.order_id,
-                               program=program, now=now, details=details))
-    return bool(post_entry(session, member, NewEntry(
-        key=key, kind=EntryKind.EARN, points=delta, cause_type="order_edit", cause_id=str(order.order_id),
-        order_id=order.order_id, program_version_id=earn.program_version_id, reason=reason, details=details,
-        vests_at=earn.vests_at, expires_at=earn.expires_at), now=now))
+        return bool(_take_back(session, member, earn, kind=EntryKind.CLAWBACK, points=-delta, program=program,
+                               now=now, **entry))
+    return bool(post_entry(session, member, NewEntry(kind=EntryKind.EARN, points=delta, vests_at=earn.vests_at,
+                                                     program_version_id=earn.program_version_id,
+                                                     expires_at=earn.expires_at, **entry), now=now))
 
 
 def _claw_back_refunds(session, shop, order, member, earn, program, now) -> bool:
