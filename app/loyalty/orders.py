@@ -286,5 +286,9 @@ def _refund_currency(payload: dict) -> str:
         money = ((item.get("subtotal_set") or {}).get("shop_money") or {})
         if money.get("currency_code"):
             return money["currency_code"]
+    for adjustment in payload.get("order_adjustments") or []:  # an amount-only refund has only these
+        money = ((adjustment.get("amount_set") or {}).get("shop_money") or {})
+        if money.get("currency_code"):
+            return money["currency_code"]
     money = ((payload.get("total_duties_set") or {}).get("shop_money") or {})
     return money.get("currency_code") or "USD"

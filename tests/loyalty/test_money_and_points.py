@@ -82,3 +82,11 @@ def test_refund_of_the_reference_order_still_takes_back_its_item_share():
     earned = _earned(110, order=payload("orders/paid"))
     take_back = refund_take_back(parse_refund(payload("refunds/create")), earned, already_taken=0)
     assert (take_back.points, take_back.refunded_minor) == (55, 5500)
+
+
+def test_amount_only_refund_in_yen_is_read_in_yen():
+    refund = earn_payload("refund_amount_only")
+    del refund["total_duties_set"]
+    refund["order_adjustments"][0]["amount_set"]["shop_money"] = {"amount": "-2800", "currency_code": "JPY"}
+    facts = parse_refund(refund)
+    assert (facts.currency, facts.discrepancy_minor) == ("JPY", 2800)
