@@ -129,8 +129,8 @@ def _refunded_quantities(payload: dict) -> dict[int, int]:
     for refund in payload.get("refunds") or []:
         for item in refund.get("refund_line_items") or []:
             if item.get("line_item_id") is not None:
-                line_id = int(item["line_item_id"])
-                refunded[line_id] = refunded.get(line_id, 0) + int(item.get("quantity") or 0)
+                line_id = _units(item["line_item_id"], "refund line item's line_item_id")
+                refunded[line_id] = refunded.get(line_id, 0) + _units(item.get("quantity"), "refunded quantity")
     return refunded
 
 
@@ -140,12 +140,20 @@ class _Line:
     tax_minor: int  # the tax charged on those units
 
 
+def _units(value: Any, what: str) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{what} is not a whole number: {value!r}") from None
+
+
 def _held_units(line: dict, refunded: dict[int, int]) -> tuple[int, int]:
     """(units ordered, units the order holds after edits)."""
-    ordered = int(line.get("quantity") or 0)
+    ordered = _units(line.get("quantity"), "line item quantity")
     if line.get("current_quantity") is None:
         return ordered, ordered
-    held = int(line["current_quantity"]) + refunded.get(int(line.get("id") or 0), 0)
+    held = _units(line["current_quantity"], "line item current_quantity")
+    held += refunded.get(_units(line.get("id"), "line item id"), 0)
     return ordered, max(0, min(ordered, held))
 
 

@@ -1,4 +1,7 @@
 """Earning bases and take-backs follow the money: tax once, edits, amount-only and partial refunds."""
+import pytest
+
+from app.loyalty.errors import InvalidInput
 from app.loyalty.orders import EarningBases, parse_order, parse_refund
 from app.loyalty.settlement import EarnedOrder, refund_take_back
 from tests.fixtures.earn import earn_payload
@@ -90,3 +93,10 @@ def test_amount_only_refund_in_yen_is_read_in_yen():
     refund["order_adjustments"][0]["amount_set"]["shop_money"] = {"amount": "-2800", "currency_code": "JPY"}
     facts = parse_refund(refund)
     assert (facts.currency, facts.discrepancy_minor) == ("JPY", 2800)
+
+
+def test_a_quantity_that_is_not_a_number_is_refused_as_invalid_input():
+    body = earn_payload("orders_updated_edit_removed_hoodie")
+    body["line_items"][0]["current_quantity"] = "one"
+    with pytest.raises(InvalidInput, match="current_quantity"):
+        parse_order(body)
