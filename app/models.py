@@ -230,6 +230,9 @@ class Refund(Base):
     base_minor: Mapped[int] = mapped_column(BigInteger)
     shipping_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    shipping_tax_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Money refunded beyond the parts above (negative: short of them), see RefundFacts.
+    discrepancy_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3))
     refunded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

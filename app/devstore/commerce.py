@@ -4,7 +4,10 @@ orders ship. Each function changes the shop's state (the stand-in's record of th
 
 Money is Decimal, rounded to cents the way a checkout does: discounts are allocated across
 the lines they apply to (the last line takes the remainder), tax is charged per line on the
-discounted price, and refunds give back each line's share of both.
+discounted price (or, in a shop whose prices include tax, is the part of it that is tax), and
+refunds give back each line's share of both. As in Shopify, a refund may give back less than
+its items cost, or money without any items (both booked as a refund discrepancy), and an order
+edit removes units or adds lines without any refund.
 """
 from __future__ import annotations
 
@@ -152,10 +155,18 @@ def _apply_code(shop: ShopState, order: dict, code: str, customer_id: int | None
     discounts.record_use(shop, applied.code, customer_id)
 
 
+def _line_tax(line: dict, rate: Decimal, taxes_included: bool) -> str:
+    taxed = Decimal(line["price"]) * line["quantity"] - Decimal(line["discount"])
+    if not line["taxable"]:
+        return amount_text(0)
+    return amount_text(cents(taxed * rate / (1 + rate)) if taxes_included else cents(taxed * rate))
+
+
 def place_order(shop: ShopState, *, customer: dict | None, items: list[tuple[catalog.Product, int, Decimal | None]],
                 now: datetime, code: str | None = None, attributes: dict[str, str] | None = None,
-                email: str | None = None, test: bool = False) -> dict:
-    """A paid checkout. `items` are (product, quantity, price or None for the list price)."""
+                email: str | None = None, test: bool = False, taxes_included: bool | None = None) -> dict:
+    """A paid checkout. `items` are (product, quantity, price or None for the list price); prices
+    include tax when the shop's do (or `taxes_included` says so)."""
     if not items:
         raise DemoStoreError("an order needs at least one item")
     lines = [_new_line(shop, product, quantity, price) for product, quantity, price in items]
@@ -172,20 +183,37 @@ def place_order(shop: ShopState, *, customer: dict | None, items: list[tuple[cat
             "id": next_id(shop, "ShippingLine"), "title": "Standard Shipping" if shipping_price else "Free Shipping",
             "code": "Standard", "price": amount_text(shipping_price), "discount": "0.00"},
         "discount": None, "tax_rate": str(catalog.TAX_RATE),
+        "taxes_included": shop.get("taxes_included", False) if taxes_included is None else taxes_included,
         "note_attributes": [{"name": k, "value": v} for k, v in (attributes or {}).items()],
         "cancelled_at": None, "cancel_reason": None, "closed_at": None, "refunds": [], "fulfillments": [],
     }
     if code:
         _apply_code(shop, order, code, order["customer_id"], now)
     for line in lines:
-        taxed = Decimal(line["price"]) * line["quantity"] - Decimal(line["discount"])
-        line["tax"] = amount_text(cents(taxed * catalog.TAX_RATE) if line["taxable"] else 0)
+        line["tax"] = _line_tax(line, catalog.TAX_RATE, order["taxes_included"])
     shop["orders"][str(order["id"])] = order
     return order
 
 
 def refunded_quantity(order: dict, line_id: int) -> int:
     return sum(r["quantity"] for refund in order["refunds"] for r in refund["lines"] if r["line_id"] == line_id)
+
+
+def held_quantity(order: dict, line: dict) -> int:
+    """Units neither refunded nor removed by an edit (Shopify's `current_quantity`)."""
+    return line["quantity"] - line.get("removed", 0) - refunded_quantity(order, line["id"])
+
+
+def _refund_money(order: dict, refund_lines: list[dict], shipping: dict | None) -> Decimal:
+    """What the refunded items and shipping cost the customer (tax on top unless included)."""
+    tax = Decimal(0) if order.get("taxes_included") else sum((Decimal(r["tax"]) for r in refund_lines), Decimal(0))
+    return (sum((Decimal(r["subtotal"]) for r in refund_lines), Decimal(0)) + tax
+            + (Decimal(shipping["amount"]) if shipping else 0))
+
+
+def refundable(order: dict) -> Decimal:
+    totals = order_totals(order)
+    return totals.total - totals.refunded
 
 
 def refunded_shipping(order: dict) -> Decimal:
@@ -201,13 +229,14 @@ def _refund_line(shop: ShopState, line: dict, quantity: int, restock_type: str) 
 
 
 def refund_order(shop: ShopState, order: dict, *, items: list[tuple[int, int]], now: datetime, note: str | None,
-                 refund_shipping: bool = False, restock_type: str = "return") -> dict:
-    """Refund `items` ((line id, quantity)) and optionally what is left of the shipping."""
+                 refund_shipping: bool = False, restock_type: str = "return", amount: Decimal | None = None) -> dict:
+    """Refund `items` ((line id, quantity)) and optionally what is left of the shipping; `amount`
+    gives back less than they cost (a damaged return), booked as a refund discrepancy."""
     lines = {li["id"]: li for li in order["lines"]}
     refund_lines = []
     for line_id, quantity in items:
         line = lines.get(line_id)
-        if line is None or quantity < 1 or quantity > line["quantity"] - refunded_quantity(order, line_id):
+        if line is None or quantity < 1 or quantity > held_quantity(order, line):
             raise DemoStoreError(f"order {order['name']} has no {quantity} unrefunded unit(s) of line {line_id}")
         refund_lines.append(_refund_line(shop, line, quantity, restock_type))
     shipping = order["shipping"]
@@ -220,18 +249,65 @@ def refund_order(shop: ShopState, order: dict, *, items: list[tuple[int, int]], 
               "transaction_id": next_id(shop, "OrderTransaction")}
     if not refund_lines and refund["shipping"] is None:
         raise DemoStoreError(f"nothing left to refund on order {order['name']}")
-    refund["amount"] = amount_text(sum((Decimal(r["subtotal"]) + Decimal(r["tax"]) for r in refund_lines), Decimal(0))
-                                   + (Decimal(refund["shipping"]["amount"]) if refund["shipping"] else 0))
+    calculated = _refund_money(order, refund_lines, refund["shipping"])
+    given = calculated if amount is None else Decimal(amount)
+    if amount is not None and (given <= 0 or given > min(calculated, refundable(order))):
+        raise DemoStoreError(f"a refund of these items can give back more than 0.00 and at most "
+                             f"{amount_text(min(calculated, refundable(order)))}")
+    refund["amount"], refund["discrepancy"] = amount_text(given), amount_text(calculated - given)
+    if given != calculated:
+        refund["adjustment_id"] = next_id(shop, "OrderAdjustment")
     order["refunds"].append(refund)
     order["updated_at"] = iso(now)
     return refund
+
+
+def refund_money_only(shop: ShopState, order: dict, amount: Decimal, *, now: datetime, note: str | None) -> dict:
+    """Give money back without any item (goodwill): Shopify books the whole amount as a negative
+    refund discrepancy, and refuses more than the order has left to refund."""
+    amount = Decimal(amount)
+    if amount <= 0 or amount > refundable(order):
+        raise DemoStoreError(f"order {order['name']} can be refunded more than 0.00 and at most "
+                             f"{amount_text(refundable(order))}")
+    refund = {"id": next_id(shop, "Refund"), "order_id": order["id"], "order_name": order["name"],
+              "customer_id": order["customer_id"], "created_at": iso(now), "note": note, "lines": [],
+              "shipping": None, "transaction_id": next_id(shop, "OrderTransaction"),
+              "amount": amount_text(amount), "discrepancy": amount_text(-amount),
+              "adjustment_id": next_id(shop, "OrderAdjustment")}
+    order["refunds"].append(refund)
+    order["updated_at"] = iso(now)
+    return refund
+
+
+def edit_line_quantity(order: dict, line_id: int, quantity: int, *, now: datetime) -> dict:
+    """An order edit lowering a line to `quantity` units (no refund: the money is settled apart)."""
+    line = next((li for li in order["lines"] if li["id"] == line_id), None)
+    if order["cancelled_at"] or line is None:
+        raise DemoStoreError(f"order {order['name']} cannot be edited (cancelled, or no line {line_id})")
+    held = held_quantity(order, line)
+    if quantity < 0 or quantity > held:
+        raise DemoStoreError(f"line {line_id} can be set to 0..{held} units; add a line to sell more")
+    line["removed"] = line.get("removed", 0) + held - quantity
+    order["updated_at"] = iso(now)
+    return line
+
+
+def edit_add_line(shop: ShopState, order: dict, product: catalog.Product, quantity: int, *, now: datetime) -> dict:
+    """An order edit adding a line at the product's price, taxed like the rest of the order."""
+    if order["cancelled_at"] or quantity < 1:
+        raise DemoStoreError(f"order {order['name']} cannot get {quantity} more unit(s)")
+    line = _new_line(shop, product, quantity, None)
+    line["tax"] = _line_tax(line, Decimal(order["tax_rate"]), order.get("taxes_included", False))
+    order["lines"].append(line)
+    order["updated_at"] = iso(now)
+    return line
 
 
 def refund_amount(shop: ShopState, order: dict, amount: Decimal, *, now: datetime, note: str | None) -> dict:
     """Refund whole units, line by line, until at least `amount` of merchandise is returned."""
     items, covered = [], Decimal(0)
     for line in order["lines"]:
-        for _ in range(line["quantity"] - refunded_quantity(order, line["id"])):
+        for _ in range(held_quantity(order, line)):
             if covered >= amount:
                 break
             items.append((line["id"], 1))
@@ -246,7 +322,7 @@ def cancel_order(shop: ShopState, order: dict, *, now: datetime, reason: str = "
     """Cancel and refund whatever is left, shipping included."""
     if order["cancelled_at"]:
         raise DemoStoreError(f"order {order['name']} is already cancelled")
-    left = [(li["id"], li["quantity"] - refunded_quantity(order, li["id"])) for li in order["lines"]]
+    left = [(li["id"], held_quantity(order, li)) for li in order["lines"]]
     refund = refund_order(shop, order, items=[(i, q) for i, q in left if q > 0], now=now, refund_shipping=True,
                           note=f"Order cancelled by {reason}", restock_type="cancel")
     order.update(cancelled_at=iso(now), cancel_reason=reason, closed_at=iso(now), updated_at=iso(now))
@@ -277,6 +353,7 @@ class OrderTotals:
     refunded_tax: Decimal
     refunded_line_discounts: Decimal
     refunded_shipping: Decimal
+    taxes_included: bool = False
 
     @property
     def subtotal(self) -> Decimal:
@@ -292,7 +369,7 @@ class OrderTotals:
 
     @property
     def total(self) -> Decimal:
-        return self.subtotal + self.shipping + self.tax
+        return self.subtotal + self.shipping + (0 if self.taxes_included else self.tax)
 
 
 def _sum(values) -> Decimal:
@@ -312,7 +389,7 @@ def order_totals(order: dict) -> OrderTotals:
         refunded_tax=_sum(r["tax"] for r in refund_lines),
         refunded_line_discounts=_sum(cents(Decimal(lines[r["line_id"]]["discount"]) * r["quantity"]
                                            / lines[r["line_id"]]["quantity"]) for r in refund_lines),
-        refunded_shipping=refunded_shipping(order))
+        refunded_shipping=refunded_shipping(order), taxes_included=order.get("taxes_included", False))
 
 
 def financial_status(order: dict) -> str:

@@ -176,12 +176,12 @@ class DemoShop:
     # --- orders -------------------------------------------------------------------------------
     def checkout(self, customer: str | int | None, items: list[tuple[Product, int, Decimal | None]], *,
                  code: str | None = None, attributes: dict[str, str] | None = None, email: str | None = None,
-                 only: Iterable[str] | None = None) -> Outcome:
+                 only: Iterable[str] | None = None, taxes_included: bool | None = None) -> Outcome:
         """A paid online order (Shopify fires orders/create, then orders/paid)."""
         def change(shop):
             buyer = self._customer(shop, customer) if customer is not None else None
             order = commerce.place_order(shop, customer=buyer, items=items, code=code, attributes=attributes,
-                                         email=email, now=self.now)
+                                         email=email, now=self.now, taxes_included=taxes_included)
             body = payloads.order_payload(shop, order)
             return order, [("orders/create", body), ("orders/paid", body)]
         return self._act(change, only)
@@ -212,6 +212,37 @@ class DemoShop:
             commerce.fulfill_order(shop, order, now=self.now)
             return order, [("orders/fulfilled", payloads.order_payload(shop, order))]
         return self._act(change, only)
+
+    def refund_items_for_less(self, order_key: str | int | None, items: list[tuple[int, int]], amount: Decimal, *,
+                              note: str | None = None) -> Outcome:
+        """Items returned but only `amount` given back (Shopify books a refund discrepancy)."""
+        def change(shop):
+            order = commerce.find_order(shop, order_key)
+            refund = commerce.refund_order(shop, order, items=items, now=self.now, note=note, amount=amount)
+            return refund, [("refunds/create", payloads.refund_payload(shop, order, refund)),
+                            ("orders/updated", payloads.order_payload(shop, order))]
+        return self._act(change)
+
+    def refund_money(self, order_key: str | int | None, amount: Decimal, *, note: str | None = None) -> Outcome:
+        """Money given back without any item (goodwill)."""
+        def change(shop):
+            order = commerce.find_order(shop, order_key)
+            refund = commerce.refund_money_only(shop, order, amount, now=self.now, note=note)
+            return refund, [("refunds/create", payloads.refund_payload(shop, order, refund)),
+                            ("orders/updated", payloads.order_payload(shop, order))]
+        return self._act(change)
+
+    def edit_order(self, order_key: str | int | None, *, line_quantities: dict[int, int] | None = None,
+                   add: list[tuple[Product, int]] | None = None) -> Outcome:
+        """The merchant edits an order (lower a line's units, add lines): Shopify fires orders/updated."""
+        def change(shop):
+            order = commerce.find_order(shop, order_key)
+            for line_id, quantity in (line_quantities or {}).items():
+                commerce.edit_line_quantity(order, line_id, quantity, now=self.now)
+            for product, quantity in add or []:
+                commerce.edit_add_line(shop, order, product, quantity, now=self.now)
+            return order, [("orders/updated", payloads.order_payload(shop, order))]
+        return self._act(change)
 
     def touch_order(self, order_key: str | int | None) -> Outcome:
         """The merchant edits an order (a note): orders/updated with the order as it stands."""

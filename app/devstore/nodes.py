@@ -92,9 +92,14 @@ def _line_item_node(rest: dict) -> dict[str, Any]:
             "product": {"id": gid("Product", rest["product_id"]), "legacyResourceId": str(rest["product_id"]),
                         "title": rest["title"]},
             "variant": {"id": gid("ProductVariant", rest["variant_id"]), "legacyResourceId": str(rest["variant_id"])},
-            "originalUnitPriceSet": _bag(unit),
+            "originalUnitPriceSet": _bag(unit), "taxLines": _tax_line_nodes(rest),
             "discountAllocations": [{"allocatedAmountSet": _bag(a["amount_set"])}
                                     for a in rest["discount_allocations"]]}
+
+
+def _tax_line_nodes(rest: dict) -> list[dict[str, Any]]:
+    return [{"title": t["title"], "rate": t["rate"], "ratePercentage": t["rate"] * 100,
+             "channelLiable": t["channel_liable"], "priceSet": _bag(t["price_set"])} for t in rest["tax_lines"]]
 
 
 def _refund_node(rest: dict, shipping_lines: dict[int, dict]) -> dict[str, Any]:
@@ -103,6 +108,7 @@ def _refund_node(rest: dict, shipping_lines: dict[int, dict]) -> dict[str, Any]:
     return {
         "id": rest["admin_graphql_api_id"], "legacyResourceId": str(rest["id"]), "createdAt": _utc(rest["created_at"]),
         "updatedAt": _utc(rest["created_at"]), "note": rest["note"], "totalRefundedSet": money_bag(refunded, currency),
+        "duties": [],
         "refundLineItems": paged([_refund_line_node(r) for r in rest["refund_line_items"]]),
         "refundShippingLines": paged([{"id": gid("RefundShippingLine", s["id"]),
                                        "shippingLine": shipping_lines.get(s["shipping_line_id"]),
@@ -123,7 +129,7 @@ def _shipping_line_node(rest: dict) -> dict[str, Any]:
     return {"id": gid("ShippingLine", rest["id"]), "title": rest["title"], "code": rest["code"],
             "source": rest["source"], "isRemoved": False, "custom": False,
             "originalPriceSet": _bag(rest["price_set"]), "discountedPriceSet": _bag(rest["discounted_price_set"]),
-            "currentDiscountedPriceSet": _bag(rest["current_discounted_price_set"]),
+            "currentDiscountedPriceSet": _bag(rest["current_discounted_price_set"]), "taxLines": _tax_line_nodes(rest),
             "discountAllocations": [{"allocatedAmountSet": _bag(a["amount_set"])}
                                     for a in rest["discount_allocations"]]}
 
@@ -151,6 +157,7 @@ def order_node(shop: ShopState, order: dict) -> dict[str, Any]:
         "displayFinancialStatus": rest["financial_status"].upper(),
         "displayFulfillmentStatus": (rest["fulfillment_status"] or "unfulfilled").upper(),
         "currencyCode": rest["currency"], "presentmentCurrencyCode": rest["presentment_currency"],
+        "taxesIncluded": rest["taxes_included"],
         "customerAcceptsMarketing": rest["buyer_accepts_marketing"],
         "discountCodes": [d["code"] for d in rest["discount_codes"]],
         "discountCode": rest["discount_codes"][0]["code"] if rest["discount_codes"] else None,

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.devstore.commerce import financial_status, fulfillment_status, order_totals, refunded_quantity
+from app.devstore.commerce import financial_status, fulfillment_status, held_quantity, order_totals
 from app.devstore.graph import amount_text, parse_time
 from app.devstore.state import ShopState, gid
 
@@ -92,7 +92,7 @@ def _postal_address(customer: dict | None) -> dict[str, Any] | None:
 
 def _line_item(order: dict, line: dict, currency: str, *, variant: str = "order") -> dict[str, Any]:
     """One line item; refunds and fulfillments embed a slightly shorter variant of it."""
-    left = line["quantity"] - refunded_quantity(order, line["id"])
+    left = held_quantity(order, line)
     item = {"id": line["id"], "admin_graphql_api_id": gid("LineItem", line["id"]), "attributed_staffs": [],
             "current_quantity": left, "fulfillable_quantity": 0 if order["fulfillments"] else left,
             "fulfillment_service": "gift_card" if line["gift_card"] else "manual",
@@ -203,7 +203,7 @@ def order_payload(shop: ShopState, order: dict) -> dict[str, Any]:
         "payment_gateway_names": ["shopify_payments"], "phone": None, "po_number": None,
         "presentment_currency": currency, "processed_at": local_time(shop, order["processed_at"]), "reference": None,
         "referring_site": "", "source_identifier": None, "source_name": "web", "source_url": None, "tags": "",
-        "tax_exempt": False, "taxes_included": False, "test": order["test"], "token": order["token"],
+        "tax_exempt": False, "taxes_included": order.get("taxes_included", False), "test": order["test"], "token": order["token"],
         "total_outstanding": "0.00", "total_tip_received": "0.00",
         "total_weight": sum(li["grams"] * li["quantity"] for li in order["lines"]),
         "updated_at": local_time(shop, order["updated_at"]), "user_id": None,
@@ -232,7 +232,8 @@ def refund_payload(shop: ShopState, order: dict, refund: dict) -> dict[str, Any]
         "refund_shipping_lines": [{"id": refund["shipping"]["id"], "shipping_line_id": order["shipping"]["id"],
                                    "subtotal_amount_set": money_set(refund["shipping"]["amount"], currency),
                                    "tax_amount_set": money_set("0", currency)}] if refund["shipping"] else [],
-        "admin_graphql_api_id": gid("Refund", refund["id"]), "order_adjustments": [],
+        "admin_graphql_api_id": gid("Refund", refund["id"]),
+        "order_adjustments": _discrepancy(order, refund, currency),
         "refund_line_items": [{
             "id": r["id"], "quantity": r["quantity"], "line_item_id": r["line_id"], "location_id": 70011223344,
             "restock_type": r["restock_type"], "subtotal": float(r["subtotal"]), "total_tax": float(r["tax"]),
@@ -241,6 +242,17 @@ def refund_payload(shop: ShopState, order: dict, refund: dict) -> dict[str, Any]
             for r in refund["lines"]],
         "transactions": [_refund_transaction(order, refund, at, currency)],
     }
+
+
+def _discrepancy(order: dict, refund: dict, currency: str) -> list[dict[str, Any]]:
+    """Shopify books money refunded short of the items as a positive `refund_discrepancy`, and
+    money refunded without items as a negative one."""
+    amount = Decimal(refund.get("discrepancy") or 0)
+    if not amount:
+        return []
+    return [{"id": refund["adjustment_id"], "order_id": order["id"], "refund_id": refund["id"], "amount": amount_text(amount),
+             "tax_amount": "0.00", "kind": "refund_discrepancy", "reason": "Refund discrepancy",
+             "amount_set": money_set(amount, currency), "tax_amount_set": money_set("0", currency)}]
 
 
 def _refund_transaction(order: dict, refund: dict, at: str, currency: str) -> dict[str, Any]:

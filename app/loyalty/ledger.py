@@ -34,6 +34,12 @@ def order_reversal_key(order_id: int) -> str:
     return f"order:{order_id}:reversal"
 
 
+def order_edit_key(order_id: int, version: str) -> str:
+    """The difference an order edit makes; `version` is the edited order's `updated_at`, so a
+    later delivery of the same state adds nothing and a further edit gets its own entry."""
+    return f"order:{order_id}:edit:{version}"
+
+
 def refund_clawback_key(refund_id: int) -> str:
     return f"refund:{refund_id}:clawback"
 

@@ -3,6 +3,12 @@
 
 All amounts are the shop-currency amounts (`shop_money`), so an order paid in any currency
 earns in the shop's currency. Gift-card lines never earn: they are money, not a purchase.
+
+Bases are kept without tax: in a store whose prices include tax (`taxes_included`), the tax
+contained in each line (its `tax_lines`) and in shipping is taken out of the line and shipping
+amounts, so every base counts the tax once, as its own part. Quantities are what the order
+holds after edits: Shopify's `current_quantity` leaves out units removed by an order edit and
+units refunded; refunded units are added back because their refunds take points back themselves.
 """
 from __future__ import annotations
 
@@ -22,9 +28,9 @@ REFERRAL_ATTRIBUTES = ("tessera_ref", "referral_code", "ref")
 class EarningBases:
     """The amounts an earning rule can apply to, in shop-currency minor units."""
 
-    merchandise_minor: int  # line items after discounts, gift cards excluded
-    shipping_minor: int  # shipping after shipping discounts
-    tax_minor: int
+    merchandise_minor: int  # line items after discounts, gift cards excluded, without tax
+    shipping_minor: int  # shipping after shipping discounts, without tax
+    tax_minor: int  # all tax charged, lines and shipping
 
     def for_rule(self, base: str) -> int:
         return {"subtotal": self.merchandise_minor,
@@ -35,11 +41,20 @@ class EarningBases:
 
 @dataclass(frozen=True)
 class RefundFacts:
+    """One refund as Shopify describes it. `bases` holds the refunded line subtotals, shipping and
+    tax as given: line and shipping subtotals contain their tax when the order's prices include
+    tax (the refund payload does not say so; the order does, see clawback.refunded_parts)."""
+
     refund_id: int
     order_id: int
     currency: str
     bases: EarningBases
     refunded_at: datetime | None
+    shipping_tax_minor: int = 0  # the part of bases.tax_minor charged on shipping
+    # Money refunded beyond the lines and shipping above (negative: refunded for less than their
+    # price), from the refund's `refund_discrepancy` order adjustments; an amount-only refund has
+    # no lines at all and only this.
+    discrepancy_minor: int = 0
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,7 @@ class OrderFacts:
     bases: EarningBases
     subtotal_minor: int
     total_minor: int
+    taxes_included: bool = False
     # product id -> merchandise base of its lines (campaigns limited to products)
     product_bases: dict[int, int] = field(default_factory=dict)
     discount_codes: tuple[str, ...] = ()
@@ -76,7 +92,8 @@ class OrderFacts:
     def to_json(self) -> dict[str, Any]:
         """What the Order row keeps of the facts (for later recomputation and analytics)."""
         return {"bases": [self.bases.merchandise_minor, self.bases.shipping_minor, self.bases.tax_minor],
-                "product_bases": {str(k): v for k, v in self.product_bases.items()}}
+                "product_bases": {str(k): v for k, v in self.product_bases.items()},
+                "taxes_included": self.taxes_included}
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -102,33 +119,103 @@ def _id(value: Any, what: str) -> int:
         raise InvalidInput(f"{what} is missing or not a number") from None
 
 
-def _line_base(line: dict, currency: str) -> int:
+def _money_sum(items: Any, key: str, fallback: str, currency: str) -> int:
+    return sum(_shop_money(i.get(key), i.get(fallback), currency) for i in items or [])
+
+
+def _refunded_quantities(payload: dict) -> dict[int, int]:
+    """line item id -> units refunded by the refunds embedded in the order."""
+    refunded: dict[int, int] = {}
+    for refund in payload.get("refunds") or []:
+        for item in refund.get("refund_line_items") or []:
+            if item.get("line_item_id") is not None:
+                line_id = _units(item["line_item_id"], "refund line item's line_item_id")
+                refunded[line_id] = refunded.get(line_id, 0) + _units(item.get("quantity"), "refunded quantity")
+    return refunded
+
+
+@dataclass(frozen=True)
+class _Line:
+    base_minor: int  # after discounts, without tax, for the units the order still holds
+    tax_minor: int  # the tax charged on those units
+
+
+def _units(value: Any, what: str) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{what} is not a whole number: {value!r}") from None
+
+
+def _held_units(line: dict, refunded: dict[int, int]) -> tuple[int, int]:
+    """(units ordered, units the order holds after edits)."""
+    ordered = _units(line.get("quantity"), "line item quantity")
+    if line.get("current_quantity") is None:
+        return ordered, ordered
+    held = _units(line["current_quantity"], "line item current_quantity")
+    held += refunded.get(_units(line.get("id"), "line item id"), 0)
+    return ordered, max(0, min(ordered, held))
+
+
+def _share(amount_minor: int, held: int, ordered: int) -> int:
+    """The held units' part of a line amount (exact when nothing was removed)."""
+    if held == ordered or ordered == 0:
+        return amount_minor
+    return amount_minor * held // ordered
+
+
+def _line(line: dict, currency: str, *, taxes_included: bool, refunded: dict[int, int]) -> _Line:
+    ordered, held = _held_units(line, refunded)
     price = _shop_money(line.get("price_set"), line.get("price"), currency)
-    discounts = sum(_shop_money(a.get("amount_set"), a.get("amount"), currency)
-                    for a in line.get("discount_allocations") or [])
-    return price * int(line.get("quantity") or 0) - discounts
+    discounts = _money_sum(line.get("discount_allocations"), "amount_set", "amount", currency)
+    tax = _money_sum(line.get("tax_lines"), "price_set", "price", currency)
+    after_discounts = price * ordered - discounts - (tax if taxes_included else 0)
+    return _Line(_share(after_discounts, held, ordered), _share(tax, held, ordered))
 
 
-def _merchandise(payload: dict, currency: str) -> tuple[int, dict[int, int]]:
-    total, by_product = 0, {}
-    for line in payload.get("line_items") or []:
-        if line.get("gift_card"):
+def _merchandise(payload: dict, currency: str, taxes_included: bool) -> tuple[int, dict[int, int], int]:
+    """(merchandise base, product id -> its base, tax charged on the lines)."""
+    total, by_product, line_tax = 0, {}, 0
+    refunded = _refunded_quantities(payload)
+    for item in payload.get("line_items") or []:
+        if item.get("gift_card"):
             continue
-        base = _line_base(line, currency)
-        total += base
-        if line.get("product_id"):
-            by_product[int(line["product_id"])] = by_product.get(int(line["product_id"]), 0) + base
-    return total, by_product
+        line = _line(item, currency, taxes_included=taxes_included, refunded=refunded)
+        total += line.base_minor
+        line_tax += line.tax_minor
+        if item.get("product_id"):
+            by_product[int(item["product_id"])] = by_product.get(int(item["product_id"]), 0) + line.base_minor
+    return total, by_product, line_tax
 
 
-def _shipping(payload: dict, currency: str) -> int:
+def _shipping(payload: dict, currency: str, taxes_included: bool) -> tuple[int, int]:
+    """(shipping after discounts without tax, tax charged on shipping)."""
     lines = payload.get("shipping_lines")
     if lines is None:
-        return _shop_money(payload.get("total_shipping_price_set"), None, currency)
-    return sum(_shop_money(s.get("price_set"), s.get("price"), currency)
-               - sum(_shop_money(a.get("amount_set"), a.get("amount"), currency)
-                     for a in s.get("discount_allocations") or [])
-               for s in lines)
+        return _shop_money(payload.get("total_shipping_price_set"), None, currency), 0
+    shipping = tax = 0
+    for line in lines:
+        line_tax = _money_sum(line.get("tax_lines"), "price_set", "price", currency)
+        shipping += (_shop_money(line.get("price_set"), line.get("price"), currency)
+                     - _money_sum(line.get("discount_allocations"), "amount_set", "amount", currency)
+                     - (line_tax if taxes_included else 0))
+        tax += line_tax
+    return shipping, tax
+
+
+def _has_tax_lines(payload: dict) -> bool:
+    lines = (payload.get("line_items") or []) + (payload.get("shipping_lines") or [])
+    return any(line.get("tax_lines") for line in lines)
+
+
+def _bases(payload: dict, currency: str, taxes_included: bool) -> tuple[EarningBases, dict[int, int]]:
+    merchandise, by_product, line_tax = _merchandise(payload, currency, taxes_included)
+    shipping, shipping_tax = _shipping(payload, currency, taxes_included)
+    # `total_tax` is the tax at checkout; the lines' own tax follows order edits (an added line
+    # brings its tax, a removed unit takes its tax away), so it is preferred when Shopify sends it.
+    tax = line_tax + shipping_tax if _has_tax_lines(payload) else \
+        _shop_money(payload.get("total_tax_set"), payload.get("total_tax"), currency)
+    return EarningBases(merchandise, shipping, tax), by_product
 
 
 def _referral_code(payload: dict) -> str | None:
@@ -147,7 +234,8 @@ def _referral_code(payload: dict) -> str | None:
 def parse_order(payload: dict, *, topic: str | None = None) -> OrderFacts:
     currency = payload.get("currency") or "USD"
     customer = payload.get("customer") or {}
-    merchandise, by_product = _merchandise(payload, currency)
+    taxes_included = bool(payload.get("taxes_included"))
+    bases, by_product = _bases(payload, currency, taxes_included)
     financial_status = payload.get("financial_status")
     order_id = _id(payload.get("id"), "order id")
     return OrderFacts(
@@ -161,10 +249,10 @@ def parse_order(payload: dict, *, topic: str | None = None) -> OrderFacts:
         fulfilled=payload.get("fulfillment_status") == "fulfilled" or topic == "orders/fulfilled",
         cancelled_at=parse_time(payload.get("cancelled_at")), processed_at=parse_time(payload.get("processed_at")),
         updated_at=parse_time(payload.get("updated_at")),
-        bases=EarningBases(merchandise, _shipping(payload, currency),
-                           _shop_money(payload.get("total_tax_set"), payload.get("total_tax"), currency)),
+        bases=bases,
         subtotal_minor=_shop_money(payload.get("subtotal_price_set"), payload.get("subtotal_price"), currency),
         total_minor=_shop_money(payload.get("total_price_set"), payload.get("total_price"), currency),
+        taxes_included=taxes_included,
         product_bases=by_product,
         discount_codes=tuple(str(d.get("code", "")).upper() for d in payload.get("discount_codes") or []
                              if d.get("code")),
@@ -181,21 +269,33 @@ def parse_refund(payload: dict, *, currency: str | None = None) -> RefundFacts:
             continue
         merchandise += _shop_money(item.get("subtotal_set"), item.get("subtotal"), currency)
         tax += _shop_money(item.get("total_tax_set"), item.get("total_tax"), currency)
-    shipping = 0
+    shipping = shipping_tax = 0
     for line in payload.get("refund_shipping_lines") or []:
         shipping += _shop_money(line.get("subtotal_amount_set"), None, currency)
-        tax += _shop_money(line.get("tax_amount_set"), None, currency)
-    for adjustment in payload.get("order_adjustments") or []:  # older API versions refund shipping here
-        if adjustment.get("kind") == "shipping_refund":
-            shipping += abs(_shop_money(adjustment.get("amount_set"), adjustment.get("amount"), currency))
+        shipping_tax += _shop_money(line.get("tax_amount_set"), None, currency)
+    discrepancy = 0
+    for adjustment in payload.get("order_adjustments") or []:
+        amount = _shop_money(adjustment.get("amount_set"), adjustment.get("amount"), currency)
+        if adjustment.get("kind") == "shipping_refund":  # older API versions refund shipping here
+            shipping += abs(amount)
+        elif adjustment.get("kind") == "refund_discrepancy":
+            # Shopify books what was refunded short of the calculated amount as a positive
+            # adjustment, and money refunded beyond it (an amount-only refund) as a negative one.
+            discrepancy -= amount + _shop_money(adjustment.get("tax_amount_set"), adjustment.get("tax_amount"),
+                                                currency)
     return RefundFacts(refund_id=_id(payload.get("id"), "refund id"), order_id=_id(payload.get("order_id"), "order id"),
-                       currency=currency, bases=EarningBases(merchandise, shipping, tax),
-                       refunded_at=parse_time(payload.get("processed_at") or payload.get("created_at")))
+                       currency=currency, bases=EarningBases(merchandise, shipping, tax + shipping_tax),
+                       refunded_at=parse_time(payload.get("processed_at") or payload.get("created_at")),
+                       shipping_tax_minor=shipping_tax, discrepancy_minor=discrepancy)
 
 
 def _refund_currency(payload: dict) -> str:
     for item in payload.get("refund_line_items") or []:
         money = ((item.get("subtotal_set") or {}).get("shop_money") or {})
+        if money.get("currency_code"):
+            return money["currency_code"]
+    for adjustment in payload.get("order_adjustments") or []:  # an amount-only refund has only these
+        money = ((adjustment.get("amount_set") or {}).get("shop_money") or {})
         if money.get("currency_code"):
             return money["currency_code"]
     money = ((payload.get("total_duties_set") or {}).get("shop_money") or {})

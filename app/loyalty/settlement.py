@@ -8,11 +8,14 @@ imported order reads exactly like one Tessera saw happen.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.loyalty.clawback import ClawbackSplit, limit_to_balance
+from app.loyalty.clawback import (ClawbackSplit, limit_to_balance, refund_clawback_points, refunded_against_base,
+                                  refunded_parts)
 from app.loyalty.money import format_money
-from app.loyalty.orders import EarningBases
+from app.loyalty.orders import EarningBases, RefundFacts
 from app.loyalty.program import Program
 
 
@@ -37,15 +40,47 @@ def vests_at(program: Program, now: datetime) -> datetime | None:
     return now + timedelta(days=days) if days else None
 
 
-def refund_base(bases: EarningBases, base_kind: str) -> int:
-    """A refund measured on the base the order earned on (the rule may have changed since)."""
-    return bases.for_rule(base_kind)
+@dataclass(frozen=True)
+class EarnedOrder:
+    """What an order earned, as its refunds are measured against it."""
+
+    points: int  # the earn entry plus any order-edit differences
+    base_minor: int  # the earning base those points are for
+    base_kind: str  # the rule's base when the order earned (the rule may have changed since)
+    order_bases: EarningBases  # the order's parts, to spread an amount-only refund over
+    taxes_included: bool
+
+
+@dataclass(frozen=True)
+class RefundTakeBack:
+    points: int
+    refunded_minor: int  # the refunded money counted against the earning base (for the wording)
+
+
+def refund_take_back(refund: RefundFacts, earned: EarnedOrder, *, already_taken: int) -> RefundTakeBack:
+    """A refund's take-back follows the money it gave back against the earning base; together
+    with the order's earlier take-backs it never exceeds what the order earned."""
+    parts = refunded_parts(refund, taxes_included=earned.taxes_included, order_bases=earned.order_bases)
+    against = refunded_against_base(parts, earned.base_kind)
+    points = refund_clawback_points(earned.points, earned.base_minor, against, already_taken=already_taken)
+    return RefundTakeBack(points, round(against))
 
 
 def refund_reason(label: str, refunded_minor: int, refund_currency: str, base_minor: int, order_currency: str,
                   points: int) -> str:
     return (f"Refund on order {label}: {format_money(refunded_minor, refund_currency)} of "
             f"{format_money(base_minor, order_currency)} refunded = -{points} points")
+
+
+def refunded_merchandise(refunds: Iterable[RefundFacts], *, order_bases: EarningBases, taxes_included: bool) -> int:
+    """Merchandise money the refunds gave back, without tax (what tiers on amount spent subtract)."""
+    return sum(round(refunded_parts(r, taxes_included=taxes_included, order_bases=order_bases)[0]) for r in refunds)
+
+
+def edit_reason(label: str, old_base_minor: int, new_base_minor: int, currency: str, points: int) -> str:
+    sign = "+" if points > 0 else "-"
+    return (f"Order {label} edited: earning base {format_money(old_base_minor, currency)} -> "
+            f"{format_money(new_base_minor, currency)} = {sign}{abs(points)} points")
 
 
 def reversal_reason(label: str, *, cancelled: bool, points: int) -> str:

@@ -37,16 +37,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 
 from app.loyalty.actions import action_reason, action_rule, claim_key
-from app.loyalty.clawback import refund_clawback_points
 from app.loyalty.earning import points_for_order
 from app.loyalty.errors import ActionNotAllowed
 from app.loyalty.expiry import lot_expiry
 from app.loyalty.ledger import EntryKind, order_earn_key, order_reversal_key, refund_clawback_key
 from app.loyalty.orders import OrderFacts, parse_order
 from app.loyalty.program import Program
-from app.loyalty.settlement import (earn_reason, earning_trigger_met, history_reason, is_void, order_label,
-                                    refund_base, refund_reason, reversal_reason, take_back_split, vests_at,
-                                    with_shortfall)
+from app.loyalty.settlement import (EarnedOrder, earn_reason, earning_trigger_met, history_reason, is_void,
+                                    order_label, refund_reason, refund_take_back, refunded_merchandise,
+                                    reversal_reason, take_back_split, vests_at, with_shortfall)
 from app.models import LedgerEntry, Member, Order, Redemption, Refund, Shop
 from app.services.members import new_referral_code
 from app.services.orders import apply_order
@@ -303,7 +302,9 @@ def _insert_orders(session: Session, shop: Shop, orders: list[OrderFacts], membe
 def _insert_refunds(session: Session, shop: Shop, orders: list[OrderFacts], now: datetime) -> None:
     rows = [{"shop_id": shop.id, "refund_id": r.refund_id, "order_id": r.order_id,
              "base_minor": r.bases.merchandise_minor, "shipping_minor": r.bases.shipping_minor,
-             "tax_minor": r.bases.tax_minor, "currency": r.currency, "refunded_at": r.refunded_at, "created_at": now}
+             "tax_minor": r.bases.tax_minor, "shipping_tax_minor": r.shipping_tax_minor,
+             "discrepancy_minor": r.discrepancy_minor, "currency": r.currency, "refunded_at": r.refunded_at,
+             "created_at": now}
             for f in orders for r in f.refunds]
     insert_rows(session, Refund.__table__, rows, conflict=("shop_id", "refund_id"))
 
@@ -400,7 +401,8 @@ class _Plan:
                 members[f.customer_id], order_earn_key(f.order_id), EntryKind.IMPORT, 0, "order", str(f.order_id),
                 f.order_id, history_reason(order_label(f.name, f.order_id), f.processed_at),
                 program_version_id=self.version_id))
-            self.refunded_bases[f.order_id] = sum(r.bases.merchandise_minor for r in f.refunds)
+            self.refunded_bases[f.order_id] = refunded_merchandise(f.refunds, order_bases=f.bases,
+                                                                 taxes_included=f.taxes_included)
 
     def earn(self, settled: list[OrderFacts], members: dict[int, int], states: dict[int, _MemberState],
              spendable: dict[int, int], claimed: set[str]) -> None:
@@ -428,7 +430,8 @@ class _Plan:
         for entry in entries:
             self._spend(member_id, entry)
         self.earned_members.add(member_id)
-        self.refunded_bases[f.order_id] = sum(r.bases.merchandise_minor for r in f.refunds)
+        self.refunded_bases[f.order_id] = refunded_merchandise(f.refunds, order_bases=f.bases,
+                                                                 taxes_included=f.taxes_included)
         entries += self._refund_take_backs(f, earn, earning, label)
         remaining = sum(e["points"] for e in entries)  # order_net_points: all the order's entries so far
         if _void(f) and remaining > 0:
@@ -437,14 +440,16 @@ class _Plan:
                             f.order_id)
 
     def _refund_take_backs(self, f: OrderFacts, earn: dict, earning, label: str) -> list[dict]:
-        entries = []
+        entries, taken = [], 0
+        earned = EarnedOrder(points=earn["points"], base_minor=earning.base_minor, base_kind=earning.base_kind,
+                             order_bases=f.bases, taxes_included=f.taxes_included)
         for refund in sorted(f.refunds, key=lambda r: r.refund_id):
-            points = refund_clawback_points(earn["points"], earning.base_minor,
-                                            refund_base(refund.bases, earning.base_kind))
-            reason = refund_reason(label, refund.bases.merchandise_minor, refund.currency, earning.base_minor,
-                                   f.currency, points)
-            entry = self._take_back(earn, refund_clawback_key(refund.refund_id), points, reason, "refund",
+            take_back = refund_take_back(refund, earned, already_taken=taken)
+            reason = refund_reason(label, take_back.refunded_minor, refund.currency, earning.base_minor,
+                                   f.currency, take_back.points)
+            entry = self._take_back(earn, refund_clawback_key(refund.refund_id), take_back.points, reason, "refund",
                                     str(refund.refund_id), f.order_id)
+            taken += take_back.points if entry else 0
             entries += [entry] if entry else []
         return entries
 

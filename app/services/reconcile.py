@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -44,28 +45,64 @@ def _money(money_bag: dict | None) -> dict:
     return {"shop_money": {"amount": shop_money.get("amount"), "currency_code": shop_money.get("currencyCode")}}
 
 
+def _legacy_id(gid: str | None) -> int | None:
+    return int(str(gid).rsplit("/", 1)[-1]) if gid else None
+
+
+def _tax_lines(node: dict) -> list[dict]:
+    return [{"price_set": _money(t.get("priceSet"))} for t in node.get("taxLines") or []]
+
+
 def _line_item(node: dict) -> dict:
-    return {"quantity": node["quantity"], "gift_card": node["isGiftCard"],
+    return {"id": _legacy_id(node.get("id")), "quantity": node["quantity"],
+            "current_quantity": node.get("currentQuantity"), "gift_card": node["isGiftCard"],
             "product_id": int((node.get("product") or {}).get("legacyResourceId") or 0) or None,
-            "price_set": _money(node["originalUnitPriceSet"]),
+            "price_set": _money(node["originalUnitPriceSet"]), "tax_lines": _tax_lines(node),
             "discount_allocations": [{"amount_set": _money(a["allocatedAmountSet"])}
                                      for a in node.get("discountAllocations") or []]}
 
 
-def _refund(order_id: int, node: dict) -> dict:
+def _amount(money_bag: dict | None) -> Decimal:
+    return Decimal(((money_bag or {}).get("shopMoney") or {}).get("amount") or 0)
+
+
+def _refund_discrepancy(node: dict, taxes_included: bool) -> list[dict]:
+    """GraphQL has no adjustment kinds any more: what a refund gave back beyond (or short of) its
+    lines and shipping is its total refunded, less refunded duties, against their amounts. Written
+    as the REST payload's `refund_discrepancy` adjustment (positive when refunded short)."""
+    if not node.get("totalRefundedSet"):
+        return []
+    lines, shipping = node["refundLineItems"]["nodes"], node["refundShippingLines"]["nodes"]
+    calculated = sum((_amount(n["subtotalSet"]) for n in lines), Decimal(0)) + sum(
+        (_amount(n["subtotalAmountSet"]) for n in shipping), Decimal(0))
+    if not taxes_included:
+        calculated += sum((_amount(n["totalTaxSet"]) for n in lines), Decimal(0)) + sum(
+            (_amount(n["taxAmountSet"]) for n in shipping), Decimal(0))
+    refunded = _amount(node["totalRefundedSet"]) - sum((_amount(d["amountSet"]) for d in node.get("duties") or []),
+                                                       Decimal(0))
+    if refunded == calculated:
+        return []
+    return [{"kind": "refund_discrepancy", "amount_set": {"shop_money": {"amount": str(calculated - refunded)}}}]
+
+
+def _refund(order_id: int, node: dict, taxes_included: bool = False) -> dict:
     return {"id": int(node["legacyResourceId"]), "order_id": order_id, "created_at": node.get("createdAt"),
             "refund_line_items": [{"line_item": {"gift_card": (n.get("lineItem") or {}).get("isGiftCard", False)},
+                                   "line_item_id": _legacy_id((n.get("lineItem") or {}).get("id")),
+                                   "quantity": n.get("quantity", 0),
                                    "subtotal_set": _money(n["subtotalSet"]), "total_tax_set": _money(n["totalTaxSet"])}
                                   for n in node["refundLineItems"]["nodes"]],
             "refund_shipping_lines": [{"subtotal_amount_set": _money(n["subtotalAmountSet"]),
                                        "tax_amount_set": _money(n["taxAmountSet"])}
-                                      for n in node["refundShippingLines"]["nodes"]]}
+                                      for n in node["refundShippingLines"]["nodes"]],
+            "order_adjustments": _refund_discrepancy(node, taxes_included)}
 
 
 def order_payload_from_graphql(node: dict, line_items: list[dict], refunds: list[dict]) -> dict[str, Any]:
     """The GraphQL order in the REST webhook shape the order service reads."""
     order_id = int(node["legacyResourceId"])
     customer = node.get("customer") or {}
+    taxes_included = bool(node.get("taxesIncluded"))
     return {
         "id": order_id, "name": node["name"], "test": node["test"], "processed_at": node["processedAt"],
         "updated_at": node["updatedAt"], "cancelled_at": node.get("cancelledAt"), "currency": node["currencyCode"],
@@ -79,10 +116,11 @@ def order_payload_from_graphql(node: dict, line_items: list[dict], refunds: list
                      "first_name": customer.get("firstName"), "last_name": customer.get("lastName")}
         if customer else None,
         "subtotal_price_set": _money(node.get("subtotalPriceSet")), "total_price_set": _money(node["totalPriceSet"]),
-        "total_tax_set": _money(node.get("totalTaxSet")),
-        "shipping_lines": [{"price_set": _money(s["discountedPriceSet"])} for s in node["shippingLines"]["nodes"]],
+        "total_tax_set": _money(node.get("totalTaxSet")), "taxes_included": taxes_included,
+        "shipping_lines": [{"price_set": _money(s["discountedPriceSet"]), "tax_lines": _tax_lines(s)}
+                           for s in node["shippingLines"]["nodes"]],
         "line_items": [_line_item(n) for n in line_items],
-        "refunds": [_refund(order_id, r) for r in refunds],
+        "refunds": [_refund(order_id, r, taxes_included) for r in refunds],
     }
 
 

@@ -152,16 +152,22 @@ _ORDER_SCALARS = """
       subtotalPriceSet { shopMoney { amount currencyCode } }
       totalPriceSet { shopMoney { amount currencyCode } }
       totalTaxSet { shopMoney { amount currencyCode } }
+      taxesIncluded
 """
 
 # Reconciliation and import page through orders. A query's requested cost must stay under
-# 1000: 5 orders x (20 line items + a few refunds' ids) stays well below; refunds' details and
-# further line items are fetched per order only when there are any.
+# 1000: 5 orders x (10 line items with their tax lines + a few refunds' ids) stays below;
+# refunds' details and further line items are fetched per order only when there are any.
 _ORDER_FIELDS = _ORDER_SCALARS + """
-      shippingLines(first: 5) { nodes { discountedPriceSet { shopMoney { amount } } } }
-      lineItems(first: 20) {
+      shippingLines(first: 5) {
+        nodes { discountedPriceSet { shopMoney { amount } } taxLines { priceSet { shopMoney { amount } } } }
+      }
+      lineItems(first: 10) {
         nodes {
+          id
           quantity
+          currentQuantity
+          taxLines { priceSet { shopMoney { amount } } }
           isGiftCard
           product { legacyResourceId }
           originalUnitPriceSet { shopMoney { amount } }
@@ -186,7 +192,10 @@ query OrderLineItems($id: ID!, $after: String) {
   order(id: $id) {
     lineItems(first: 50, after: $after) {
       nodes {
+        id
         quantity
+        currentQuantity
+        taxLines { priceSet { shopMoney { amount } } }
         isGiftCard
         product { legacyResourceId }
         originalUnitPriceSet { shopMoney { amount } }
@@ -196,7 +205,7 @@ query OrderLineItems($id: ID!, $after: String) {
     }
   }
 }
-""", expected_cost=400)
+""", expected_cost=500)
 
 ORDER_REFUNDS = Document("OrderRefunds", """
 query OrderRefunds($id: ID!) {
@@ -204,9 +213,12 @@ query OrderRefunds($id: ID!) {
     refunds(first: 10) {
       legacyResourceId
       createdAt
+      totalRefundedSet { shopMoney { amount } }
+      duties { amountSet { shopMoney { amount } } }
       refundLineItems(first: 20) {
         nodes {
-          lineItem { isGiftCard }
+          quantity
+          lineItem { id isGiftCard }
           subtotalSet { shopMoney { amount currencyCode } }
           totalTaxSet { shopMoney { amount } }
         }
@@ -303,12 +315,18 @@ BULK_ORDERS_QUERY = """
   orders(query: "%(search)s") {
     edges {
       node {""" + _ORDER_SCALARS + """
-        shippingLines { edges { node { id discountedPriceSet { shopMoney { amount } } } } }
+        shippingLines {
+          edges {
+            node { id discountedPriceSet { shopMoney { amount } } taxLines { priceSet { shopMoney { amount } } } }
+          }
+        }
         lineItems {
           edges {
             node {
               id
               quantity
+              currentQuantity
+              taxLines { priceSet { shopMoney { amount } } }
               isGiftCard
               product { legacyResourceId }
               originalUnitPriceSet { shopMoney { amount } }
@@ -320,11 +338,14 @@ BULK_ORDERS_QUERY = """
           id
           legacyResourceId
           createdAt
+          totalRefundedSet { shopMoney { amount } }
+          duties { amountSet { shopMoney { amount } } }
           refundLineItems {
             edges {
               node {
                 id
-                lineItem { isGiftCard }
+                quantity
+                lineItem { id isGiftCard }
                 subtotalSet { shopMoney { amount currencyCode } }
                 totalTaxSet { shopMoney { amount } }
               }

@@ -18,6 +18,7 @@ from app.services.ledger import NewEntry, post_entry
 from app.services.members import get_or_create_member
 from app.services.orders import apply_order
 from app.services.reconcile import order_payload_from_graphql
+from tests.fixtures.earn import earn_payload
 from tests.support import ORDER_ID, payload
 from tests.support.graphql_orders import order_node, refund_node
 from tests.support.ledger import deliver, set_program
@@ -44,8 +45,8 @@ def customer(n: int) -> dict:
     return base
 
 
-def rest_order(n: int, who: int | None, *, gift_card: bool = True, **changes) -> dict:
-    order = copy.deepcopy(payload("orders/paid"))
+def rest_order(n: int, who: int | None, *, gift_card: bool = True, base: dict | None = None, **changes) -> dict:
+    order = copy.deepcopy(base or payload("orders/paid"))
     order.update(id=ORDER_ID + n, name=f"#{2000 + n}", admin_graphql_api_id=f"gid://shopify/Order/{ORDER_ID + n}",
                  customer=customer(who) if who is not None else None, **changes)
     if not gift_card:
@@ -63,6 +64,15 @@ def rest_refund(order: dict, n: int, *, hoodies: int = 1, shipping: bool = False
         shipping_money = {"shop_money": {"amount": "8.00", "currency_code": "CAD"}}
         tax_money = {"shop_money": {"amount": "1.04", "currency_code": "CAD"}}
         refund["refund_shipping_lines"] = [{"subtotal_amount_set": shipping_money, "tax_amount_set": tax_money}]
+    return refund
+
+
+def earn_refund(name: str, order: dict, n: int) -> dict:
+    """A refund fixture (amount-only, partial price) moved onto one of the history's orders."""
+    refund = earn_payload(name)
+    refund.update(id=978123450000 + n, order_id=order["id"])
+    for adjustment in refund["order_adjustments"]:
+        adjustment.update(order_id=order["id"], refund_id=refund["id"])
     return refund
 
 
@@ -85,6 +95,11 @@ def history() -> list[tuple[dict, list[dict]]]:
     yen = in_yen(rest_order(7, 4, processed_at="2025-01-10T10:00:00+09:00", gift_card=False))
     yen["currency"] = "JPY"
     short = rest_order(11, 6, financial_status="partially_refunded", fulfillment_status="fulfilled")
+    included = rest_order(13, 7, base=earn_payload("orders_paid_taxes_included"), financial_status="partially_refunded",
+                          fulfillment_status="fulfilled")
+    damaged = rest_order(14, 7, base=earn_payload("orders_paid_taxes_included"), financial_status="partially_refunded",
+                         fulfillment_status="fulfilled")
+    edited = rest_order(15, 3, base=earn_payload("orders_updated_edit_removed_hoodie"))
     return [
         (rest_order(1, 1, fulfillment_status="fulfilled"), []),  # paid, with a gift-card line
         (partly, [rest_refund(partly, 2)]),  # one hoodie of two refunded
@@ -99,13 +114,17 @@ def history() -> list[tuple[dict, list[dict]]]:
         (rest_order(10, 5), []),  # a blocked member
         (short, [rest_refund(short, 11)]),  # a member already below zero: the take-back falls short
         (rest_order(12, 1, gift_card=False, buyer_accepts_marketing=False), []),  # a repeat order
+        (included, [earn_refund("refund_amount_only", included, 13)]),  # prices with tax, money back without items
+        (damaged, [earn_refund("refund_partial_price", damaged, 14)]),  # an item refunded for less than its price
+        (edited, []),  # an order edit removed one hoodie
     ]
 
 
 def facts_of(order: dict, refunds: list[dict]):
     """The order as the bulk file and reconciliation read it: GraphQL, then the webhook shape."""
     node = order_node(order)
-    return parse_order(order_payload_from_graphql(node, node["lineItems"]["nodes"], [refund_node(r) for r in refunds]))
+    shaped = [refund_node(r, order.get("taxes_included", False)) for r in refunds]
+    return parse_order(order_payload_from_graphql(node, node["lineItems"]["nodes"], shaped))
 
 
 def prepare(t, shop, settings):
@@ -185,6 +204,8 @@ def test_imported_history_has_exactly_the_ledger_the_order_service_gives(t, shop
     # The sample covers what it claims to: earns, refund take-backs, reversals, a shortfall.
     kinds = {(row[2], row[4]) for row in imported["ledger"]}
     assert {("earn", "order"), ("clawback", "refund")} <= kinds
+    taken = {row[0] for row in imported["ledger"] if row[3] < 0}  # amount-only and partial-price refunds take back
+    assert {"refund:978123450013:clawback", "refund:978123450014:clawback"} <= taken
     assert any(row[11] for row in imported["ledger"]) or settings is not DEFAULT
 
 
@@ -211,8 +232,8 @@ def test_history_without_points_settles_orders_with_zero_point_entries(client, t
     report = import_in_batches(t, shop, [facts_of(order, refunds) for order, refunds in sample], earn_points=False)
     ledger = snapshot(t, shop)["ledger"]
     history_entries = [row for row in ledger if row[2] == "import"]
-    # every paid, non-test order of a member: 1, 2, 3, 4, 7, 9, 10 (blocked too), 11, 12
-    assert len(history_entries) == 9 and {row[3] for row in history_entries} == {0}
+    # every paid, non-test order of a member: 1, 2, 3, 4, 7, 9, 10 (blocked too), 11, 12, 13, 14, 15
+    assert len(history_entries) == 12 and {row[3] for row in history_entries} == {0}
     assert history_entries[0][6].startswith("Order #2001 of 2025-02-14: imported from the store's order history")
     assert sum(r.points for r in report) == 0
     with t.db.scope(read_only=True) as session:  # tiers and analytics still see the refunds

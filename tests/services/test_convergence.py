@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.fixtures.earn import earn_payload
 from tests.support import CUSTOMER_ID, ORDER_ID, payload, send_webhook
 from tests.support.ledger import balance, ledger
 
@@ -29,6 +30,18 @@ def cancelled_with_two_refunds() -> dict:
     return body
 
 
+def tax_included_refunds() -> list[tuple[str, dict]]:
+    """A tax-inclusive order, money refunded without items, then an item refunded for less."""
+    paid = earn_payload("orders_paid_taxes_included")
+    money, damaged = earn_payload("refund_amount_only"), earn_payload("refund_partial_price")
+    money["id"], damaged["id"] = REFUND_ID, REFUND_ID + 1
+    updated = copy.deepcopy(paid)
+    updated.update(financial_status="partially_refunded", updated_at="2025-02-20T11:02:33-05:00",
+                   refunds=[money, damaged])
+    return [("orders/create", paid), ("orders/paid", paid), ("refunds/create", money),
+            ("refunds/create", damaged), ("orders/updated", updated)]
+
+
 SEQUENCES = {
     "refund": [("orders/create", payload("orders/create")), ("orders/paid", payload("orders/paid")),
                ("orders/fulfilled", payload("orders/fulfilled")), ("refunds/create", payload("refunds/create")),
@@ -36,6 +49,7 @@ SEQUENCES = {
     "cancel": [("orders/create", payload("orders/create")), ("orders/paid", payload("orders/paid")),
                ("orders/updated", payload("orders/updated")), ("refunds/create", payload("refunds/create")),
                ("orders/cancelled", cancelled_with_two_refunds())],
+    "tax_included_refunds": tax_included_refunds(),
 }
 
 
@@ -86,7 +100,8 @@ def test_any_delivery_order_gives_the_in_order_ledger(client, t, shop, name):
         assert balance(t, shop, CUSTOMER_ID + 1000 * n) == expected_balance
 
     check()
-    assert expected_balance == ((55, 0, 55) if name == "refund" else (0, 0, 0))
+    # tax_included_refunds: 90 earned, 22 and 26 taken back by the money refunded
+    assert expected_balance == {"refund": (55, 0, 55), "cancel": (0, 0, 0), "tax_included_refunds": (42, 0, 42)}[name]
 
 
 def test_the_packs_literal_cancel_sample_still_nets_to_zero(client, t, shop):

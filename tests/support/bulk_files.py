@@ -22,14 +22,16 @@ def order_lines(order: dict, refunds: list[dict]) -> list[dict]:
     """The order's line, then its children with `__parentId`, as Shopify groups them (2025-01)."""
     node = order_node(order)
     line = {k: v for k, v in node.items() if k not in ("lineItems", "shippingLines", "refunds")}
-    line["refunds"] = [{"id": _refund_gid(r), "legacyResourceId": str(r["id"]), "createdAt": r["created_at"]}
+    taxes_included = order.get("taxes_included", False)
+    line["refunds"] = [{"id": _refund_gid(r), "legacyResourceId": str(r["id"]), "createdAt": r["created_at"],
+                        "totalRefundedSet": refund_node(r, taxes_included)["totalRefundedSet"], "duties": []}
                        for r in refunds]
     children = [{"id": f"gid://shopify/ShippingLine/{i}", **s, "__parentId": node["id"]}
                 for i, s in enumerate(node["shippingLines"]["nodes"])]
     children += [{"id": f"gid://shopify/LineItem/{i}", **li, "__parentId": node["id"]}
                  for i, li in enumerate(node["lineItems"]["nodes"])]
     for refund in refunds:
-        shaped = refund_node(refund)
+        shaped = refund_node(refund, taxes_included)
         children += [{"id": f"gid://shopify/RefundLineItem/{i}", **item, "__parentId": _refund_gid(refund)}
                      for i, item in enumerate(shaped["refundLineItems"]["nodes"])]
         children += [{"id": f"gid://shopify/RefundShippingLine/{i}", **s, "__parentId": _refund_gid(refund)}

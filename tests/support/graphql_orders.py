@@ -1,4 +1,5 @@
 """Shopify's GraphQL view of the real-shaped REST payloads, for reconciliation tests."""
+from decimal import Decimal
 
 
 def _bag(amount, currency="CAD"):
@@ -7,6 +8,25 @@ def _bag(amount, currency="CAD"):
 
 def _shop(money_set):
     return _bag(money_set["shop_money"]["amount"], money_set["shop_money"]["currency_code"])
+
+
+def _taxes(rest_line: dict) -> list:
+    return [{"priceSet": _shop(t["price_set"])} for t in rest_line.get("tax_lines") or []]
+
+
+def _amount(money_set) -> Decimal:
+    return Decimal(str(money_set["shop_money"]["amount"]))
+
+
+def _total_refunded(rest_refund: dict, taxes_included: bool) -> Decimal:
+    """Refund.totalRefundedSet: the items' and shipping's amounts less any refund discrepancy."""
+    items = sum((_amount(i["subtotal_set"]) + (0 if taxes_included else _amount(i["total_tax_set"]))
+                 for i in rest_refund["refund_line_items"]), Decimal(0))
+    shipping = sum((_amount(s["subtotal_amount_set"]) + (0 if taxes_included else _amount(s["tax_amount_set"]))
+                    for s in rest_refund.get("refund_shipping_lines") or []), Decimal(0))
+    short = sum((_amount(a["amount_set"]) for a in rest_refund.get("order_adjustments") or []
+                 if a.get("kind") == "refund_discrepancy"), Decimal(0))
+    return items + shipping - short
 
 
 def order_node(rest: dict) -> dict:
@@ -23,10 +43,12 @@ def order_node(rest: dict) -> dict:
                      "defaultEmailAddress": {"emailAddress": customer["email"]} if customer["email"] else None,
                      "firstName": customer["first_name"], "lastName": customer["last_name"]} if customer else None,
         "subtotalPriceSet": _shop(rest["subtotal_price_set"]), "totalPriceSet": _shop(rest["total_price_set"]),
-        "totalTaxSet": _shop(rest["total_tax_set"]),
-        "shippingLines": {"nodes": [{"discountedPriceSet": _shop(s["price_set"])} for s in rest["shipping_lines"]]},
+        "totalTaxSet": _shop(rest["total_tax_set"]), "taxesIncluded": rest.get("taxes_included", False),
+        "shippingLines": {"nodes": [{"discountedPriceSet": _shop(s["price_set"]), "taxLines": _taxes(s)}
+                                    for s in rest["shipping_lines"]]},
         "lineItems": {"nodes": [{
-            "quantity": li["quantity"], "isGiftCard": li["gift_card"],
+            "id": li["admin_graphql_api_id"], "quantity": li["quantity"], "isGiftCard": li["gift_card"],
+            "currentQuantity": li.get("current_quantity", li["quantity"]), "taxLines": _taxes(li),
             "product": {"legacyResourceId": str(li["product_id"])} if li.get("product_id") else None,
             "originalUnitPriceSet": _shop(li["price_set"]),
             "discountAllocations": [{"allocatedAmountSet": _shop(a["amount_set"])} for a in li["discount_allocations"]],
@@ -35,10 +57,14 @@ def order_node(rest: dict) -> dict:
     }
 
 
-def refund_node(rest_refund: dict) -> dict:
+def refund_node(rest_refund: dict, taxes_included: bool = False) -> dict:
+    currency = rest_refund["total_duties_set"]["shop_money"]["currency_code"]
     return {
         "legacyResourceId": str(rest_refund["id"]), "createdAt": rest_refund["created_at"],
-        "refundLineItems": {"nodes": [{"lineItem": {"isGiftCard": i["line_item"]["gift_card"]},
+        "totalRefundedSet": _bag(_total_refunded(rest_refund, taxes_included), currency), "duties": [],
+        "refundLineItems": {"nodes": [{"quantity": i["quantity"],
+                                       "lineItem": {"id": f"gid://shopify/LineItem/{i['line_item_id']}",
+                                                    "isGiftCard": i["line_item"]["gift_card"]},
                                        "subtotalSet": _shop(i["subtotal_set"]), "totalTaxSet": _shop(i["total_tax_set"])}
                                       for i in rest_refund["refund_line_items"]]},
         "refundShippingLines": {"nodes": [{"subtotalAmountSet": _shop(s["subtotal_amount_set"]),
