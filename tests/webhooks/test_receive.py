@@ -122,3 +122,12 @@ def test_inbox_rows_count_one_per_delivery(client, t, shop):
         send_webhook(client, "orders/updated", payload_bytes("orders/updated"), webhook_id=f"d{i}")
     with t.db.scope(read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(WebhookEvent)) == 5
+
+
+@pytest.mark.parametrize("sent", ["é" * 44, "\u00ff" * 10], ids=["latin", "y-diaeresis"])
+def test_a_non_ascii_hmac_header_is_401_not_500(client, t, shop, sent):
+    body = payload_bytes("orders/paid")
+    headers = {**webhook_headers("orders/paid", body), "X-Shopify-Hmac-Sha256": sent}
+    response = client.post("/webhooks", data=body, headers=headers)
+    assert response.status_code == 401 and response.json["error"]["code"] == "invalid_hmac"
+    assert inbox(t) == []
