@@ -38,8 +38,10 @@ def _complete_settings(settings: dict[str, Any], instance_path: str) -> None:
 
 
 def _configure_logging(level: str) -> None:
+    from app.request_logs import redact_werkzeug_log
     if not logging.getLogger().handlers:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_werkzeug_log()
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
