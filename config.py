@@ -32,6 +32,14 @@ def _flag(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _byte_count(name: str, value: str | None, default: int) -> int:
+    if value is None or value.strip() == "":
+        return default
+    if not (value.strip().isascii() and value.strip().isdigit()) or int(value) <= 0:
+        raise ValueError(f"{name} must be a whole number of bytes, for example 5242880 for 5 MB (got {value!r})")
+    return int(value)
+
+
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     env = os.environ if environ is None else environ
     return {
@@ -58,4 +66,6 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "DEVSTORE_ADMIN_SCHEMA": env.get("DEVSTORE_ADMIN_SCHEMA", ""),
         "SQLITE_SYNCHRONOUS": env.get("SQLITE_SYNCHRONOUS") or "FULL",
         "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
+        # Largest request body accepted (413 above it, before reading it); the CSV import has its own.
+        "MAX_CONTENT_LENGTH": _byte_count("MAX_CONTENT_LENGTH", env.get("MAX_CONTENT_LENGTH"), 5 * 1024 * 1024),
     }

@@ -44,6 +44,17 @@ def shop_id_for(t: "Tessera", domain: str) -> int | None:
     return shop_id
 
 
+def webhook_recipient(t: "Tessera", domain: str) -> tuple[int, bool] | None:
+    """(shop id, installed now?) for a webhook's shop domain, or None for a shop we never had.
+    Read on every delivery: the installed state changes, unlike the id."""
+    with t.db.engine.connect() as connection:
+        row = connection.execute(select(Shop.id, Shop.installed_at, Shop.uninstalled_at)
+                                 .where(Shop.domain == domain)).first()
+    if row is None:
+        return None
+    return row.id, row.installed_at is not None and row.uninstalled_at is None
+
+
 def _lock_shop(session: Session, shop_id: int) -> Shop:
     return session.scalar(select(Shop).where(Shop.id == shop_id).with_for_update())
 
