@@ -84,10 +84,12 @@ def _build_runtime(settings: dict[str, Any]):
 def _register_http(app: Flask) -> None:
     from app import auth, request_limits
     from app.errors import register_error_handlers
+    from app.parsing import StoredIdConverter
     from webhooks import bp as webhooks_bp
 
     register_error_handlers(app)
     request_limits.init_app(app)
+    app.url_map.converters["int"] = StoredIdConverter
     auth.init_app(app)
     app.register_blueprint(webhooks_bp)
     for module_name in ("app.storefront", "app.admin", "app.api", "app.integrations", "app.devstore",

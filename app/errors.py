@@ -10,6 +10,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from app.loyalty import errors as domain
+from app.parsing import InvalidField
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,11 @@ def register_error_handlers(app: Flask) -> None:
     def _domain_error(exc: domain.LoyaltyError):
         fields = getattr(exc, "fields", None)
         return jsonify(error_body(exc.code, str(exc), fields)), status_for(exc)
+
+    @app.errorhandler(InvalidField)
+    def _invalid_field(exc: InvalidField):
+        return jsonify(error_body("invalid", f"'{exc.field}' must be {exc.problem}.", {exc.field: exc.problem})), \
+            exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
