@@ -32,11 +32,12 @@ def _flag(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _byte_count(name: str, value: str | None, default: int) -> int:
+def _count(name: str, value: str | None, default: int, *, minimum: int = 1) -> int:
     if value is None or value.strip() == "":
         return default
-    if not (value.strip().isascii() and value.strip().isdigit()) or int(value) <= 0:
-        raise ValueError(f"{name} must be a whole number of bytes, for example 5242880 for 5 MB (got {value!r})")
+    if not (value.strip().isascii() and value.strip().isdigit()) or int(value) < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum} (got {value!r}); "
+                         f"the default is {default}")
     return int(value)
 
 
@@ -67,5 +68,12 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "SQLITE_SYNCHRONOUS": env.get("SQLITE_SYNCHRONOUS") or "FULL",
         "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
         # Largest request body accepted (413 above it, before reading it); the CSV import has its own.
-        "MAX_CONTENT_LENGTH": _byte_count("MAX_CONTENT_LENGTH", env.get("MAX_CONTENT_LENGTH"), 5 * 1024 * 1024),
+        "MAX_CONTENT_LENGTH": _count("MAX_CONTENT_LENGTH", env.get("MAX_CONTENT_LENGTH"), 5 * 1024 * 1024),
+        # /proxy/referral mints discount codes: per shopper address and per shop, each hour.
+        "REFERRAL_LANDINGS_PER_CLIENT_PER_HOUR": _count("REFERRAL_LANDINGS_PER_CLIENT_PER_HOUR",
+                                                        env.get("REFERRAL_LANDINGS_PER_CLIENT_PER_HOUR"), 10),
+        "REFERRAL_LANDINGS_PER_SHOP_PER_HOUR": _count("REFERRAL_LANDINGS_PER_SHOP_PER_HOUR",
+                                                      env.get("REFERRAL_LANDINGS_PER_SHOP_PER_HOUR"), 500),
+        # Proxies of ours between Shopify's app proxy and the app (each appends to X-Forwarded-For).
+        "APP_PROXY_TRUSTED_HOPS": _count("APP_PROXY_TRUSTED_HOPS", env.get("APP_PROXY_TRUSTED_HOPS"), 0, minimum=0),
     }

@@ -15,7 +15,7 @@ from app.services.ledger import balance_of
 from app.services.members import get_or_create_member, set_birthday
 from app.services.redemptions import redeem_reward
 from app.services.referrals import welcome_referee
-from app.storefront import bp, load_shop, private_json, verified_proxy_request
+from app.storefront import bp, limit_referral_landings, load_shop, private_json, verified_proxy_request
 
 
 @bp.get("/program")
@@ -76,10 +76,11 @@ def referral_landing():
     """The widget calls this when a visitor lands with `?ref=CODE`: records the referral and
     returns the welcome code, plus the cart attribute that attributes the order."""
     proxy = verified_proxy_request()
+    limit_referral_landings(proxy)
     body = _json_body()
     code = text(body.get("code"), "code", max_length=64).upper()
-    referral, redemption = welcome_referee(tessera(), proxy.shop_id, code, customer_id=proxy.customer_id,
-                                           email=optional_text(body.get("email"), "email", max_length=254))
+    redemption = welcome_referee(tessera(), proxy.shop_id, code, customer_id=proxy.customer_id,
+                                 email=optional_text(body.get("email"), "email", max_length=254))
     if redemption.status == "failed":
         raise ApiError(502, "redemption_failed", redemption.failure_reason or "Could not create the welcome code.")
     return private_json({"code": redemption.code, "kind": redemption.kind,

@@ -42,7 +42,8 @@ def test_the_hmac_check_itself_refuses_repeated_keys():
     assert not oauth_query_hmac_valid(f"shop={OTHER_SHOP}&{query}", [SECRET])
 
 
-@pytest.mark.parametrize("hmac_value", ["é" * 64, "%E2%98%83", "\u0661" * 64], ids=["latin", "snowman", "arabic-digits"])
+@pytest.mark.parametrize("hmac_value", ["é" * 64, "%E2%98%83", "\u0661" * 64],
+                         ids=["latin", "snowman", "arabic-digits"])
 def test_a_non_ascii_hmac_on_the_callback_is_401_not_500(client, t, hmac_value):
     state = start_install(client)
     query = callback_query(state).rsplit("&hmac=", 1)[0]

@@ -49,7 +49,8 @@ def test_repeated_shopper_parameters_of_their_own_still_verify(client, t, shop):
     assert client.get(f"/proxy/program?{query}").status_code == 200
 
 
-@pytest.mark.parametrize("signature", ["é" * 64, "%E2%98%83" * 8, "\u0661" * 64], ids=["latin", "snowman", "arabic-digits"])
+@pytest.mark.parametrize("signature", ["é" * 64, "%E2%98%83" * 8, "\u0661" * 64],
+                         ids=["latin", "snowman", "arabic-digits"])
 def test_a_non_ascii_signature_is_401_not_500(client, t, shop, signature):
     query = signed_proxy_query().rsplit("&signature=", 1)[0]
     response = client.get(f"/proxy/member?{query}&signature={signature}")
