@@ -18,6 +18,7 @@ from flask_login import LoginManager, UserMixin
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.errors import ApiError
+from app.parsing import is_stored_id
 from app.runtime import tessera
 from app.services import shops
 from app.shopify.domains import InvalidShopDomain, normalize_shop_domain
@@ -110,7 +111,7 @@ def _check_query_hmac(max_age: int) -> None:
         raise ApiError(401, "invalid_hmac", "The request's hmac does not match; start the install again from the "
                                             "Shopify admin or app store.")
     timestamp = dict(parse_qsl(query)).get("timestamp", "")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > max_age:
+    if not is_stored_id(timestamp) or abs(time.time() - int(timestamp)) > max_age:
         raise ApiError(400, "stale_request", "This install link has expired; start the install again from the "
                                              "Shopify admin.")
 

@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, request
 
 from app.errors import ApiError
 from app.models import Shop
+from app.parsing import is_stored_id
 from app.runtime import tessera
 from app.services.rate_limits import RateLimit, count_request
 from app.services.shops import find_shop
@@ -42,14 +43,14 @@ def verified_proxy_request() -> ProxyRequest:
         raise ApiError(401, "invalid_signature", "This request did not come through the store's app proxy.")
     params = dict(parse_qsl(query, keep_blank_values=True))
     timestamp = params.get("timestamp", "")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
+    if not is_stored_id(timestamp) or abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
         raise ApiError(401, "expired_signature", "This request has expired; reload the page.")
     with t.db.scope(read_only=True) as session:
         shop = find_shop(session, params.get("shop", ""))
         if shop is None or not shop.is_installed:
             raise ApiError(404, "unknown_shop", "This store does not run Tessera.")
     customer = params.get("logged_in_customer_id", "")
-    return ProxyRequest(shop_id=shop.id, shop_domain=shop.domain, customer_id=int(customer) if customer.isdigit()
+    return ProxyRequest(shop_id=shop.id, shop_domain=shop.domain, customer_id=int(customer) if is_stored_id(customer)
                         else None, path_prefix=params.get("path_prefix", ""))
 
 

@@ -55,3 +55,9 @@ def test_a_non_ascii_state_is_a_mismatch_not_500(client, t):
     start_install(client)
     response = client.get(f"/auth/callback?{callback_query('é-state-ü')}")
     assert response.status_code == 400 and response.json["error"]["code"] == "invalid_state"
+
+
+def test_a_signed_but_odd_timestamp_is_a_stale_request_not_500(client, t):
+    state = start_install(client)
+    response = client.get(f"/auth/callback?{callback_query(state, timestamp='²')}")
+    assert response.status_code == 400 and response.json["error"]["code"] == "stale_request"

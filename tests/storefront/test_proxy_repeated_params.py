@@ -55,3 +55,11 @@ def test_a_non_ascii_signature_is_401_not_500(client, t, shop, signature):
     query = signed_proxy_query().rsplit("&signature=", 1)[0]
     response = client.get(f"/proxy/member?{query}&signature={signature}")
     assert response.status_code == 401 and response.json["error"]["code"] == "invalid_signature"
+
+
+@pytest.mark.parametrize("timestamp", ["\u00b2", "9" * 5000], ids=["superscript-two", "5000-digits"])
+def test_a_signed_but_odd_timestamp_is_401_not_500(client, t, shop, timestamp):
+    query = shopify_signed([("shop", SHOP), ("logged_in_customer_id", ""), ("path_prefix", "/apps/tessera"),
+                            ("timestamp", timestamp)])
+    response = client.get(f"/proxy/member?{query}")
+    assert response.status_code == 401 and response.json["error"]["code"] == "expired_signature"
