@@ -6,7 +6,7 @@ from datetime import date
 from flask import request
 
 from app.errors import ApiError
-from app.parsing import optional_text, optional_whole_number, text, whole_number
+from app.parsing import optional_text, optional_whole_number, text
 from app.runtime import tessera
 from app.services.member_state import member_state
 from app.services.program_summary import program_summary
@@ -57,10 +57,8 @@ def redeem():
     proxy = verified_proxy_request()
     customer_id = _require_member(proxy)
     body = _json_body()
-    result = redeem_reward(tessera(), proxy.shop_id, customer_id, whole_number(body.get("reward_id"), "reward_id",
-                                                                               minimum=1),
-                           body.get("idempotency_key"), points=optional_whole_number(body.get("points"), "points",
-                                                                                     minimum=1))
+    result = redeem_reward(tessera(), proxy.shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
+                           points=optional_whole_number(body.get("points"), "points", minimum=1))
     redemption = result.redemption
     return private_json({
         "code": redemption.code, "balance": result.balance, "status": redemption.status,
