@@ -91,3 +91,33 @@ def test_admin_point_adjustments_with_odd_numbers_never_500(client, t, shop, val
     adjust(t, shop, 600)
     response = post_form(client, f"/members/{CUSTOMER_ID}/adjustments", {"points": value, "reason": "x"})
     assert_refused_politely(response, "points")
+
+
+def test_a_balance_csv_with_odd_numbers_lists_the_lines_instead_of_failing(client, t, shop):
+    from tests.admin.test_csv import problems, upload
+    text = "customer_id,points\n\u0661\u0662,100\n601,\u00b2\n" + "9" * 5000 + ",5\n602," + "9" * 40 + "\n"
+    response = upload(client, text)
+    assert response.status_code == 422
+    assert set(problems(response)) == {"line 2", "line 3", "line 4", "line 5"}
+
+
+@pytest.mark.parametrize("index", ["\u00b2", "9" * 5000], ids=["superscript-two", "5000-digits"])
+def test_program_form_rows_with_odd_numbering_never_500(client, t, shop, index):
+    response = post_form(client, "/program/campaigns", {f"campaigns.{index}.key": "a", f"campaigns.{index}.name": "A"})
+    assert_refused_politely(response, "campaigns")
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "9" * 5000], ids=["superscript-two", "5000-digits"])
+def test_reward_form_numbers_that_are_not_plain_digits_are_named(client, t, shop, value):
+    response = post_form(client, "/program/rewards", {"name": "5 off", "kind": "amount_off", "points_cost": value,
+                                                      "value": "5"})
+    assert_refused_politely(response, "points_cost")
+
+
+def test_the_cli_refuses_an_odd_duration_with_a_message():
+    import click
+
+    from app.cli import parse_since
+    from tests.support import utc
+    with pytest.raises(click.BadParameter):
+        parse_since("\u00b2d", utc(2025, 2, 14))
