@@ -33,6 +33,15 @@ def _flag(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _count(name: str, value: str | None, default: int, *, minimum: int = 1) -> int:
+    if value is None or value.strip() == "":
+        return default
+    if not (value.strip().isascii() and value.strip().isdigit()) or int(value) < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum} (got {value!r}); "
+                         f"the default is {default}")
+    return int(value)
+
+
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     env = os.environ if environ is None else environ
     return {
@@ -59,4 +68,13 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "DEVSTORE_ADMIN_SCHEMA": env.get("DEVSTORE_ADMIN_SCHEMA", ""),
         "SQLITE_SYNCHRONOUS": env.get("SQLITE_SYNCHRONOUS") or "FULL",
         "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
+        # Largest request body accepted (413 above it, before reading it); the CSV import has its own.
+        "MAX_CONTENT_LENGTH": _count("MAX_CONTENT_LENGTH", env.get("MAX_CONTENT_LENGTH"), 5 * 1024 * 1024),
+        # /proxy/referral mints discount codes: per shopper address and per shop, each hour.
+        "REFERRAL_LANDINGS_PER_CLIENT_PER_HOUR": _count("REFERRAL_LANDINGS_PER_CLIENT_PER_HOUR",
+                                                        env.get("REFERRAL_LANDINGS_PER_CLIENT_PER_HOUR"), 10),
+        "REFERRAL_LANDINGS_PER_SHOP_PER_HOUR": _count("REFERRAL_LANDINGS_PER_SHOP_PER_HOUR",
+                                                      env.get("REFERRAL_LANDINGS_PER_SHOP_PER_HOUR"), 500),
+        # Proxies of ours between Shopify's app proxy and the app (each appends to X-Forwarded-For).
+        "APP_PROXY_TRUSTED_HOPS": _count("APP_PROXY_TRUSTED_HOPS", env.get("APP_PROXY_TRUSTED_HOPS"), 0, minimum=0),
     }

@@ -20,6 +20,8 @@ keepalive = 5
 graceful_timeout = 20
 accesslog = os.environ.get("WEB_ACCESS_LOG") or None
 errorlog = "-"
+# Query strings carry session tokens, signatures and OAuth codes: never write them to the log.
+logger_class = "app.request_logs.RedactingGunicornLogger"
 
 # With Redis, jobs run in `flask --app wsgi worker` processes; the web workers must not also
 # start the in-process worker thread (wsgi.py starts it unless INPROCESS_WORKER says no).

@@ -38,8 +38,10 @@ def _complete_settings(settings: dict[str, Any], instance_path: str) -> None:
 
 
 def _configure_logging(level: str) -> None:
+    from app.request_logs import redact_werkzeug_log
     if not logging.getLogger().handlers:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_werkzeug_log()
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -80,11 +82,14 @@ def _build_runtime(settings: dict[str, Any]):
 
 
 def _register_http(app: Flask) -> None:
-    from app import auth
+    from app import auth, request_limits
     from app.errors import register_error_handlers
+    from app.parsing import StoredIdConverter
     from webhooks import bp as webhooks_bp
 
     register_error_handlers(app)
+    request_limits.init_app(app)
+    app.url_map.converters["int"] = StoredIdConverter
     auth.init_app(app)
     app.register_blueprint(webhooks_bp)
     for module_name in ("app.storefront", "app.admin", "app.api", "app.integrations", "app.devstore",

@@ -19,12 +19,13 @@ from flask_login import LoginManager, UserMixin
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.errors import ApiError
+from app.parsing import is_stored_id
 from app.runtime import tessera
 from app.services import shops
 from app.shopify.domains import InvalidShopDomain, normalize_shop_domain
 from app.shopify.oauth import OAuthError
 from app.shopify.session_tokens import InvalidSessionToken, SessionClaims, decode_session_token
-from app.shopify.signatures import oauth_query_hmac_valid
+from app.shopify.signatures import oauth_query_hmac_valid, repeated_keys
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -100,19 +101,30 @@ def _valid_shop_arg() -> str:
         raise ApiError(400, "invalid_shop_domain", str(exc)) from exc
 
 
+def _reject_repeated_keys() -> None:
+    """The HMAC signs one value per key and the handlers read one: a repeated key would let
+    them disagree about which shop (or code) was signed."""
+    repeated = repeated_keys(request.query_string.decode())
+    if repeated:
+        raise ApiError(400, "repeated_parameter", f"The install link repeats {', '.join(sorted(repeated))}; start "
+                                                  "the install again from the Shopify admin.",
+                       {key: "sent more than once" for key in sorted(repeated)})
+
+
 def _check_query_hmac(max_age: int) -> None:
     query = request.query_string.decode()
     if not oauth_query_hmac_valid(query, tessera().api_secrets):
         raise ApiError(401, "invalid_hmac", "The request's hmac does not match; start the install again from the "
                                             "Shopify admin or app store.")
     timestamp = dict(parse_qsl(query)).get("timestamp", "")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > max_age:
+    if not is_stored_id(timestamp) or abs(time.time() - int(timestamp)) > max_age:
         raise ApiError(400, "stale_request", "This install link has expired; start the install again from the "
                                              "Shopify admin.")
 
 
 @bp.get("/auth/install")
 def install():
+    _reject_repeated_keys()
     shop = _valid_shop_arg()
     if "hmac" in request.args:  # present when Shopify opens the app; absent for a typed-in domain
         _check_query_hmac(max_age=86400)
@@ -132,13 +144,16 @@ def _check_state(shop: str) -> None:
     except BadSignature:
         saved = None
     sent = request.args.get("state", "")
-    if not saved or saved.get("shop") != shop or not secrets.compare_digest(saved.get("state", ""), sent):
+    # compare_digest raises on non-ASCII text: compare bytes so a odd `state` is a mismatch, not a 500.
+    if not saved or saved.get("shop") != shop or \
+            not secrets.compare_digest(str(saved.get("state", "")).encode(), sent.encode()):
         raise ApiError(400, "invalid_state", "The install state does not match this browser session; start the "
                                              "install again from the Shopify admin.")
 
 
 @bp.get("/auth/callback")
 def callback():
+    _reject_repeated_keys()
     shop_domain = _valid_shop_arg()
     _check_query_hmac(max_age=CALLBACK_MAX_AGE)
     _check_state(shop_domain)

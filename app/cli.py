@@ -11,6 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from app.models import Member, Shop
+from app.parsing import is_stored_id
 from app.runtime import tessera
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ def _find_shop_or_fail(session, domain: str) -> Shop:
 def parse_since(value: str, now: datetime) -> datetime:
     """'7d', '12h', '30m' before now, or an ISO date/datetime (UTC)."""
     units = {"d": "days", "h": "hours", "m": "minutes"}
-    if value[:-1].isdigit() and value[-1:] in units:
+    if is_stored_id(value[:-1]) and value[-1:] in units:
         return now - timedelta(**{units[value[-1]]: int(value[:-1])})
     try:
         parsed = datetime.fromisoformat(value)

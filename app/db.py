@@ -42,11 +42,13 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 
 
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10) -> Engine:
+    # Statement parameters are members' emails, names and addresses: an error message (logged,
+    # and kept on inbox rows and import jobs) must show the statement, never the values.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
         _configure_sqlite(engine, sqlite_synchronous)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
 
 
 TRANSACTION_CACHE = "tessera_transaction_cache"

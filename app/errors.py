@@ -10,17 +10,20 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from app.loyalty import errors as domain
+from app.parsing import InvalidField
 
 log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, fields: dict[str, str] | None = None):
+    def __init__(self, status: int, code: str, message: str, fields: dict[str, str] | None = None, *,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields or {}
+        self.headers = headers or {}
 
 
 STATUS_BY_DOMAIN_ERROR: dict[type[domain.LoyaltyError], int] = {
@@ -51,12 +54,17 @@ def status_for(exc: domain.LoyaltyError) -> int:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status
+        return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status, exc.headers
 
     @app.errorhandler(domain.LoyaltyError)
     def _domain_error(exc: domain.LoyaltyError):
         fields = getattr(exc, "fields", None)
         return jsonify(error_body(exc.code, str(exc), fields)), status_for(exc)
+
+    @app.errorhandler(InvalidField)
+    def _invalid_field(exc: InvalidField):
+        return jsonify(error_body("invalid", f"'{exc.field}' must be {exc.problem}.", {exc.field: exc.problem})), \
+            exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -330,6 +330,39 @@ class Referral(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class GuestReferral(Base):
+    """A visitor who was not logged in arrived with a referral link and got a welcome code.
+    Kept apart from `referrals` (members only): a guest can never see, change or take over a
+    member's referral. Only a digest of the email is kept, to give one code per address; the
+    code itself is shown once, in the answer that created it."""
+
+    __tablename__ = "guest_referrals"
+    __table_args__ = (UniqueConstraint("shop_id", "email_sha256", name="uq_guest_referrals_shop_email"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    referrer_member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    email_sha256: Mapped[str] = mapped_column(String(64))
+    welcome_redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id", ondelete="SET NULL"),
+                                                               index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateLimitWindow(Base):
+    """Fixed-window request counters shared by every web process (e.g. referral landings per
+    shop and per client address); old windows are deleted as new ones open."""
+
+    __tablename__ = "rate_limit_windows"
+    __table_args__ = (UniqueConstraint("shop_id", "bucket", "window_start", name="uq_rate_limit_windows"),
+                      Index("ix_rate_limit_windows_shop_start", "shop_id", "window_start"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    bucket: Mapped[str] = mapped_column(String(200))
+    window_start: Mapped[datetime]
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class WebhookEvent(Base):
     """The durable inbox: every verified delivery, written before Shopify gets its 200."""
 

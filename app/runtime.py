@@ -33,8 +33,6 @@ class Tessera:
     http: requests.Session = field(default_factory=requests.Session)
     # Sleep used between Shopify retries; tests replace it so backoff costs no wall time.
     sleep: Callable[[float], None] | None = None
-    # domain -> shop id, filled by the webhook path (see services.shops.shop_id_for)
-    shop_ids: dict[str, int] = field(default_factory=dict)
 
     @property
     def api_key(self) -> str:

@@ -19,7 +19,7 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
-    engine = create_engine(url, poolclass=pool.NullPool)
+    engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True)  # no member data in errors
     with engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             # WAL lets the web process read while a worker writes; it is a property of the file.

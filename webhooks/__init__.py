@@ -1,5 +1,8 @@
 """POST /webhooks: verify the HMAC over the raw body, write the delivery to the durable inbox,
-answer 200. Processing happens later, off the request (app/services/inbox.py)."""
+answer 200. Processing happens later, off the request (app/services/inbox.py).
+
+The body is read only once its declared size is within MAX_CONTENT_LENGTH (app/request_limits:
+413 before reading; a chunked body is cut off at the limit)."""
 from __future__ import annotations
 
 import logging
@@ -7,11 +10,12 @@ import logging
 from flask import Blueprint, request
 
 from app.errors import ApiError
+from app.request_limits import read_body
 from app.runtime import tessera
 from app.services import inbox, shops
 from app.shopify.domains import InvalidShopDomain, normalize_shop_domain
 from app.shopify.signatures import webhook_hmac_valid
-from webhooks.topics import HANDLERS
+from webhooks.topics import COMPLIANCE_TOPICS, HANDLERS
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
@@ -20,7 +24,7 @@ bp = Blueprint("webhooks", __name__)
 @bp.post("/webhooks")
 def receive_webhook():
     t = tessera()
-    raw_body = request.get_data(cache=True)
+    raw_body = read_body()
     if not webhook_hmac_valid(raw_body, request.headers.get("X-Shopify-Hmac-Sha256"), t.api_secrets):
         raise ApiError(401, "invalid_hmac", "X-Shopify-Hmac-Sha256 does not match the body signed with the app secret")
     try:
@@ -28,10 +32,9 @@ def receive_webhook():
     except InvalidShopDomain as exc:
         raise ApiError(400, "invalid_shop_domain", str(exc)) from exc
     topic = request.headers.get("X-Shopify-Topic", "")
-    shop_id = shops.shop_id_for(t, domain)
+    shop_id = _recipient_shop_id(domain, topic)
     if shop_id is None:
-        log.warning("webhook %s for unknown shop %s ignored", topic, domain)
-        raise ApiError(404, "unknown_shop", f"{domain} has not installed Tessera")
+        return {"status": "ignored"}, 200
     delivery = inbox.record_delivery(t.db, shop_id, topic=topic, headers=request.headers, body=raw_body,
                                      known_topics=HANDLERS.keys(), now=t.clock())
     if delivery.is_new and delivery.status == "pending":
@@ -40,3 +43,21 @@ def receive_webhook():
         except Exception:  # noqa: BLE001 - the delivery is stored: the inbox sweep will process it
             log.exception("could not enqueue webhook event %s; the inbox sweep will pick it up", delivery.event_id)
     return {"status": "duplicate" if not delivery.is_new else delivery.status, "id": delivery.event_id}, 200
+
+
+def _recipient_shop_id(domain: str, topic: str) -> int | None:
+    """The shop the delivery is stored for, or None to acknowledge it and keep nothing.
+
+    Shopify's delivery is authentic (the HMAC held) but there is nothing to do: a shop that never
+    installed Tessera has no data, and an uninstalled one gets no more loyalty updates. A 200
+    stops Shopify retrying for 48 hours. Privacy topics for an uninstalled shop are kept: its
+    data stays with us until shop/redact, and those requests must be honoured."""
+    recipient = shops.webhook_recipient(tessera(), domain)
+    if recipient is None:
+        log.warning("webhook %s for %s ignored: that shop never installed Tessera", topic, domain)
+        return None
+    shop_id, installed = recipient
+    if not installed and topic not in COMPLIANCE_TOPICS:
+        log.warning("webhook %s for %s ignored: Tessera is uninstalled there", topic, domain)
+        return None
+    return shop_id

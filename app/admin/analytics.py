@@ -12,6 +12,7 @@ from app.admin import bp
 from app.admin.access import render_page, shop_session
 from app.admin.charts import Series, bar_chart, hbar_chart, line_chart
 from app.loyalty.money import format_money
+from app.parsing import query_number
 from app.runtime import tessera
 from app.services.analytics import Analytics, percent, shop_analytics
 
@@ -25,8 +26,10 @@ class Chart:
     rows: list[list]  # the figures drawn, for the "View data" table
 
 
-def period_months(value: str | None) -> int:
-    return int(value) if value and value.isdigit() and int(value) in PERIODS else 12
+def period_months(args) -> int:
+    """`?months=`: one of the page's periods; another number shows the default, a non-number is a 400."""
+    months = query_number(args, "months", default=12, minimum=1, maximum=120, clamp=True)
+    return months if months in PERIODS else 12
 
 
 def month_label(key: str, *, with_year: bool = True) -> str:
@@ -94,7 +97,7 @@ def comparison_charts(a: Analytics) -> dict[str, Chart | None]:
 
 @bp.get("/analytics")
 def analytics():
-    months = period_months(request.args.get("months"))
+    months = period_months(request.args)
     with shop_session(read_only=True) as (session, shop):
         a = shop_analytics(session, shop, now=tessera().clock(), months=months)
         return render_page("admin/analytics.html", shop, a=a, charts={**monthly_charts(a), **comparison_charts(a)},

@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.admin.access import CSRF_FIELD
 from app.loyalty.errors import InvalidInput
+from app.parsing import is_stored_id
 
 # Program sections and the settings keys each one's form posts.
 PROGRAM_SECTIONS = {"earning": ("earning",), "actions": ("actions",), "campaigns": ("campaigns",),
@@ -43,7 +44,7 @@ def _lists(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     converted = {key: _lists(value) for key, value in node.items()}
-    if converted and all(key.isdigit() for key in converted):
+    if converted and all(is_stored_id(key) for key in converted):
         return [converted[key] for key in sorted(converted, key=int)]
     return converted
 
@@ -88,7 +89,7 @@ def local_input_value(value: str | datetime | None, zone: ZoneInfo) -> str:
 
 def _aware(value: Any, zone: ZoneInfo) -> Any:
     """datetime-local inputs have no zone: they are the shop's local time."""
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?", value):
         return value
     return datetime.fromisoformat(value).replace(tzinfo=zone).isoformat()
 
@@ -96,6 +97,9 @@ def _aware(value: Any, zone: ZoneInfo) -> Any:
 def _campaigns(submitted: list[dict] | None, current: list[dict], zone: ZoneInfo) -> list[dict]:
     """Campaign rows; products already looked up for unchanged collections are kept."""
     known = {c["key"]: c for c in current}
+    if not isinstance(submitted or [], list) or not all(isinstance(row, dict) for row in submitted or []):
+        raise InvalidInput("The campaign rows could not be read; reload the page and try again.",
+                           {"campaigns": "rows numbered 0, 1, 2, ..."})
     campaigns = []
     for row in submitted or []:
         row = {**row, "starts_at": _aware(row.get("starts_at"), zone), "ends_at": _aware(row.get("ends_at"), zone)}
@@ -135,7 +139,7 @@ def reward_data(form: MultiDict) -> dict[str, Any]:
     the validator names the field."""
     data = unflatten(form)
     for key in REWARD_INTS:
-        if isinstance(data.get(key), str) and data[key].isdigit():
+        if isinstance(data.get(key), str) and is_stored_id(data[key]):
             data[key] = int(data[key])
     for key in REWARD_BOOLS:
         if key in data:

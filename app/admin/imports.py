@@ -7,11 +7,14 @@ from flask import jsonify, request
 from app.admin import bp
 from app.admin.access import render_page, shop_session, staff_user_id
 from app.errors import ApiError
+from app.request_limits import allows_body_up_to
 from app.runtime import tessera
 from app.services.imports import (API_KINDS, default_history_since, find_import, import_jobs, import_json,
                                   import_starting_balances, run_import_step, runs_in_background, start_import)
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
+# The multipart envelope around the file (boundaries, part headers, other fields).
+MAX_CSV_FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 @bp.get("/import")
@@ -62,6 +65,7 @@ def uploaded_csv() -> str:
 
 
 @bp.post("/import/balances")
+@allows_body_up_to(MAX_CSV_BYTES + MAX_CSV_FORM_OVERHEAD_BYTES)
 def import_balances():
     t = tessera()
     text = uploaded_csv()

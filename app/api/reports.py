@@ -6,6 +6,7 @@ from flask import Response, jsonify, request, stream_with_context
 from app.admin.access import current_shop_id, shop_session, staff_user_id
 from app.api import bp, json_body
 from app.models import Shop
+from app.parsing import query_number
 from app.runtime import tessera
 from app.services.analytics import shop_analytics
 from app.services.exports import ledger_csv, members_csv
@@ -17,8 +18,7 @@ from app.services.webhook_activity import event_filter, event_json, recent_event
 @bp.get("/analytics")
 def analytics():
     """`?months=` (1-36, default 12): figures with definitions, monthly series, funnel, tiers."""
-    months = request.args.get("months", "12")
-    months = min(36, max(1, int(months))) if months.isdigit() else 12
+    months = query_number(request.args, "months", default=12, minimum=1, maximum=36, clamp=True)
     with shop_session(read_only=True) as (session, shop):
         return jsonify(shop_analytics(session, shop, now=tessera().clock(), months=months).to_json())
 

@@ -104,7 +104,8 @@ def _take_unexpired(bucket: dict[str, dict], key: str, now: datetime) -> dict | 
 def _exchange_session_token(shop: ShopState, body: dict, app: AppCredentials) -> str:
     try:
         claims = jwt.decode(body.get("subject_token", ""), app.api_secret, algorithms=["HS256"],
-                            audience=app.api_key, leeway=10)
+                            audience=app.api_key, leeway=10,
+                            options={"require": ["iss", "dest", "aud", "sub", "exp", "nbf", "sid"]})
     except jwt.PyJWTError as exc:
         raise OAuthRefused(400, "invalid_subject_token", f"The session token is invalid: {exc}") from exc
     if urlsplit(str(claims.get("dest", ""))).hostname != shop["domain"]:

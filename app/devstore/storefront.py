@@ -253,6 +253,8 @@ def app_proxy(path: str):
     visitor = current_visitor() or _default_visitor()
     query = signed_proxy_query(list(request.args.items(multi=True)), visitor, current_app.config["SHOPIFY_API_SECRET"])
     headers = {"Content-Type": request.content_type} if request.content_type else {}
+    # Shopify's app proxy adds the shopper's address (and the storefront host) as forwarded headers.
+    headers.update({"X-Forwarded-For": request.remote_addr or "127.0.0.1", "X-Forwarded-Host": request.host})
     answer = Client(current_app._get_current_object()).open(
         f"/proxy/{path}", method=request.method, query_string=query, data=request.get_data(), headers=headers)
     # Shopify strips Set-Cookie from proxied answers.

@@ -35,6 +35,7 @@ from app.loyalty.errors import InvalidInput, NotFound
 from app.loyalty.expiry import add_months, lot_expiry
 from app.loyalty.ledger import EntryKind
 from app.models import ImportJob, LedgerEntry, Member, Shop
+from app.parsing import is_stored_id
 from app.services import shops
 from app.services.bulk_import import BATCH_ORDERS, import_order_batch, order_facts
 from app.services.ledger import NewEntry, lock_member, post_entry
@@ -503,12 +504,12 @@ def _text(value: str | None) -> str | None:
 
 def _customer_id(raw: str | None) -> int | None:
     value = (raw or "").strip().removeprefix("gid://shopify/Customer/")
-    return int(value) if value.isdigit() and 0 < int(value) < 2**63 else None
+    return int(value) if is_stored_id(value) and int(value) > 0 else None
 
 
 def _points(raw: str | None) -> int | None:
     value = (raw or "").strip().replace(",", "")
-    return int(value) if value.isdigit() and int(value) <= 10_000_000 else None
+    return int(value) if is_stored_id(value) and int(value) <= 10_000_000 else None
 
 
 def parse_balance_csv(text: str) -> tuple[list[BalanceRow], dict[str, str]]:

@@ -21,6 +21,7 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Shop, WebhookEvent
+from app.shopify.webhook_payloads import payload_mismatch
 from app.upsert import insert_ignoring_conflicts
 
 if TYPE_CHECKING:
@@ -156,6 +157,7 @@ def process_webhook_event(t: "Tessera", event_id: int, worker_id: str,
                              payload=None, event=event, now=t.clock(), tessera=t)
         try:
             ctx.payload = _payload(event)
+            _check_body_matches_headers(event, ctx.payload, ctx.shop)
             if event.topic not in handlers:
                 raise UnprocessableEvent(f"no handler for topic '{event.topic}'")
             handlers[event.topic](ctx)
@@ -175,6 +177,14 @@ def _payload(event: WebhookEvent) -> Any:
         return json.loads(event.body)
     except ValueError as exc:
         raise UnprocessableEvent(f"body is not valid JSON ({exc})") from exc
+
+
+def _check_body_matches_headers(event: WebhookEvent, payload: Any, shop: Shop) -> None:
+    """The HMAC does not cover the topic and shop headers: a body replayed under another topic
+    or shop is authentic but not this delivery, so it is refused before anything is applied."""
+    problem = payload_mismatch(event.topic, payload, shop.domain)
+    if problem:
+        raise UnprocessableEvent(f"the body does not match the delivery's headers: {problem}. Nothing was applied.")
 
 
 def _record_failure(t: "Tessera", event_id: int, worker_id: str, exc: Exception) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.errors import NotFound
 from app.loyalty.ledger import EARNING_KINDS, explain
 from app.models import LedgerEntry, Member, Redemption, Referral, Reward, Shop
+from app.parsing import is_stored_id, query_number
 from app.services.ledger import entries_of
 from app.services.member_state import member_state
 from app.services.members import find_member
@@ -18,6 +19,10 @@ from app.services.members import find_member
 SORTS = ("newest", "oldest", "name", "email", "balance", "-balance", "lifetime", "-lifetime", "activity")
 SEGMENTS = ("with_points", "no_points", "blocked")
 NO_TIER = "none"
+
+
+# Far beyond any shop's member count, small enough that the page's offset stays a BIGINT.
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -32,14 +37,12 @@ class MemberQuery:
     @classmethod
     def from_args(cls, args) -> "MemberQuery":
         """From query-string arguments; anything unknown falls back to the default."""
-        page = args.get("page", "1")
-        per_page = args.get("per_page", "25")
         return cls(text=(args.get("query") or args.get("q") or "").strip()[:200],
                    tier_key=args.get("tier") or None,
                    segment=args.get("segment") if args.get("segment") in SEGMENTS else None,
                    sort=args.get("sort") if args.get("sort") in SORTS else "newest",
-                   page=max(1, int(page)) if page.isdigit() else 1,
-                   per_page=min(100, max(1, int(per_page))) if per_page.isdigit() else 25)
+                   page=query_number(args, "page", default=1, minimum=1, maximum=MAX_PAGE),
+                   per_page=query_number(args, "per_page", default=25, minimum=1, maximum=100, clamp=True))
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def _text_filter(text: str):
     full_name = func.coalesce(Member.first_name, "") + " " + func.coalesce(Member.last_name, "")
     conditions = [Member.email.ilike(pattern, escape="\\"), full_name.ilike(pattern, escape="\\"),
                   Member.last_name.ilike(pattern, escape="\\")]
-    if text.isdigit():
+    if is_stored_id(text):  # a customer id typed into the search box
         conditions.append(Member.customer_id == int(text))
     return or_(*conditions)
 

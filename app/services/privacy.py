@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from app.models import (ImportJob, LedgerEntry, Member, MemberNotification, Order, PrivacyRequest, ProgramVersion,
-                        Redemption, Referral, Refund, Reward, Shop, WebhookEvent)
+from app.models import (GuestReferral, ImportJob, LedgerEntry, Member, MemberNotification, Order, PrivacyRequest,
+                        ProgramVersion, RateLimitWindow, Redemption, Referral, Refund, Reward, Shop, WebhookEvent)
 from app.services.inbox import UnprocessableEvent
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def handle_customer_redact(ctx: "HandlerContext") -> None:
 
 
 # Children before parents, so foreign keys never block the deletes.
-_SHOP_TABLES = (MemberNotification, Referral, LedgerEntry, Redemption, Refund, Order, PrivacyRequest, ImportJob,
+_SHOP_TABLES = (GuestReferral, RateLimitWindow, MemberNotification, Referral, LedgerEntry, Redemption, Refund, Order, PrivacyRequest, ImportJob,
                 Reward, Member, ProgramVersion)
 
 

@@ -2,17 +2,19 @@
 paid order (above the program's minimum), unless a fraud rule blocks it."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.loyalty.ledger import EntryKind, referral_reward_key
 from app.loyalty.money import format_money, to_minor
 from app.loyalty.program import Program
 from app.loyalty.referrals import Party, block_reason
-from app.models import Member, Order, Redemption, Referral, Shop
+from app.models import GuestReferral, Member, Order, Redemption, Referral, Shop
 from app.services.ledger import NewEntry, lock_member, post_entry
 
 
@@ -36,6 +38,11 @@ def _referrer_for_order(session: Session, shop: Shop, order: Order) -> tuple[Mem
                                          Redemption.code.in_(codes)))
         if referral is not None:
             return session.get(Member, referral.referrer_member_id), "welcome_code"
+        guest = session.scalar(select(GuestReferral)
+                               .join(Redemption, Redemption.id == GuestReferral.welcome_redemption_id).where(GuestReferral.shop_id == shop.id, Redemption.shop_id == shop.id,
+                                      Redemption.code.in_(codes)))
+        if guest is not None:
+            return session.get(Member, guest.referrer_member_id), "welcome_code"
     if order.referral_code:
         from app.services.members import find_member_by_referral_code
         return find_member_by_referral_code(session, shop, order.referral_code), "order_attribute"
@@ -121,56 +128,100 @@ def _welcome_terms(program: Program, currency: str):
                                           "shippingDiscounts": True}, variant_id=None)
 
 
-def welcome_referee(t, shop_id: int, code: str, *, customer_id: int | None, email: str | None) -> tuple[Referral, Any]:
-    """A visitor arrived with a referral link: record the referral and give the welcome code
-    (limited to the customer when logged in; one per email address for guests)."""
+def welcome_referee(t, shop_id: int, code: str, *, customer_id: int | None, email: str | None) -> Any:
+    """A visitor arrived with a referral link: record the referral and give the welcome code.
+
+    A logged-in customer gets a code limited to them (asking again shows the same code: only
+    they can use it). A guest gets an all-customer code once per email address, shown only in
+    this answer: a code is never looked up by email, so knowing someone's address gives nothing.
+    Guest referrals live in their own table and never touch a member's referral."""
+    from app.services.redemptions import issue_free_code
+    with t.db.scope() as session:
+        shop, program, referrer = _open_referral_program(session, shop_id, code)
+        if customer_id is not None:
+            row = _member_referral(session, shop, referrer, customer_id, t.clock())
+            key, member_id = f"referral:{row.id}:welcome", row.referee_member_id
+        else:
+            row = _guest_referral(session, shop, referrer, email, t.clock())
+            key, member_id = _guest_welcome_key(row), None
+        session.commit()  # referred by someone else first: that referral (and its code) stands
+        row_type, row_id = type(row), row.id
+    redemption = issue_free_code(t, shop_id, member_id, key=key, terms=_welcome_terms(program, shop.currency),
+                                 purpose="referral_welcome", prefix="WELCOME")
+    with t.db.scope() as session:
+        session.get(row_type, row_id).welcome_redemption_id = redemption.id
+        session.commit()
+    return redemption
+
+
+def _open_referral_program(session: Session, shop_id: int, code: str):
     from app.loyalty.errors import ActionNotAllowed, NotFound
     from app.services.members import find_member_by_referral_code
     from app.services.program import current_program
-    from app.services.redemptions import issue_free_code
-    now = t.clock()
-    with t.db.scope() as session:
-        shop = session.get(Shop, shop_id)
-        _, program = current_program(session, shop)
-        if not program.referrals.enabled:
-            raise ActionNotAllowed("The referral program is paused right now.")
-        referrer = find_member_by_referral_code(session, shop, (code or "").strip()) if code else None
-        if referrer is None:
-            raise NotFound("This referral link is not valid; ask your friend for a new one.")
-        referee, email = _referee(session, shop, customer_id, email, now)
-        if referee is not None and referee.id == referrer.id:
-            raise ActionNotAllowed("That is your own referral link: share it with friends instead.")
-        referral = _existing_guest_referral(session, shop, email) if referee is None else None
-        referral = referral or record_referral(session, shop, referrer, referee, source="link", now=now,
-                                               referee_email=email)
-        session.commit()  # referred by someone else first: that referral (and its code) stands
-        referral_id, member_id = referral.id, referee.id if referee else None
-    redemption = issue_free_code(t, shop_id, member_id, key=f"referral:{referral_id}:welcome",
-                                 terms=_welcome_terms(program, shop.currency), purpose="referral_welcome",
-                                 prefix="WELCOME")
-    with t.db.scope() as session:
-        referral = session.get(Referral, referral_id)
-        referral.welcome_redemption_id = redemption.id
-        session.commit()
-        return referral, redemption
+    shop = session.get(Shop, shop_id)
+    _, program = current_program(session, shop)
+    if not program.referrals.enabled:
+        raise ActionNotAllowed("The referral program is paused right now.")
+    referrer = find_member_by_referral_code(session, shop, code.strip()) if code else None
+    if referrer is None:
+        raise NotFound("This referral link is not valid; ask your friend for a new one.")
+    return shop, program, referrer
 
 
-def _referee(session: Session, shop: Shop, customer_id: int | None, email: str | None, now: datetime):
-    from app.loyalty.errors import InvalidInput
-    from app.loyalty.referrals import normalise_email
+def _member_referral(session: Session, shop: Shop, referrer: Member, customer_id: int, now: datetime) -> Referral:
+    from app.loyalty.errors import ActionNotAllowed
     from app.services.members import get_or_create_member
-    if customer_id is not None:
-        return get_or_create_member(session, shop, customer_id, now=now), None
+    referee = get_or_create_member(session, shop, customer_id, now=now)
+    if referee.id == referrer.id:
+        raise ActionNotAllowed(OWN_LINK)
+    return record_referral(session, shop, referrer, referee, source="link", now=now)
+
+
+OWN_LINK = "That is your own referral link: share it with friends instead."
+ALREADY_WELCOMED = ("A welcome code was already given for this email address, and it is shown only once. "
+                    "If you lost it, contact the store.")
+
+
+def guest_email_digest(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()
+
+
+def _guest_referral(session: Session, shop: Shop, referrer: Member, email: str | None, now: datetime) -> GuestReferral:
+    """The guest's referral row, new; or the one whose code could not be created (a retry)."""
+    from app.loyalty.errors import ActionNotAllowed, InvalidInput
+    from app.loyalty.referrals import normalise_email
     normalised = normalise_email(email)
     if normalised is None:
         raise InvalidInput("Enter your email address to get your welcome discount.",
                            {"email": "a valid email address"})
-    return None, normalised
+    if normalised == normalise_email(referrer.email):
+        raise ActionNotAllowed(OWN_LINK)
+    digest = guest_email_digest(normalised)
+    guest = session.scalar(select(GuestReferral).where(GuestReferral.shop_id == shop.id,
+                                                       GuestReferral.email_sha256 == digest))
+    if guest is not None:
+        if not _welcome_failed(session, guest):
+            raise ActionNotAllowed(ALREADY_WELCOMED)
+        return guest
+    guest = GuestReferral(shop_id=shop.id, referrer_member_id=referrer.id, email_sha256=digest, created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(guest)
+    except IntegrityError:  # the same address in a concurrent request: that one gives the code
+        raise ActionNotAllowed(ALREADY_WELCOMED) from None
+    return guest
 
 
-def _existing_guest_referral(session: Session, shop: Shop, email: str) -> Referral | None:
-    return session.scalar(select(Referral).where(Referral.shop_id == shop.id, Referral.referee_email == email)
-                          .order_by(Referral.id).limit(1))
+def _welcome_failed(session: Session, guest: GuestReferral) -> bool:
+    if guest.welcome_redemption_id is None:
+        return True  # the earlier request stopped before its code was created
+    return session.get(Redemption, guest.welcome_redemption_id).status == "failed"
+
+
+def _guest_welcome_key(guest: GuestReferral) -> str:
+    # A retry after a failed code needs a key of its own: the failed redemption keeps the first.
+    suffix = f":after-{guest.welcome_redemption_id}" if guest.welcome_redemption_id else ""
+    return f"guest-referral:{guest.id}:welcome{suffix}"
 
 
 def reverse_referral_for_void_order(session: Session, shop: Shop, order: Order, *, now: datetime) -> None:

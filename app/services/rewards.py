@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.errors import NotFound
 from app.loyalty.rewards import RewardSpec, combination_text, describe_value, validate_reward
 from app.models import Reward, Shop
+from app.parsing import is_stored_id
 
 if TYPE_CHECKING:
     from app.jobs import Queue
@@ -40,7 +41,8 @@ def catalog(session: Session, shop: Shop, *, include_disabled: bool = False) -> 
 
 def find_reward(session: Session, shop: Shop, reward_id: Any) -> Reward:
     reward = None
-    if isinstance(reward_id, int) or (isinstance(reward_id, str) and reward_id.isdigit()):
+    # Anything but an id the database can hold ('abc', '²', 10**30, a list) is simply not a reward.
+    if isinstance(reward_id, (int, str)) and not isinstance(reward_id, bool) and is_stored_id(str(reward_id)):
         reward = session.scalar(select(Reward).where(Reward.shop_id == shop.id, Reward.id == int(reward_id),
                                                      Reward.deleted_at.is_(None)))
     if reward is None:

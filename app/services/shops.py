@@ -34,16 +34,15 @@ def find_shop(session: Session, domain: str) -> Shop | None:
     return session.scalar(select(Shop).where(Shop.domain == domain))
 
 
-def shop_id_for(t: "Tessera", domain: str) -> int | None:
-    """The shop's id for a webhook, from a per-process cache: shop rows are never deleted
-    (shop/redact keeps a tombstone), so a domain's id never changes once known."""
-    shop_id = t.shop_ids.get(domain)
-    if shop_id is None:
-        with t.db.engine.connect() as connection:
-            shop_id = connection.execute(select(Shop.id).where(Shop.domain == domain)).scalar()
-        if shop_id is not None:
-            t.shop_ids[domain] = shop_id
-    return shop_id
+def webhook_recipient(t: "Tessera", domain: str) -> tuple[int, bool] | None:
+    """(shop id, installed now?) for a webhook's shop domain, or None for a shop we never had.
+    Read on every delivery: the installed state changes, unlike the id."""
+    with t.db.engine.connect() as connection:
+        row = connection.execute(select(Shop.id, Shop.installed_at, Shop.uninstalled_at)
+                                 .where(Shop.domain == domain)).first()
+    if row is None:
+        return None
+    return row.id, row.installed_at is not None and row.uninstalled_at is None
 
 
 def _lock_shop(session: Session, shop_id: int) -> Shop:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.loyalty.errors import ActionNotAllowed, NotFound
 from app.models import Shop, WebhookEvent
+from app.parsing import whole_number
 from app.services.inbox import retry_failed_event
 
 if TYPE_CHECKING:
@@ -26,9 +27,10 @@ def status_counts(session: Session, shop: Shop) -> dict[str, int]:
 
 
 def event_filter(status: str | None, before: str | None) -> dict[str, Any]:
-    """recent_events' filter from a page's query: an unknown status or a bad cursor is ignored."""
+    """recent_events' filter from a page's query: an unknown status is ignored, a cursor that is
+    not an event id is a 400."""
     return {"status": status if status in STATUSES else None,
-            "before_id": int(before) if before and before.isdigit() else None}
+            "before_id": whole_number(before, "before", minimum=1, status=400) if before else None}
 
 
 def recent_events(session: Session, shop: Shop, *, status: str | None = None, before_id: int | None = None,

@@ -6,6 +6,7 @@ from datetime import date
 from flask import request
 
 from app.errors import ApiError
+from app.parsing import optional_text, optional_whole_number, text
 from app.runtime import tessera
 from app.services.member_state import member_state
 from app.services.program_summary import program_summary
@@ -15,7 +16,7 @@ from app.services.members import get_or_create_member, set_birthday
 from app.services.redemptions import redeem_reward
 from app.services.referrals import welcome_referee
 from app.services.signup import welcome_signed_in_customer
-from app.storefront import bp, load_shop, private_json, verified_proxy_request
+from app.storefront import bp, limit_referral_landings, load_shop, private_json, verified_proxy_request
 
 
 @bp.get("/program")
@@ -59,7 +60,7 @@ def redeem():
     customer_id = _require_member(proxy)
     body = _json_body()
     result = redeem_reward(tessera(), proxy.shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
-                           points=body.get("points"))
+                           points=optional_whole_number(body.get("points"), "points", minimum=1))
     redemption = result.redemption
     return private_json({
         "code": redemption.code, "balance": result.balance, "status": redemption.status,
@@ -75,12 +76,13 @@ def referral_landing():
     """The widget calls this when a visitor lands with `?ref=CODE`: records the referral and
     returns the welcome code, plus the cart attribute that attributes the order."""
     proxy = verified_proxy_request()
+    limit_referral_landings(proxy)
     body = _json_body()
-    referral, redemption = welcome_referee(tessera(), proxy.shop_id, body.get("code"), customer_id=proxy.customer_id,
-                                           email=body.get("email"))
+    code = text(body.get("code"), "code", max_length=64).upper()
+    redemption = welcome_referee(tessera(), proxy.shop_id, code, customer_id=proxy.customer_id,
+                                 email=optional_text(body.get("email"), "email", max_length=254))
     if redemption.status == "failed":
         raise ApiError(502, "redemption_failed", redemption.failure_reason or "Could not create the welcome code.")
-    code = str(body.get("code")).strip().upper()
     return private_json({"code": redemption.code, "kind": redemption.kind,
                          "value": None if redemption.value is None else str(redemption.value),
                          "currency": redemption.currency,
@@ -104,8 +106,8 @@ def claim():
             set_birthday(session, shop, member, _birthday(body.get("birthday")), now=t.clock())
             points, message = 0, "Birthday saved: your birthday points arrive on the day."
         elif action in ("social_follow", "social_share"):
-            entry = claim_action(session, shop, member, action, now=t.clock(), ref=body.get("network"),
-                                 detail=body.get("network"))
+            network = optional_text(body.get("network"), "network", max_length=64)
+            entry = claim_action(session, shop, member, action, now=t.clock(), ref=network, detail=network)
             points, message = entry.points, entry.reason
         else:
             raise ApiError(422, "invalid", "Unknown action.", {"action": "social_follow, social_share or birthday"})

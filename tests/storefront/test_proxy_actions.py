@@ -40,11 +40,12 @@ def test_logged_in_referee_gets_a_welcome_code_limited_to_them_and_the_referrer_
     assert balance(t, shop, 111).balance == 110 + 500
 
 
-def test_guest_needs_an_email_and_gets_one_code_per_email(client, t, shop, stub, referrer_code):
+def test_guest_needs_an_email_and_gets_one_code_per_email_shown_once(client, t, shop, stub, referrer_code):
     assert land(client, referrer_code).status_code == 422
     first = land(client, referrer_code, email="Friend+x@Example.com")
     again = land(client, referrer_code, email="friend@example.com")
-    assert first.status_code == 200 and first.json["code"] == again.json["code"]
+    assert first.status_code == 200 and first.json["code"].startswith("WELCOME-")
+    assert again.status_code == 409 and "code" not in again.json and len(stub.mutations) == 1
     discount = stub.mutations[0]["variables"]["basicCodeDiscount"]
     assert discount["context"] == {"all": "ALL"} and discount["usageLimit"] == 1
 

@@ -58,11 +58,30 @@ def test_missing_hmac_or_wrong_secret_is_refused(client, t, shop):
     assert inbox(t) == []
 
 
-def test_unknown_shop_gets_404_and_nothing_is_stored(client, t, shop):
-    response = send_webhook(client, "orders/paid", payload_bytes("orders/paid"), shop="never-installed.myshopify.com")
-    assert response.status_code == 404
-    assert "never-installed.myshopify.com" in response.json["error"]["message"]
+@pytest.mark.parametrize("topic", TOPICS)
+def test_a_shop_that_never_installed_gets_200_so_shopify_stops_retrying_and_nothing_is_stored(client, t, shop, topic,
+                                                                                            caplog):
+    response = send_webhook(client, topic, payload_bytes(topic), shop="never-installed.myshopify.com")
+    assert response.status_code == 200 and response.json == {"status": "ignored"}
     assert inbox(t) == []
+    assert "never-installed.myshopify.com" in caplog.text and "never installed" in caplog.text
+
+
+def test_an_uninstalled_shop_gets_200_and_its_order_updates_are_not_stored(client, t, shop, caplog):
+    send_webhook(client, "app/uninstalled", payload_bytes("app/uninstalled"))
+    t.queue.drain(t)
+    response = send_webhook(client, "orders/paid", payload_bytes("orders/paid"))
+    assert response.status_code == 200 and response.json == {"status": "ignored"}
+    assert [e.topic for e in inbox(t)] == ["app/uninstalled"]
+    assert "uninstalled there" in caplog.text
+
+
+@pytest.mark.parametrize("topic", ["customers/data_request", "customers/redact", "shop/redact"])
+def test_an_uninstalled_shops_privacy_requests_are_still_stored_because_we_hold_its_data(client, t, shop, topic):
+    send_webhook(client, "app/uninstalled", payload_bytes("app/uninstalled"))
+    t.queue.drain(t)
+    assert send_webhook(client, topic, payload_bytes(topic)).status_code == 200
+    assert [e.topic for e in inbox(t)] == ["app/uninstalled", topic]
 
 
 def test_non_myshopify_shop_header_is_a_bad_request(client, t, shop):
@@ -122,3 +141,12 @@ def test_inbox_rows_count_one_per_delivery(client, t, shop):
         send_webhook(client, "orders/updated", payload_bytes("orders/updated"), webhook_id=f"d{i}")
     with t.db.scope(read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(WebhookEvent)) == 5
+
+
+@pytest.mark.parametrize("sent", ["é" * 44, "\u00ff" * 10], ids=["latin", "y-diaeresis"])
+def test_a_non_ascii_hmac_header_is_401_not_500(client, t, shop, sent):
+    body = payload_bytes("orders/paid")
+    headers = {**webhook_headers("orders/paid", body), "X-Shopify-Hmac-Sha256": sent}
+    response = client.post("/webhooks", data=body, headers=headers)
+    assert response.status_code == 401 and response.json["error"]["code"] == "invalid_hmac"
+    assert inbox(t) == []
