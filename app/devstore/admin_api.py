@@ -120,7 +120,13 @@ class AdminRoot:
         return nodes.find_collection(id)
 
     def node(self, _info, id):  # noqa: A002
+        if str(id).startswith("gid://shopify/Refund/"):
+            return nodes.find_refund(self.state, id)
         return bulk.find_operation(self.state, id, self._bulk(), self.now)
+
+    def nodes(self, info, ids):
+        # Shopify answers null for an id it does not find, in the place of that id.
+        return [self.node(info, node_id) for node_id in ids]
 
     def currentBulkOperation(self, _info, type="QUERY"):  # noqa: N802,A002
         return bulk.current_operation(self.state, self._bulk(), self.now, type)
@@ -133,8 +139,8 @@ class AdminRoot:
                           to_node=self._subscription_node)
 
     # --- mutations ----------------------------------------------------------------------------
-    def bulkOperationRunQuery(self, _info, query):  # noqa: N802
-        return bulk.run_query(self.state, query, self._bulk(), self.now)
+    def bulkOperationRunQuery(self, _info, query, groupObjects=False):  # noqa: N802,N803
+        return bulk.run_query(self.state, query, self._bulk(), self.now, group_objects=groupObjects)
 
     def discountCodeBasicCreate(self, _info, basicCodeDiscount):  # noqa: N802,N803
         return discounts.create_discount(self.state, "basicCodeDiscount", "basic", basicCodeDiscount, self.now)

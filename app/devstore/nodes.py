@@ -162,3 +162,14 @@ def find_collection(collection_gid: str) -> dict[str, Any] | None:
     wanted = str(collection_gid).rsplit("/", 1)[-1]
     handle = next((h for h, (cid, _) in catalog.COLLECTIONS.items() if str(cid) == wanted), None)
     return collection_node(handle) if handle else None
+
+
+def find_refund(shop: ShopState, refund_gid: str) -> dict[str, Any] | None:
+    """`node(id:)` / `nodes(ids:)` for a refund: the Refund node, typed for the Node interface."""
+    for order in shop["orders"].values():
+        for refund in order["refunds"]:
+            rest = refund_payload(shop, order, refund)
+            if rest["admin_graphql_api_id"] == refund_gid:
+                shipping_lines = {s["id"]: _shipping_line_node(s) for s in order_payload(shop, order)["shipping_lines"]}
+                return {"__typename": "Refund", **_refund_node(rest, shipping_lines)}
+    return None

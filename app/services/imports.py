@@ -42,7 +42,9 @@ from app.services.members import apply_customer, get_or_create_member
 from app.services.program import current_program
 from app.services.tier_recompute import recompute_tiers
 from app.services.tiers import refresh_member_tier
-from app.shopify.bulk import BulkDownloadError, BulkFileError, BulkOrder, orders_from_records, stream_records
+from app.services.bulk_staging import forget_lines, keep_lines, kept_orders
+from app.services.reconcile import refund_details
+from app.shopify.bulk import BulkDownloadError, BulkFileError, BulkOrder, stream_lines, with_refund_details
 from app.shopify.documents import (BULK_OPERATION, CURRENT_BULK_OPERATION, CUSTOMERS_COUNT, CUSTOMERS_PAGE,
                                    RUN_BULK_QUERY, bulk_orders_query)
 from app.shopify.graphql import ShopifyError, ShopifyUserErrors
@@ -64,6 +66,7 @@ LEASE = timedelta(minutes=2)
 WORKER_SLICE_SECONDS = 20.0  # then the worker task queues the next slice behind other jobs
 PAGE_STEP_SECONDS = 3.0
 EXPORT_POLL_SECONDS = 3.0
+KEEP_LINES = 5000  # lines of the export file kept per commit
 DOWNLOAD_ATTEMPTS = 3
 HISTORY_MONTHS = 12
 EARLIEST_HISTORY = date(2006, 1, 1)
@@ -173,6 +176,8 @@ def _progress_message(job: ImportJob, progress: "_BulkProgress | None") -> str:
             return "Asking Shopify for the orders"
         return "Waiting for Shopify to gather the orders" + (f" ({progress.objects:,} so far)" if progress.objects
                                                               else "")
+    if progress is not None and progress.phase == "download":
+        return f"Reading Shopify's export ({progress.lines:,} lines so far)"
     if progress is not None and progress.phase == "tiers":
         return f"{job.processed:,} orders imported; updating VIP tiers"
     total = f" of {job.total:,}" if job.total else ""
@@ -295,13 +300,15 @@ def customer_payload(node: dict) -> dict[str, Any]:
 
 @dataclass
 class _BulkProgress:
-    """The cursor of an orders import: export (Shopify writes the file) -> import -> tiers."""
+    """The cursor of an orders import: export (Shopify writes the file) -> download (its lines
+    are kept) -> settle (the kept orders are imported) -> tiers."""
 
     phase: str = "export"
     operation_id: str | None = None
     objects: int = 0  # orders Shopify has written so far, while it runs
-    lines: int = 0  # lines of the file imported and committed
-    offset: int = 0  # bytes of the file imported and committed
+    lines: int = 0  # lines of the file kept and committed
+    offset: int = 0  # bytes of the file kept and committed
+    settled_through: int = 0  # the kept line of the last order imported
 
     @classmethod
     def load(cls, cursor: str | None) -> "_BulkProgress":
@@ -311,6 +318,8 @@ class _BulkProgress:
             data = {}  # a page cursor of the paged import this replaced: start with an export
         if not isinstance(data, dict):
             data = {}
+        if data.get("phase") == "import":  # read the file in one pass before lines were kept: keep them all
+            data.update(phase="download", lines=0, offset=0)
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     def dump(self) -> str:
@@ -320,6 +329,7 @@ class _BulkProgress:
         """A new export is a new file: read from its start (orders imported already are
         recognised and skipped)."""
         self.phase, self.operation_id, self.objects, self.lines, self.offset = "export", None, 0, 0, 0
+        self.settled_through = 0
 
 
 def _run_orders(t: "Tessera", session: Session, shop: Shop, job: ImportJob, deadline: float) -> None:
@@ -333,9 +343,11 @@ def _run_orders(t: "Tessera", session: Session, shop: Shop, job: ImportJob, dead
             if progress.phase == "export":
                 (t.sleep or time.sleep)(min(EXPORT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
                 return  # Shopify is still writing the file; the next slice asks again
-        elif progress.phase == "import":
+        elif progress.phase == "download":
             operation = operation or _operation(t, session, shop, progress.operation_id)
-            _import_file(t, session, shop, job, progress, operation.get("url"), deadline)
+            _download_file(t, session, shop, job, progress, operation, deadline)
+        elif progress.phase == "settle":
+            _settle_kept(t, session, shop, job, progress, deadline)
         else:
             recompute_tiers(session, shop, now=t.clock())
             _save(t, session, job, progress, done=True)
@@ -349,6 +361,7 @@ def _save(t: "Tessera", session: Session, job: ImportJob, progress: _BulkProgres
 
 
 def _restart_export(t: "Tessera", session: Session, job: ImportJob, progress: _BulkProgress) -> None:
+    forget_lines(session, session.get(Shop, job.shop_id), job)
     progress.restart_export()
     job.processed, job.total = 0, None
     _save(t, session, job, progress)
@@ -373,7 +386,7 @@ def _export(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress
     if status in ("CREATED", "RUNNING"):
         progress.objects = int(operation.get("rootObjectCount") or 0)
     elif status == "COMPLETED":
-        progress.phase, progress.objects = "import", int(operation.get("rootObjectCount") or 0)
+        progress.phase, progress.objects = "download", int(operation.get("rootObjectCount") or 0)
         job.total = progress.objects
     else:  # FAILED, CANCELED or EXPIRED: resuming starts a new export
         reason = operation.get("errorCode") or status.lower()
@@ -397,21 +410,23 @@ def _start_export(t: "Tessera", session: Session, shop: Shop, query: str) -> str
     return started["bulkOperationRunQuery"]["bulkOperation"]["id"]
 
 
-def _import_file(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress,
-                 url: str | None, deadline: float) -> None:
-    """Batches of orders from the committed offset, until the deadline or the end of the file
-    (then the tiers phase). A broken download is taken up again from the last commit."""
+def _download_file(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress,
+                   operation: dict, deadline: float) -> None:
+    """Keep the file's lines from the committed offset, until the deadline or the end of the
+    file (then the settle phase). A broken download is taken up again from the last commit."""
+    url = operation.get("url")
     if url is None:  # Shopify writes no file when no order matched
-        progress.phase = "tiers"
+        progress.phase = "settle"
         return _save(t, session, job, progress)
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
         try:
-            if _import_batches(t, session, shop, job, progress, url, deadline):
-                progress.phase = "tiers"
+            if _keep_chunks(t, session, shop, job, progress, url, deadline):
+                _check_whole(progress, operation)
+                progress.phase = "settle"
                 _save(t, session, job, progress)
             return
         except BulkDownloadError:
-            # Raised while reading the next batch, so nothing is pending: job and progress stand
+            # Raised while reading the next chunk, so nothing is pending: job and progress stand
             # at the last commit. A fresh link (or a new export once the file expired), then again.
             session.rollback()
             operation = _operation(t, session, shop, progress.operation_id)
@@ -423,36 +438,61 @@ def _import_file(t: "Tessera", session: Session, shop: Shop, job: ImportJob, pro
             (t.sleep or time.sleep)(attempt)
 
 
-def _import_batches(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress, url: str,
-                    deadline: float) -> bool:
+def _keep_chunks(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress, url: str,
+                 deadline: float) -> bool:
     """True when the end of the file was reached."""
-    earn = bool((job.options or {}).get("earn_points"))
-    with closing(stream_records(t.http, url, start_offset=progress.offset)) as records:  # ends the download
-        for batch in _batches(orders_from_records(records)):
-            _import_batch(t, session, shop, job, progress, batch, earn)
+    with closing(stream_lines(t.http, url, start_offset=progress.offset)) as lines:  # ends the download
+        for chunk in _chunks(lines, KEEP_LINES):
+            progress.lines += keep_lines(session, shop, job, (line for _, line in chunk))
+            progress.offset = chunk[-1][0]
+            _save(t, session, job, progress)  # the lines and how far the file is read, in one commit
             if time.monotonic() >= deadline:
                 return False
     return True
 
 
-def _import_batch(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress,
-                  batch: list[BulkOrder], earn: bool) -> None:
-    report = import_order_batch(session, shop, [order_facts(o) for o in batch], earn_points=earn, now=t.clock())
-    progress.lines += sum(o.lines for o in batch)
-    progress.offset = batch[-1].end_offset
+def _check_whole(progress: _BulkProgress, operation: dict) -> None:
+    size = int(operation.get("fileSize") or 0)
+    if size and progress.offset != size:
+        raise BulkDownloadError(f"the orders file ended after {progress.offset:,} of its {size:,} bytes")
+
+
+def _settle_kept(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress,
+                 deadline: float) -> None:
+    """Batches of kept orders, until the deadline or the last one (then the tiers phase)."""
+    earn = bool((job.options or {}).get("earn_points"))
+    while True:
+        kept = kept_orders(session, shop, job, after_id=progress.settled_through, limit=BATCH_ORDERS)
+        if not kept:
+            forget_lines(session, shop, job)
+            progress.phase = "tiers"
+            return _save(t, session, job, progress)
+        _settle_batch(t, session, shop, job, progress, kept, earn)
+        if time.monotonic() >= deadline:
+            return
+
+
+def _settle_batch(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress,
+                  kept: list[tuple[int, BulkOrder]], earn: bool) -> None:
+    orders = [order for _, order in kept]
+    # Read before anything is written: no Shopify call inside an open write transaction.
+    details = refund_details(t, session, shop, [r["id"] for order in orders for r in order.refunds])
+    facts = [order_facts(with_refund_details(order, details)) for order in orders]
+    report = import_order_batch(session, shop, facts, earn_points=earn, now=t.clock())
+    progress.settled_through = kept[-1][0]
     job.processed += report.orders
-    _save(t, session, job, progress)  # the batch and how far the file is read, in one commit
+    _save(t, session, job, progress)  # the batch and how far the kept orders are read, in one commit
 
 
-def _batches(orders: Iterator[BulkOrder]) -> Iterator[list[BulkOrder]]:
-    batch: list[BulkOrder] = []
-    for order in orders:
-        batch.append(order)
-        if len(batch) == BATCH_ORDERS:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _chunks(items: Iterator, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 # ---- starting balances from CSV ----------------------------------------------------------------

@@ -15,7 +15,9 @@ from app.loyalty.orders import parse_order
 from app.models import LedgerEntry, Order, Refund, Shop
 from app.services import shops
 from app.services.orders import apply_order
-from app.shopify.documents import ORDER_LINE_ITEMS, ORDER_REFUNDS, ORDERS_UPDATED_SINCE
+from app.shopify.documents import (ORDER_LINE_ITEMS, ORDER_REFUNDS, ORDERS_UPDATED_SINCE, REFUND_DETAILS,
+                                   REFUND_LINE_ITEMS, REFUNDS_PER_PAGE)
+from app.shopify.graphql import ShopifyError
 
 if TYPE_CHECKING:
     from app.runtime import Tessera
@@ -98,6 +100,28 @@ def _refunds(t: "Tessera", session: Session, shop: Shop, node: dict) -> list[dic
     if not node.get("refunds"):
         return []
     return shops.call_admin(t, session, shop, ORDER_REFUNDS, {"id": node["id"]})["order"]["refunds"]
+
+
+def refund_details(t: "Tessera", session: Session, shop: Shop, refund_ids: list[str]) -> dict[str, dict]:
+    """Refund id -> the refund's line items and shipping lines, a few refunds per request (the
+    bulk export can only name refunds: their line items are a connection inside a list)."""
+    found: dict[str, dict] = {}
+    for start in range(0, len(refund_ids), REFUNDS_PER_PAGE):
+        ids = refund_ids[start:start + REFUNDS_PER_PAGE]
+        for refund_id, node in zip(ids, shops.call_admin(t, session, shop, REFUND_DETAILS, {"ids": ids})["nodes"]):
+            if node is None:
+                raise ShopifyError(f"Shopify did not return refund {refund_id}, which its orders export names")
+            found[refund_id] = _all_refund_lines(t, session, shop, node)
+    return found
+
+
+def _all_refund_lines(t: "Tessera", session: Session, shop: Shop, node: dict) -> dict:
+    lines, page = list(node["refundLineItems"]["nodes"]), node["refundLineItems"]["pageInfo"]
+    while page["hasNextPage"]:
+        more = shops.call_admin(t, session, shop, REFUND_LINE_ITEMS, {"id": node["id"], "after": page["endCursor"]})
+        lines += more["node"]["refundLineItems"]["nodes"]
+        page = more["node"]["refundLineItems"]["pageInfo"]
+    return {**node, "refundLineItems": {"nodes": lines}}
 
 
 def _known(session: Session, shop: Shop, payload: dict) -> tuple[bool, set[int]]:

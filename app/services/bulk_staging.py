@@ -1,0 +1,57 @@
+"""The lines of a bulk export, kept per import job until their orders are imported.
+
+Shopify does not promise where a child line (a line item, a shipping line) sits in the file:
+ungrouped output (the default since 2026-01) may put it before its order or far after it. Holding
+orders in memory until the end of a file of a million orders is not an option, so the import
+first copies the file's lines here, a few thousand per commit together with the byte offset
+reached (a stopped copy resumes with a Range request), then reads the orders back in the order
+they were kept, a batch at a time with their children, and deletes the lines once every order
+is imported. Helpers only: the caller commits.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.models import BulkExportLine, ImportJob, Shop
+from app.services.bulk_import import _among, insert_rows
+from app.shopify.bulk import BulkFileError, BulkOrder, assemble_order, parent_of
+
+
+def keep_lines(session: Session, shop: Shop, job: ImportJob, lines: Iterable[bytes]) -> int:
+    """Keep raw JSONL lines for `job`; the number kept."""
+    rows = []
+    for line in lines:
+        text = line.decode()
+        try:
+            parent = parent_of(json.loads(text))
+        except ValueError as exc:
+            raise BulkFileError(f"a line is not JSON ({exc.msg})") from exc
+        rows.append({"shop_id": shop.id, "job_id": job.id, "parent_gid": parent, "body": text})
+    insert_rows(session, BulkExportLine.__table__, rows, conflict=None)
+    return len(rows)
+
+
+def kept_orders(session: Session, shop: Shop, job: ImportJob, *, after_id: int,
+                limit: int) -> list[tuple[int, BulkOrder]]:
+    """(kept line id, order with its line items and shipping lines) of the next `limit` orders
+    after `after_id`, in the order their lines were kept."""
+    roots = session.execute(select(BulkExportLine.id, BulkExportLine.body).where(
+        BulkExportLine.shop_id == shop.id, BulkExportLine.job_id == job.id, BulkExportLine.parent_gid.is_(None),
+        BulkExportLine.id > after_id).order_by(BulkExportLine.id).limit(limit)).all()
+    nodes = [(line_id, json.loads(body)) for line_id, body in roots]
+    children: dict[str, list[dict]] = {node["id"]: [] for _, node in nodes}
+    if children:
+        for (body,) in session.execute(select(BulkExportLine.body).where(
+                BulkExportLine.shop_id == shop.id, BulkExportLine.job_id == job.id,
+                _among(session, BulkExportLine.parent_gid, list(children))).order_by(BulkExportLine.id)):
+            child = json.loads(body)
+            children[child["__parentId"]].append(child)
+    return [(line_id, assemble_order(node, children[node["id"]])) for line_id, node in nodes]
+
+
+def forget_lines(session: Session, shop: Shop, job: ImportJob) -> None:
+    session.execute(delete(BulkExportLine).where(BulkExportLine.shop_id == shop.id, BulkExportLine.job_id == job.id))
