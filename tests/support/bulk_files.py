@@ -81,18 +81,24 @@ def operation(status: str, *, roots: int = 0, url: str | None = None, error_code
 
 class FileServer:
     """The export file behind FILE_URL; records each request's Range header. Queue statuses
-    (e.g. 500) to answer the next requests with instead."""
+    (e.g. 500) to answer the next requests with instead, or byte counts to cut the next answers
+    to (a connection that closes early without an error)."""
 
     def __init__(self, rsps: responses.RequestsMock, content: bytes):
         self.content = content
         self.ranges: list[str | None] = []
         self.failures: list[int] = []
+        self.cuts: list[int] = []
         rsps.add_callback(responses.GET, FILE_URL, callback=self._answer)
 
     def _answer(self, request):
         self.ranges.append(request.headers.get("Range"))
         if self.failures:
             return self.failures.pop(0), {}, b"unavailable"
+        status, headers, body = self._file(request)
+        return (status, headers, body[:self.cuts.pop(0)]) if self.cuts else (status, headers, body)
+
+    def _file(self, request):
         match = re.fullmatch(r"bytes=(\d+)-", request.headers.get("Range") or "")
         if match is None:
             return 200, {"Content-Type": "application/jsonl"}, self.content
