@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from app.models import BulkExportLine, ImportJob, Shop
@@ -30,9 +30,31 @@ def keep_lines(session: Session, shop: Shop, job: ImportJob, lines: Iterable[byt
             parent = parent_of(json.loads(text))
         except ValueError as exc:
             raise BulkFileError(f"a line is not JSON ({exc.msg})") from exc
-        rows.append({"shop_id": shop.id, "job_id": job.id, "parent_gid": parent, "body": text})
-    insert_rows(session, BulkExportLine.__table__, rows, conflict=None)
+        rows.append((shop.id, job.id, parent, text))
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_rows(session, rows)
+    else:
+        insert_rows(session, BulkExportLine.__table__, [dict(zip(_COLUMNS, row)) for row in rows], conflict=None)
     return len(rows)
+
+
+_COLUMNS = ("shop_id", "job_id", "parent_gid", "body")
+
+
+def _copy_rows(session: Session, rows: list[tuple]) -> None:
+    # COPY: a million orders are ~4 million lines, and COPY takes them several times faster
+    # than any INSERT; it runs in the session's transaction like any statement.
+    cursor = session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY bulk_export_lines ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def lines_all_kept(session: Session) -> None:
+    """The whole file is kept: on PostgreSQL, let the planner see the new rows (millions of them
+    since the last autovacuum), or it reads them back with sequential scans."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE bulk_export_lines"))
 
 
 def kept_orders(session: Session, shop: Shop, job: ImportJob, *, after_id: int,

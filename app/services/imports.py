@@ -42,7 +42,7 @@ from app.services.members import apply_customer, get_or_create_member
 from app.services.program import current_program
 from app.services.tier_recompute import recompute_tiers
 from app.services.tiers import refresh_member_tier
-from app.services.bulk_staging import forget_lines, keep_lines, kept_orders
+from app.services.bulk_staging import forget_lines, keep_lines, kept_orders, lines_all_kept
 from app.services.reconcile import refund_details
 from app.shopify.bulk import BulkDownloadError, BulkFileError, BulkOrder, stream_lines, with_refund_details
 from app.shopify.documents import (BULK_OPERATION, CURRENT_BULK_OPERATION, CUSTOMERS_COUNT, CUSTOMERS_PAGE,
@@ -422,6 +422,7 @@ def _download_file(t: "Tessera", session: Session, shop: Shop, job: ImportJob, p
         try:
             if _keep_chunks(t, session, shop, job, progress, url, deadline):
                 _check_whole(progress, operation)
+                lines_all_kept(session)
                 progress.phase = "settle"
                 _save(t, session, job, progress)
             return
