@@ -406,7 +406,7 @@ class ImportJob(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # What the import had to leave out and what the owner can do about it (e.g. customer fields
     # Shopify withholds until the app is approved for protected customer data).
-    warnings: Mapped[list[str] | None] = mapped_column(Json)
+    warnings: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

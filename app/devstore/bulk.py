@@ -125,7 +125,9 @@ def _write_file(shop: ShopState, record: dict, context: BulkContext, now: dateti
     document = parse(record["query"])
     result = execute(context.schema, document, root_value=context.root())
     if result.errors:
-        record.update(status="FAILED", error_code="INTERNAL_SERVER_ERROR")
+        # Fields withheld from the app (protected customer data) fail the whole operation.
+        denied = all((e.extensions or {}).get("code") == "ACCESS_DENIED" for e in result.errors)
+        record.update(status="FAILED", error_code="ACCESS_DENIED" if denied else "INTERNAL_SERVER_ERROR")
         return
     lines = jsonl_lines(context.schema, document, result.data)
     if not record.get("group_objects"):

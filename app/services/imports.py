@@ -43,7 +43,7 @@ from app.services.program import current_program
 from app.services.tier_recompute import recompute_tiers
 from app.services.tiers import refresh_member_tier
 from app.services.bulk_staging import forget_lines, keep_lines, kept_orders, lines_all_kept
-from app.services.reconcile import refund_details
+from app.services.reconcile import refund_details, withheld_advice, withheld_customer_fields
 from app.shopify.bulk import BulkDownloadError, BulkFileError, BulkOrder, stream_lines, with_refund_details
 from app.shopify.documents import (BULK_OPERATION, CURRENT_BULK_OPERATION, CUSTOMERS_COUNT, CUSTOMERS_PAGE,
                                    RUN_BULK_QUERY, bulk_orders_query)
@@ -69,6 +69,7 @@ EXPORT_POLL_SECONDS = 3.0
 KEEP_LINES = 5000  # lines of the export file kept per commit
 DOWNLOAD_ATTEMPTS = 3
 HISTORY_MONTHS = 12
+WITHHELD = "withheld_customer_fields"  # the kind of warning about protected customer data
 EARLIEST_HISTORY = date(2006, 1, 1)
 
 
@@ -162,6 +163,7 @@ def import_json(job: ImportJob, *, now: datetime | None = None) -> dict[str, Any
             "resumable": job.status in RESUMABLE and job.kind in API_KINDS,
             "stalled": bool(now and _stalled(job, now)), "options": job.options,
             "phase": progress.phase if progress else None, "message": _progress_message(job, progress),
+            "warnings": [w["message"] for w in job.warnings or []],
             "started_at": job.started_at.isoformat() if job.started_at else None,
             "finished_at": job.finished_at.isoformat() if job.finished_at else None}
 
@@ -271,7 +273,9 @@ def _run_customers(t: "Tessera", session: Session, shop: Shop, job: ImportJob, d
 
 
 def _import_customer_page(t: "Tessera", session: Session, shop: Shop, job: ImportJob) -> None:
-    page = shops.call_admin(t, session, shop, CUSTOMERS_PAGE, {"after": job.cursor})["customers"]
+    result = shops.call_admin_partial(t, session, shop, CUSTOMERS_PAGE, {"after": job.cursor})
+    _warn_withheld(job, withheld_customer_fields(result))
+    page = result.data["customers"]
     for node in page["nodes"]:
         # Exactly what a customers/update webhook does: the member, the profile, and the
         # automatic action points the program gives (e.g. sign-up points for enabled accounts).
@@ -285,6 +289,18 @@ def _import_customer_page(t: "Tessera", session: Session, shop: Shop, job: Impor
     else:
         job.status, job.finished_at = "done", t.clock()
     session.commit()
+
+
+def _warn_withheld(job: ImportJob, fields: list[str]) -> None:
+    """Say on the job (the import page shows it) which customer fields Shopify withheld and what
+    the owner can do; committed with the page that lacked them."""
+    earlier = next((w for w in job.warnings or [] if w.get("kind") == WITHHELD), {"fields": []})
+    union = sorted(set(fields) | set(earlier["fields"]))
+    if union == earlier["fields"]:
+        return
+    others = [w for w in job.warnings or [] if w.get("kind") != WITHHELD]
+    job.warnings = [*others, {"kind": WITHHELD, "fields": union, "message": withheld_advice(union)}]
+    log.warning("import %s %s for shop %s: %s", job.kind, job.id, job.shop_id, withheld_advice(union))
 
 
 def customer_payload(node: dict) -> dict[str, Any]:
@@ -309,6 +325,7 @@ class _BulkProgress:
     lines: int = 0  # lines of the file kept and committed
     offset: int = 0  # bytes of the file kept and committed
     settled_through: int = 0  # the kept line of the last order imported
+    without_customer_profile: bool = False  # Shopify withheld protected customer fields
 
     @classmethod
     def load(cls, cursor: str | None) -> "_BulkProgress":
@@ -378,8 +395,7 @@ def _export(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress
     """Start Shopify's bulk export, or see how far it got; moves to the import phase when the
     file is ready."""
     if progress.operation_id is None:
-        since = (job.options or {}).get("since") or default_history_since(t.clock()).isoformat()
-        progress.operation_id = _start_export(t, session, shop, bulk_orders_query(since))
+        progress.operation_id = _start_export(t, session, shop, _export_query(t, job, progress))
         _save(t, session, job, progress)
     operation = _operation(t, session, shop, progress.operation_id)
     status = operation["status"]
@@ -388,12 +404,22 @@ def _export(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress
     elif status == "COMPLETED":
         progress.phase, progress.objects = "download", int(operation.get("rootObjectCount") or 0)
         job.total = progress.objects
+    elif operation.get("errorCode") == "ACCESS_DENIED" and not progress.without_customer_profile:
+        # Most likely the protected customer fields: export again without them, and say so.
+        _warn_withheld(job, ["email", "firstName", "lastName"])
+        progress.restart_export()
+        progress.without_customer_profile = True
     else:  # FAILED, CANCELED or EXPIRED: resuming starts a new export
         reason = operation.get("errorCode") or status.lower()
         _restart_export(t, session, job, progress)
         raise _ImportStopped(f"Shopify's orders export ended without a file ({reason})")
     _save(t, session, job, progress)
     return operation
+
+
+def _export_query(t: "Tessera", job: ImportJob, progress: _BulkProgress) -> str:
+    since = (job.options or {}).get("since") or default_history_since(t.clock()).isoformat()
+    return bulk_orders_query(since, customer_profile=not progress.without_customer_profile)
 
 
 def _start_export(t: "Tessera", session: Session, shop: Shop, query: str) -> str:

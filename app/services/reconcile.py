@@ -4,6 +4,7 @@ make this safe to run any time: only what is missing gets written."""
 from __future__ import annotations
 
 from collections import Counter
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,10 +18,33 @@ from app.services import shops
 from app.services.orders import apply_order
 from app.shopify.documents import (ORDER_LINE_ITEMS, ORDER_REFUNDS, ORDERS_UPDATED_SINCE, REFUND_DETAILS,
                                    REFUND_LINE_ITEMS, REFUNDS_PER_PAGE)
-from app.shopify.graphql import ShopifyError
+from app.shopify.graphql import PartialResult, ShopifyError
 
 if TYPE_CHECKING:
     from app.runtime import Tessera
+
+log = logging.getLogger(__name__)
+
+# What Shopify withholds from an app not approved for protected customer data (level 2: name,
+# email, phone, address). The loyalty program runs on customer ids, so it can do without them.
+PROTECTED_CUSTOMER_FIELDS = frozenset({"email", "phone", "firstName", "lastName", "displayName", "defaultAddress",
+                                       "addresses", "defaultEmailAddress", "defaultPhoneNumber"})
+
+
+def withheld_customer_fields(result: PartialResult) -> list[str]:
+    """The protected customer fields Shopify left out of `result`. Anything else withheld would
+    change what Tessera concludes (a withheld customer looks like a guest), so it stops here."""
+    others = sorted({d.name for d in result.denied} - PROTECTED_CUSTOMER_FIELDS)
+    if others:
+        raise ShopifyError(f"Shopify refused access to {', '.join(others)}: {result.denied[0].message}")
+    return result.denied_names
+
+
+def withheld_advice(fields: list[str]) -> str:
+    return (f"Shopify withheld protected customer fields ({', '.join(fields)}), so members were updated without "
+            "them. To receive them, request access to protected customer data (name, email, phone, address) for "
+            "Tessera in the Partner Dashboard or Dev Dashboard (API access > Protected customer data access); once "
+            "Shopify approves it, run this again.")
 
 
 @dataclass
@@ -32,12 +56,15 @@ class ReconcileReport:
     entries_added: Counter = field(default_factory=Counter)
     points_added: int = 0
     repaired: list[str] = field(default_factory=list)
+    withheld: set[str] = field(default_factory=set)  # protected customer fields Shopify left out
 
     def lines(self) -> list[str]:
         added = ", ".join(f"{n} {kind}" for kind, n in sorted(self.entries_added.items())) or "nothing"
         lines = [f"{self.shop}: {self.orders_seen} orders checked, {self.orders_missing} unknown orders and "
                  f"{self.refunds_missing} unknown refunds found; ledger entries added: {added} "
                  f"({self.points_added:+} points)"]
+        if self.withheld:
+            lines.append(f"  warning: {withheld_advice(sorted(self.withheld))}")
         return lines + [f"  repaired {r}" for r in self.repaired]
 
 
@@ -141,12 +168,20 @@ def reconcile_shop(t: "Tessera", session: Session, shop: Shop, *, since: datetim
     query = f"updated_at:>='{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
     after = None
     while True:
-        page = shops.call_admin(t, session, shop, ORDERS_UPDATED_SINCE, {"query": query, "after": after})["orders"]
+        result = shops.call_admin_partial(t, session, shop, ORDERS_UPDATED_SINCE, {"query": query, "after": after})
+        _note_withheld(shop, report, withheld_customer_fields(result))
+        page = result.data["orders"]
         for node in page["nodes"]:
             reconcile_order(t, session, shop, node, report)
         if not page["pageInfo"]["hasNextPage"]:
             return report
         after = page["pageInfo"]["endCursor"]
+
+
+def _note_withheld(shop: Shop, report: ReconcileReport, fields: list[str]) -> None:
+    if fields and not set(fields) <= report.withheld:
+        report.withheld.update(fields)
+        log.warning("reconcile %s: %s", shop.domain, withheld_advice(sorted(report.withheld)))
 
 
 def reconcile_order(t: "Tessera", session: Session, shop: Shop, node: dict, report: ReconcileReport) -> None:

@@ -52,13 +52,30 @@ def test_customers_are_imported_page_by_page_like_customer_webhooks(t, shop, stu
               customers_page(customer_node(11, "ana@example.com"), customer_node(12, "bo@example.com", "DISABLED"),
                              cursor="c1"),
               customers_page(customer_node(13, "cy@example.com")))
-    job = step(t, shop, start(t, shop, "customers"))
+    job = step(t, shop, start(t, shop, "customers"), budget_seconds=60)  # all pages, however loaded the machine
     assert (job.status, job.processed, job.total) == ("done", 3, 3)
     assert sent(stub) == [("CustomersCount", {}), ("CustomersPage", {"after": None}),
                           ("CustomersPage", {"after": "c1"})]
     assert member_of(t, shop, 11).email == "ana@example.com" and member_of(t, shop, 11).account_state == "enabled"
     # enabled accounts get the sign-up points, as with a customers/update webhook
     assert balance(t, shop, 11).balance == 100 and balance(t, shop, 12).balance == 0
+
+
+def test_customers_whose_protected_fields_shopify_withholds_are_imported_with_a_warning(client, t, shop, stub):
+    from tests.admin.helpers import bearer
+    from tests.support.graphql_orders import withholding
+    fields = ("email", "firstName", "lastName", "phone")
+    stub.then(count("customers", 2),
+              withholding(customers_page(customer_node(11, "ana@example.com"), cursor="c1"), "customers", fields),
+              withholding(customers_page(customer_node(12, "bo@example.com")), "customers", fields))
+    job = step(t, shop, start(t, shop, "customers"), max_pages=5, budget_seconds=60)
+    assert (job.status, job.processed, job.last_error) == ("done", 2, None)
+    assert member_of(t, shop, 11).email is None and balance(t, shop, 11).balance == 100  # sign-up points still
+    [warning] = job.warnings
+    assert warning["fields"] == ["email", "firstName", "lastName", "phone"]
+    shown = client.get(f"/api/v1/imports/{job.id}", headers=bearer()).json["warnings"]
+    assert shown == [warning["message"]] and "request access to protected customer data" in shown[0]
+    assert "withheld protected customer fields" in get_page(client, "/import").get_data(as_text=True)
 
 
 def test_an_interrupted_import_resumes_from_the_saved_cursor(t, shop, stub):
