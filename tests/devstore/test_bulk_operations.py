@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.devstore import DEMO_SHOP
 from app.devstore.catalog import product
@@ -219,3 +219,46 @@ def test_the_export_groups_children_under_their_order_only_when_asked(tmp_path, 
     default = export_lines(tmp_path, clock(), group_objects=False)
     assert grouped(asked) and not grouped(default)
     assert sorted(map(json.dumps, asked)) == sorted(map(json.dumps, default)) and len(asked) == 6 * 4
+
+
+# ---- protected customer data withheld (an app Shopify has not approved for them) ---------------
+
+def test_the_stand_in_withholds_protected_customer_fields_as_shopify_does(demo, t, installed, history):
+    from app.shopify.documents import CUSTOMERS_PAGE
+    from app.shopify.graphql import ShopifyAccessDenied
+    demo.withhold_protected_customer_data()
+    with t.db.scope() as session, pytest.raises(ShopifyAccessDenied) as withheld:
+        call_admin(t, session, find_shop(session, DEMO_SHOP), CUSTOMERS_PAGE, {"after": None})
+    nodes = withheld.value.data["customers"]["nodes"]
+    assert {n["legacyResourceId"] is not None and n["email"] is None and n["phone"] is None for n in nodes} == {True}
+    assert {d.name for d in withheld.value.denied} == {"email", "firstName", "lastName", "phone"}
+    assert {d.path[:3] for d in withheld.value.denied} == {("customers", "nodes", i) for i in range(len(nodes))}
+    assert all(e["extensions"]["code"] == "ACCESS_DENIED" and "not approved to use the" in e["message"]
+               for e in withheld.value.errors)
+
+
+def test_reconciliation_repairs_orders_without_the_withheld_customer_fields(demo, t, installed, history):
+    from app.services.reconcile import reconcile_shop
+    demo.withhold_protected_customer_data()
+    with t.db.scope() as session:
+        report = reconcile_shop(t, session, find_shop(session, DEMO_SHOP), since=t.clock() - timedelta(days=200))
+    assert (report.orders_seen, report.orders_missing) == (5, 5)
+    assert report.withheld == {"email", "firstName", "lastName"}
+    assert any("request access to protected customer data" in line for line in report.lines())
+    with t.db.scope(read_only=True) as session:
+        members = session.execute(select(Member.customer_id, Member.email)).all()
+    assert len(members) == 2 and {email for _, email in members} == {None}  # known by id, nothing made up
+
+
+def test_an_orders_import_exports_again_without_the_withheld_fields_and_says_so(demo, t, installed, history):
+    demo.withhold_protected_customer_data()
+    job = import_orders(t, installed, earn_points=True, since=(t.clock() - timedelta(days=365)).date().isoformat())
+    assert (job.status, job.processed, job.last_error) == ("done", 5, None)
+    assert [w["kind"] for w in job.warnings] == ["withheld_customer_fields"]
+    assert "Partner Dashboard" in job.warnings[0]["message"]
+    queries = [op["query"] for op in demo.snapshot()["bulk_operations"].values()]
+    assert len(queries) == 2 and "email" in queries[0] and "email" not in queries[1]
+    with t.db.scope(read_only=True) as session:
+        points = dict(session.execute(select(Member.customer_id, func.sum(LedgerEntry.points)).join(
+            LedgerEntry, LedgerEntry.member_id == Member.id).group_by(Member.customer_id)).all())
+    assert sorted(points.values()) == [18, 176 - 28 + 68]  # as with the fields: alice 68+148, bob 18 (+42-42)
