@@ -158,7 +158,8 @@ class History:
                  "totalTaxSet": _money(amount * Decimal("0.08"))} for amount, gift in refund_items],
                 "pageInfo": {"hasNextPage": False, "endCursor": None}},
                 "refundShippingLines": {"nodes": [{"subtotalAmountSet": _money(refund_shipping),
-                                                   "taxAmountSet": _money(Decimal(0))}] if refund_shipping else []}}
+                                                   "taxAmountSet": _money(Decimal(0))}] if refund_shipping else [],
+                                        "pageInfo": {"hasNextPage": False}}}
         return lines
 
     @staticmethod

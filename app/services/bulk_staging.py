@@ -18,19 +18,12 @@ from sqlalchemy.orm import Session
 
 from app.models import BulkExportLine, ImportJob, Shop
 from app.services.bulk_import import _among, insert_rows
-from app.shopify.bulk import BulkFileError, BulkOrder, assemble_order, parent_of
+from app.shopify.bulk import BulkFileError, BulkOrder, assemble_order, parent_of_line
 
 
 def keep_lines(session: Session, shop: Shop, job: ImportJob, lines: Iterable[bytes]) -> int:
     """Keep raw JSONL lines for `job`; the number kept."""
-    rows = []
-    for line in lines:
-        text = line.decode()
-        try:
-            parent = parent_of(json.loads(text))
-        except ValueError as exc:
-            raise BulkFileError(f"a line is not JSON ({exc.msg})") from exc
-        rows.append((shop.id, job.id, parent, text))
+    rows = [(shop.id, job.id, parent_of_line(line), line.decode()) for line in lines]
     if session.get_bind().dialect.name == "postgresql":
         _copy_rows(session, rows)
     else:
@@ -64,15 +57,22 @@ def kept_orders(session: Session, shop: Shop, job: ImportJob, *, after_id: int,
     roots = session.execute(select(BulkExportLine.id, BulkExportLine.body).where(
         BulkExportLine.shop_id == shop.id, BulkExportLine.job_id == job.id, BulkExportLine.parent_gid.is_(None),
         BulkExportLine.id > after_id).order_by(BulkExportLine.id).limit(limit)).all()
-    nodes = [(line_id, json.loads(body)) for line_id, body in roots]
+    nodes = [(line_id, _parsed(body)) for line_id, body in roots]
     children: dict[str, list[dict]] = {node["id"]: [] for _, node in nodes}
     if children:
         for (body,) in session.execute(select(BulkExportLine.body).where(
                 BulkExportLine.shop_id == shop.id, BulkExportLine.job_id == job.id,
                 _among(session, BulkExportLine.parent_gid, list(children))).order_by(BulkExportLine.id)):
-            child = json.loads(body)
+            child = _parsed(body)
             children[child["__parentId"]].append(child)
     return [(line_id, assemble_order(node, children[node["id"]])) for line_id, node in nodes]
+
+
+def _parsed(body: str) -> dict:
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise BulkFileError(f"a line is not JSON ({exc})") from exc
 
 
 def forget_lines(session: Session, shop: Shop, job: ImportJob) -> None:

@@ -143,6 +143,9 @@ def refund_details(t: "Tessera", session: Session, shop: Shop, refund_ids: list[
 
 
 def _all_refund_lines(t: "Tessera", session: Session, shop: Shop, node: dict) -> dict:
+    if node["refundShippingLines"]["pageInfo"]["hasNextPage"]:
+        # Shopify refunds each shipping line of an order at most once; an order has a few.
+        raise ShopifyError(f"refund {node['id']} has more shipping lines than Tessera reads (3)")
     lines, page = list(node["refundLineItems"]["nodes"]), node["refundLineItems"]["pageInfo"]
     while page["hasNextPage"]:
         more = shops.call_admin(t, session, shop, REFUND_LINE_ITEMS, {"id": node["id"], "after": page["endCursor"]})

@@ -17,6 +17,7 @@ downloading what it already has.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,8 +95,14 @@ def jsonl_lines(chunks: Iterable[bytes], start_offset: int = 0) -> Iterator[tupl
         yield offset + len(pending), pending
 
 
-def parent_of(record: dict) -> str | None:
-    return record.get("__parentId")
+# Inside a JSON string a quote is escaped, so this unescaped text can only be the key itself.
+_PARENT_ID = re.compile(rb'"__parentId"\s*:\s*"([^"\\]+)"')
+
+
+def parent_of_line(line: bytes) -> str | None:
+    """A line's `__parentId` without parsing the whole line (millions of lines are kept)."""
+    found = _PARENT_ID.search(line)
+    return found.group(1).decode() if found else None
 
 
 def assemble_order(node: dict, children: Iterable[dict]) -> BulkOrder:

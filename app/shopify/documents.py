@@ -320,10 +320,10 @@ def bulk_orders_query(processed_since: str, *, customer_profile: bool = True) ->
 
 
 # The details of the refunds a bulk export named, REFUNDS_PER_PAGE at a time. Requested cost per
-# refund: 1 + refundLineItems 2 + 20 x 6 + refundShippingLines 2 + 3 x 5 = 140, so 7 refunds
-# (~980) stay under Shopify's 1000 per query; what the answer did not use is given back.
-# A refund with more than 20 lines is read again alone with REFUND_LINE_ITEMS.
-REFUNDS_PER_PAGE = 7
+# refund: 1 + refundLineItems (2 + 10 x 6) + refundShippingLines (2 + 3 x 5) = 80, so 12 refunds
+# (960) stay under Shopify's 1000 per query; what the answer does not use is given back. A refund
+# with more than 10 lines (rare) has the rest read with REFUND_LINE_ITEMS.
+REFUNDS_PER_PAGE = 12
 _REFUND_LINE_ITEM = """
           lineItem { isGiftCard }
           subtotalSet { shopMoney { amount currencyCode } }
@@ -334,17 +334,18 @@ query RefundDetails($ids: [ID!]!) {
   nodes(ids: $ids) {
     ... on Refund {
       id
-      refundLineItems(first: 20) {
+      refundLineItems(first: 10) {
         nodes {""" + _REFUND_LINE_ITEM + """        }
         pageInfo { hasNextPage endCursor }
       }
       refundShippingLines(first: 3) {
         nodes { subtotalAmountSet { shopMoney { amount } } taxAmountSet { shopMoney { amount } } }
+        pageInfo { hasNextPage }
       }
     }
   }
 }
-""", expected_cost=980)
+""", expected_cost=960)
 
 REFUND_LINE_ITEMS = Document("RefundLineItems", """
 query RefundLineItems($id: ID!, $after: String) {

@@ -60,8 +60,9 @@ def refund_details(*refunds: dict) -> Callable[[dict], dict]:
 
 
 def _paged(refund: dict) -> dict:
-    lines = refund["refundLineItems"]
-    return {**refund, "refundLineItems": {**lines, "pageInfo": {"hasNextPage": False, "endCursor": None}}}
+    last_page = {"hasNextPage": False, "endCursor": None}
+    return {**refund, "refundLineItems": {**refund["refundLineItems"], "pageInfo": last_page},
+            "refundShippingLines": {**refund["refundShippingLines"], "pageInfo": {"hasNextPage": False}}}
 
 
 def started(operation_id: str = OPERATION_ID) -> dict:
