@@ -284,6 +284,16 @@ def test_a_broken_download_is_taken_up_again_from_the_last_commit(t, shop, bulk_
     assert files.ranges == [None, None]
 
 
+def test_a_bulk_query_shopify_refuses_stops_the_import_with_shopifys_words(t, shop, bulk_stub, monkeypatch):
+    from app.shopify import documents
+    nested = documents.BULK_ORDERS_QUERY.replace("refunds { id legacyResourceId createdAt }",
+                                                 "refunds { id refundLineItems { edges { node { id } } } }")
+    monkeypatch.setattr(documents, "BULK_ORDERS_QUERY", nested)  # the query before the fix
+    job = step(t, shop, start(t, shop, "orders"))
+    assert job.status == "failed"
+    assert "connection field within a list field are not currently supported" in job.last_error
+
+
 def test_a_failed_export_stops_the_job_and_resuming_starts_a_new_one(t, shop, bulk_stub, rsps):
     bulk_stub.then(started(), operation("FAILED", error_code="TIMEOUT"))
     job_id = start(t, shop, "orders", earn_points="true")

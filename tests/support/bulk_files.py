@@ -65,6 +65,26 @@ def _paged(refund: dict) -> dict:
             "refundShippingLines": {**refund["refundShippingLines"], "pageInfo": {"hasNextPage": False}}}
 
 
+def bulk_refusal(body: dict) -> dict | None:
+    """Shopify's answer to a bulkOperationRunQuery whose query breaks the bulk rules (a
+    connection inside a list, too deep, ...), or None when the query is acceptable."""
+    from graphql import GraphQLError, parse
+
+    from app.devstore.bulk import CONNECTION_IN_LIST, bulk_query_problems
+    from tests.support.admin_schema import admin_schema
+    if "bulkOperationRunQuery" not in body["query"]:
+        return None
+    try:
+        problems = bulk_query_problems(admin_schema(), parse(body["variables"]["query"]))
+    except GraphQLError as exc:
+        problems = [exc.message]
+    if not problems:
+        return None
+    message = problems[0] if problems[0] == CONNECTION_IN_LIST else f"Invalid bulk query: {problems[0]}"
+    return {"data": {"bulkOperationRunQuery": {"bulkOperation": None, "userErrors": [
+        {"field": ["query"], "code": "INVALID", "message": message}]}}}
+
+
 def started(operation_id: str = OPERATION_ID) -> dict:
     return {"data": {"bulkOperationRunQuery": {"bulkOperation": {"id": operation_id, "status": "CREATED",
                                                                  "createdAt": "2025-02-14T15:00:00Z"},
