@@ -11,9 +11,14 @@ Shopify down) resumes where its last commit left it, and whatever is done twice 
 
 - Customers page through the Admin API (100 a page) into the customer-webhook service.
 - Historical orders come from a bulk operation: Shopify writes the orders processed since the
-  owner's date into a JSONL file, polled for until it is ready, then streamed in batches into
-  services.bulk_import. The job's cursor holds the operation's id and how much of the file is
-  imported (lines and bytes, so a resumed import asks for the rest of the file only).
+  owner's date into a JSONL file, polled for until it is ready. Its lines come in no promised
+  order, so they are first kept (services.bulk_staging) as the file streams in, then read back
+  1000 orders at a time with their children and their refunds' details (read by id: the export
+  cannot carry them) into services.bulk_import. The job's cursor holds the operation's id, how
+  much of the file is kept (lines and bytes, so a resumed download asks for the rest only) and
+  the last kept order imported.
+- Customer fields Shopify withholds (protected customer data not approved) are left out and
+  named on the job with what the owner can do, instead of stopping the import.
 """
 from __future__ import annotations
 
@@ -404,9 +409,11 @@ def _export(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress
     elif status == "COMPLETED":
         progress.phase, progress.objects = "download", int(operation.get("rootObjectCount") or 0)
         job.total = progress.objects
+        if progress.without_customer_profile:  # it was the protected fields: say so
+            _warn_withheld(job, ["email", "firstName", "lastName"])
     elif operation.get("errorCode") == "ACCESS_DENIED" and not progress.without_customer_profile:
-        # Most likely the protected customer fields: export again without them, and say so.
-        _warn_withheld(job, ["email", "firstName", "lastName"])
+        # Shopify fails a whole bulk operation over withheld fields: export again without the
+        # protected customer fields (if it was a missing scope instead, that fails again).
         progress.restart_export()
         progress.without_customer_profile = True
     else:  # FAILED, CANCELED or EXPIRED: resuming starts a new export

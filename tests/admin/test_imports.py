@@ -294,6 +294,15 @@ def test_a_bulk_query_shopify_refuses_stops_the_import_with_shopifys_words(t, sh
     assert "connection field within a list field are not currently supported" in job.last_error
 
 
+def test_an_export_refused_even_without_customer_fields_stops_without_blaming_them(t, shop, bulk_stub, rsps):
+    bulk_stub.then(started(), operation("FAILED", error_code="ACCESS_DENIED"),
+                   started(), operation("FAILED", error_code="ACCESS_DENIED"))
+    job = run_all(t, shop, start(t, shop, "orders"))
+    queries = [b["variables"]["query"] for b in bulk_stub.bodies if b["operationName"] == "RunBulkQuery"]
+    assert len(queries) == 2 and "email" in queries[0] and "email" not in queries[1]
+    assert job.status == "failed" and "ended without a file (ACCESS_DENIED)" in job.last_error and not job.warnings
+
+
 def test_a_failed_export_stops_the_job_and_resuming_starts_a_new_one(t, shop, bulk_stub, rsps):
     bulk_stub.then(started(), operation("FAILED", error_code="TIMEOUT"))
     job_id = start(t, shop, "orders", earn_points="true")
