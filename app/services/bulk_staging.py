@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from app.models import BulkExportLine, ImportJob, Shop
-from app.services.bulk_import import _among, insert_rows
+from app.services.bulk_import import among, insert_rows
 from app.shopify.bulk import BulkFileError, BulkOrder, assemble_order, parent_of_line
 
 
@@ -62,7 +62,7 @@ def kept_orders(session: Session, shop: Shop, job: ImportJob, *, after_id: int,
     if children:
         for (body,) in session.execute(select(BulkExportLine.body).where(
                 BulkExportLine.shop_id == shop.id, BulkExportLine.job_id == job.id,
-                _among(session, BulkExportLine.parent_gid, list(children))).order_by(BulkExportLine.id)):
+                among(session, BulkExportLine.parent_gid, list(children))).order_by(BulkExportLine.id)):
             child = _parsed(body)
             children[child["__parentId"]].append(child)
     return [(line_id, assemble_order(node, children[node["id"]])) for line_id, node in nodes]

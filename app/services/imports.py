@@ -42,13 +42,13 @@ from app.loyalty.ledger import EntryKind
 from app.models import ImportJob, LedgerEntry, Member, Shop
 from app.services import shops
 from app.services.bulk_import import BATCH_ORDERS, import_order_batch, order_facts
+from app.services.bulk_staging import forget_lines, keep_lines, kept_orders, lines_all_kept
 from app.services.ledger import NewEntry, lock_member, post_entry
 from app.services.members import apply_customer, get_or_create_member
 from app.services.program import current_program
+from app.services.reconcile import refund_details, withheld_advice, withheld_customer_fields
 from app.services.tier_recompute import recompute_tiers
 from app.services.tiers import refresh_member_tier
-from app.services.bulk_staging import forget_lines, keep_lines, kept_orders, lines_all_kept
-from app.services.reconcile import refund_details, withheld_advice, withheld_customer_fields
 from app.shopify.bulk import BulkDownloadError, BulkFileError, BulkOrder, stream_lines, with_refund_details
 from app.shopify.documents import (BULK_OPERATION, CURRENT_BULK_OPERATION, CUSTOMERS_COUNT, CUSTOMERS_PAGE,
                                    RUN_BULK_QUERY, bulk_orders_query)
