@@ -440,8 +440,26 @@ class ImportJob(Base):
     processed: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # What the import had to leave out and what the owner can do about it (e.g. customer fields
+    # Shopify withholds until the app is approved for protected customer data).
+    warnings: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BulkExportLine(Base):
+    """A line of a bulk export file, kept until its order is imported: Shopify does not promise
+    any order of lines (since 2026-01 children are not grouped after their parent), so an order
+    is put back together from here rather than from the stream."""
+
+    __tablename__ = "bulk_export_lines"
+    __table_args__ = (Index("ix_bulk_export_lines_job_parent", "job_id", "parent_gid", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"))
+    parent_gid: Mapped[str | None] = mapped_column(String(100))  # None for an order's own line
+    body: Mapped[str] = mapped_column(Text)
 

@@ -121,6 +121,8 @@ class AdminRoot:
         return nodes.find_collection(id)
 
     def node(self, _info, id):  # noqa: A002
+        if str(id).startswith("gid://shopify/Refund/"):
+            return nodes.find_refund(self.state, id)
         return bulk.find_operation(self.state, id, self._bulk(), self.now)
 
     def bulkOperation(self, _info, id):  # noqa: N802,A002
@@ -132,6 +134,10 @@ class AdminRoot:
                                     reverse=reverse, page={"first": first, "after": after, "last": last,
                                                            "before": before})
 
+    def nodes(self, info, ids):
+        # Shopify answers null for an id it does not find, in the place of that id.
+        return [self.node(info, node_id) for node_id in ids]
+
     def webhookSubscriptions(self, _info, first=None, after=None, last=None, before=None, topics=None,  # noqa: N802
                              uri=None, **_):
         subscriptions = [s for s in self.state["subscriptions"] if (not topics or s["topic"] in topics)
@@ -141,10 +147,7 @@ class AdminRoot:
 
     # --- mutations ----------------------------------------------------------------------------
     def bulkOperationRunQuery(self, _info, query, groupObjects=False):  # noqa: N802,N803
-        # In 2026-10 `groupObjects` defaults to false (children may come anywhere after their
-        # parent); the stand-in still writes each parent's children right after it, which is
-        # one of the orders an ungrouped file may have.
-        return bulk.run_query(self.state, query, self._bulk(), self.now)
+        return bulk.run_query(self.state, query, self._bulk(), self.now, group_objects=groupObjects)
 
     def discountCodeBasicCreate(self, _info, basicCodeDiscount):  # noqa: N802,N803
         return discounts.create_discount(self.state, "basicCodeDiscount", "basic", basicCodeDiscount, self.now)

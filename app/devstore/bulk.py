@@ -3,15 +3,20 @@ read back with `node(id:)`, `bulkOperation(id:)` or `bulkOperations`, and its JS
 /devstore/bulk/<token>.jsonl (the stand-in for Shopify's signed storage links).
 
 The query is held to Shopify's bulk rules (one top-level connection, at most five connections
-nested at most two deep, no variables) and to the real schema, then run by graphql-core over
-the demo shop's records like any other query, and its answer written as Shopify writes it: one
-line per node of every connection, a nested node carrying `__parentId`, each parent's children
-right after it (2025-01 groups them). The operation moves CREATED -> RUNNING -> COMPLETED one
+nested at most two deep, no connection inside a list field, no variables) and to the real
+schema, then run by graphql-core over the demo shop's records like any other query, and its
+answer written as Shopify writes it: one line per node of every connection, a nested node
+carrying `__parentId`. Lines are grouped (each parent's children right after it) only when the
+mutation asks with `groupObjects: true`; otherwise, as Shopify's default since 2026-01, they come
+in no promised order: the stand-in shuffles them (seeded by the operation, so a file is the same
+every time it is read), children before their parents included, so a client that relies on
+grouping fails here. The operation moves CREATED -> RUNNING -> COMPLETED one
 step each time it is read, so a client has to poll as it does with Shopify.
 """
 from __future__ import annotations
 
 import json
+import random
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from graphql import (DocumentNode, FieldNode, GraphQLError, GraphQLSchema, InlineFragmentNode, OperationDefinitionNode,
-                     OperationType, SelectionSetNode, execute, get_named_type, is_leaf_type, parse)
+                     OperationType, SelectionSetNode, execute, get_named_type, get_nullable_type, is_leaf_type,
+                     is_list_type, parse, validate)
 
 from app.devstore.graph import connection, iso, user_error
 from app.devstore.schema import document_problems
@@ -28,6 +34,8 @@ from app.devstore.state import ShopState, gid, next_id
 
 MAX_CONNECTIONS = 5
 MAX_DEPTH = 2
+# Shopify's words (bulkOperationRunQuery userErrors), e.g. for refunds { refundLineItems { ... } }.
+CONNECTION_IN_LIST = "Queries that contain a connection field within a list field are not currently supported."
 IN_PROGRESS = ("CREATED", "RUNNING")
 
 
@@ -46,7 +54,8 @@ def _operations(shop: ShopState) -> dict[str, dict]:
     return shop.setdefault("bulk_operations", {})
 
 
-def run_query(shop: ShopState, query: str, context: BulkContext, now: datetime) -> dict[str, Any]:
+def run_query(shop: ShopState, query: str, context: BulkContext, now: datetime,
+              group_objects: bool = False) -> dict[str, Any]:
     """The `bulkOperationRunQuery` payload."""
     running = next((op for op in _operations(shop).values() if op["status"] in IN_PROGRESS), None)
     if running is not None:
@@ -58,11 +67,13 @@ def run_query(shop: ShopState, query: str, context: BulkContext, now: datetime) 
         return _refused("INVALID", f"Invalid bulk query: {exc.message}")
     problems = [e.message for e in document_problems(context.schema, document)] or bulk_query_problems(context.schema, document)
     if problems:
-        return _refused("INVALID", f"Invalid bulk query: {problems[0]}")
+        # Shopify's own sentence is passed on as it is; the stand-in's findings say what they are.
+        return _refused("INVALID", problems[0] if problems[0] == CONNECTION_IN_LIST else
+                        f"Invalid bulk query: {problems[0]}")
     operation_id = next_id(shop, "BulkOperation")
     record = {"id": operation_id, "token": secrets.token_urlsafe(18), "query": query, "status": "CREATED",
               "error_code": None, "created_at": iso(now), "completed_at": None, "object_count": 0,
-              "root_object_count": 0, "file_size": None, "has_file": False}
+              "root_object_count": 0, "file_size": None, "has_file": False, "group_objects": group_objects}
     denied = context.denied_scope(_top_field(document).name.value)
     if denied:
         record.update(status="FAILED", error_code="ACCESS_DENIED")
@@ -121,9 +132,13 @@ def _write_file(shop: ShopState, record: dict, context: BulkContext, now: dateti
     document = parse(record["query"])
     result = execute(context.schema, document, root_value=context.root())
     if result.errors:
-        record.update(status="FAILED", error_code="INTERNAL_SERVER_ERROR")
+        # Fields withheld from the app (protected customer data) fail the whole operation.
+        denied = all((e.extensions or {}).get("code") == "ACCESS_DENIED" for e in result.errors)
+        record.update(status="FAILED", error_code="ACCESS_DENIED" if denied else "INTERNAL_SERVER_ERROR")
         return
     lines = jsonl_lines(context.schema, document, result.data)
+    if not record.get("group_objects"):
+        random.Random(record["id"]).shuffle(lines)
     record.update(status="COMPLETED", completed_at=iso(now), object_count=len(lines),
                   root_object_count=sum(1 for line in lines if "__parentId" not in line))
     if lines:  # Shopify gives no file (url null) when nothing matched
@@ -172,8 +187,11 @@ class _RuleWalk:
         self.connections = 0
         self.problems: list[str] = []
 
-    def connection(self, connection_type, node: FieldNode, *, depth: int, parent_has_id: bool) -> None:
+    def connection(self, connection_type, node: FieldNode, *, depth: int, parent_has_id: bool,
+                   in_list: bool = False) -> None:
         self.connections += 1
+        if in_list:
+            self.problems.append(CONNECTION_IN_LIST)
         if depth > MAX_DEPTH:
             self.problems.append(f"connections nest at most {MAX_DEPTH} levels deep ({node.name.value} is deeper)")
         if not parent_has_id:
@@ -182,7 +200,7 @@ class _RuleWalk:
         for item_type, selection in _item_selections(connection_type, node.selection_set):
             self.object(item_type, selection, depth)
 
-    def object(self, object_type, selection_set: SelectionSetNode | None, depth: int) -> None:
+    def object(self, object_type, selection_set: SelectionSetNode | None, depth: int, in_list: bool = False) -> None:
         if selection_set is None:
             return
         has_id = any(isinstance(s, FieldNode) and s.name.value == "id" for s in selection_set.selections)
@@ -191,9 +209,11 @@ class _RuleWalk:
             if definition is None or is_leaf_type(get_named_type(definition.type)):
                 continue
             if _is_connection(definition.type):
-                self.connection(get_named_type(definition.type), field_node, depth=depth + 1, parent_has_id=has_id)
+                self.connection(get_named_type(definition.type), field_node, depth=depth + 1, parent_has_id=has_id,
+                                in_list=in_list)
             else:
-                self.object(get_named_type(definition.type), field_node.selection_set, depth)
+                listed = in_list or is_list_type(get_nullable_type(definition.type))
+                self.object(get_named_type(definition.type), field_node.selection_set, depth, listed)
 
 
 def _fields(schema: GraphQLSchema, parent_type, selection_set: SelectionSetNode):

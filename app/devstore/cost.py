@@ -59,7 +59,7 @@ class _CostWalk:
             items = [1 + self.selection_cost(item_type, selection)
                      for item_type, selection, _ in self._items(named, node.selection_set, None)]
             return 2 + self._page_size(node) * max(items, default=0)
-        return 1 + self.selection_cost(named, node.selection_set)
+        return self._ids_count(node) * (1 + self.selection_cost(named, node.selection_set))
 
     def _items(self, connection_type, selection_set: SelectionSetNode | None, value: Any):
         """(item type, item selection, returned items) for a connection's `nodes` and `edges.node`;
@@ -91,6 +91,8 @@ class _CostWalk:
                 total += 2 + max((sum(1 + self.data_cost(item_type, selection, item) for item in items if item)
                                   for item_type, selection, items in self._items(named, node.selection_set, value)),
                                  default=0)
+            elif isinstance(value, list) and self._ids_count(node) > 1:  # nodes(ids:): each object found
+                total += sum(1 + self.data_cost(named, node.selection_set, item) for item in value if item)
             elif isinstance(value, list):  # plain lists count once, as requested
                 total += 1 + self.data_cost(named, node.selection_set, value[0]) if value else 0
             else:
@@ -108,6 +110,13 @@ class _CostWalk:
                 condition = fragment.type_condition
                 owner = self.schema.get_type(condition.name.value) if condition else parent_type
                 yield from self._fields(owner, fragment.selection_set)
+
+    def _ids_count(self, node: FieldNode) -> int:
+        """How many objects `nodes(ids:)` asks for: Shopify charges each of them."""
+        for argument in node.arguments or ():
+            if argument.name.value == "ids":
+                return max(1, len(value_from_ast_untyped(argument.value, self.variables) or []))
+        return 1
 
     def _page_size(self, node: FieldNode) -> int:
         for argument in node.arguments:

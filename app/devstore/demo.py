@@ -55,6 +55,12 @@ class DemoShop:
     def snapshot(self) -> ShopState:
         return self.stand_in.state.snapshot(self.domain)
 
+    def withhold_protected_customer_data(self, withheld: bool = True) -> None:
+        """As for an app Shopify has not approved for protected customer fields (name, email,
+        phone, address): the Admin API answers those fields with ACCESS_DENIED errors."""
+        with self.stand_in.state.shop(self.domain) as shop:
+            shop["protected_customer_fields"] = "withheld" if withheld else "granted"
+
     def run_jobs(self) -> None:
         """Run what the deliveries queued (webhook processing, install follow-up) right here."""
         if hasattr(self.t.queue, "drain"):

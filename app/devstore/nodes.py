@@ -2,8 +2,11 @@
 carry, so an order read back by reconciliation says exactly what its webhooks said."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
+
+from graphql import GraphQLError
 
 from app.devstore import catalog
 from app.devstore.commerce import order_totals
@@ -34,6 +37,26 @@ def shop_node(shop: ShopState) -> dict[str, Any]:
             "primaryDomain": {"id": gid("Domain", 1), "host": shop["domain"], "url": f"https://{shop['domain']}"}}
 
 
+# Level 2 protected customer data: Shopify answers these with an ACCESS_DENIED error each (the
+# field null, the rest of the answer intact) until the app is approved for them.
+PROTECTED_CUSTOMER_FIELDS = ("email", "phone", "firstName", "lastName", "displayName", "defaultAddress",
+                             "addresses", "defaultEmailAddress", "defaultPhoneNumber")
+PROTECTED_DATA_DOCS = "https://shopify.dev/docs/apps/launch/protected-customer-data"
+
+
+def _withholding(shop: ShopState, node: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    if shop.get("protected_customer_fields") != "withheld":
+        return node
+    return {**node, **{name: _denied(name) for name in fields}}
+
+
+def _denied(name: str):
+    def resolve(_info, **_arguments):
+        raise GraphQLError(f"This app is not approved to use the {name} field. See {PROTECTED_DATA_DOCS} for more "
+                           "details.", extensions={"code": "ACCESS_DENIED", "documentation": PROTECTED_DATA_DOCS})
+    return resolve
+
+
 def customer_node(shop: ShopState, customer: dict) -> dict[str, Any]:
     def orders():
         return [o for o in shop["orders"].values() if o["customer_id"] == customer["id"]]
@@ -43,7 +66,7 @@ def customer_node(shop: ShopState, customer: dict) -> dict[str, Any]:
         return money(sum((t.total - t.refunded for t in totals), Decimal(0)), shop["currency"])
 
     address = customer["address"]
-    return {
+    return _withholding(shop, {
         "id": gid("Customer", customer["id"]), "legacyResourceId": str(customer["id"]), "email": customer["email"],
         "firstName": customer["first_name"], "lastName": customer["last_name"],
         "displayName": f"{customer['first_name']} {customer['last_name']}".strip() or customer["email"],
@@ -59,7 +82,7 @@ def customer_node(shop: ShopState, customer: dict) -> dict[str, Any]:
             "province": address["province"], "provinceCode": address["province_code"], "zip": address["zip"],
             "country": "United States", "countryCodeV2": "US", "phone": address["phone"],
             "firstName": customer["first_name"], "lastName": customer["last_name"]},
-    }
+    }, PROTECTED_CUSTOMER_FIELDS)
 
 
 def _default_email(customer: dict) -> dict[str, Any] | None:
@@ -148,7 +171,7 @@ def order_node(shop: ShopState, order: dict) -> dict[str, Any]:
     customer = rest["customer"]
     shipping_lines = {s["id"]: _shipping_line_node(s) for s in rest["shipping_lines"]}
     refunds = [_refund_node(refund_payload(shop, order, r), shipping_lines) for r in order["refunds"]]
-    return {
+    return _withholding(shop, {
         "id": rest["admin_graphql_api_id"], "legacyResourceId": str(rest["id"]), "name": rest["name"],
         "email": rest["email"], "test": rest["test"], "confirmed": True, "closed": bool(rest["closed_at"]),
         "createdAt": _utc(rest["created_at"]), "processedAt": _utc(rest["processed_at"]),
@@ -175,7 +198,7 @@ def order_node(shop: ShopState, order: dict) -> dict[str, Any]:
         "lineItems": paged([_line_item_node(li) for li in rest["line_items"]]),
         "refunds": lambda _info, first=None, **_: refunds[:first] if first is not None else refunds,
         "tags": [], "sourceName": rest["source_name"],
-    }
+    }, ("email", "phone", "shippingAddress", "billingAddress"))
 
 
 def collection_node(handle: str) -> dict[str, Any]:
@@ -191,3 +214,14 @@ def find_collection(collection_gid: str) -> dict[str, Any] | None:
     wanted = str(collection_gid).rsplit("/", 1)[-1]
     handle = next((h for h, (cid, _) in catalog.COLLECTIONS.items() if str(cid) == wanted), None)
     return collection_node(handle) if handle else None
+
+
+def find_refund(shop: ShopState, refund_gid: str) -> dict[str, Any] | None:
+    """`node(id:)` / `nodes(ids:)` for a refund: the Refund node, typed for the Node interface."""
+    for order in shop["orders"].values():
+        for refund in order["refunds"]:
+            rest = refund_payload(shop, order, refund)
+            if rest["admin_graphql_api_id"] == refund_gid:
+                shipping_lines = {s["id"]: _shipping_line_node(s) for s in order_payload(shop, order)["shipping_lines"]}
+                return {"__typename": "Refund", **_refund_node(rest, shipping_lines)}
+    return None

@@ -92,10 +92,10 @@ def _sort_out(session: Session, shop: Shop, orders: list[OrderFacts],
     """(orders new to Tessera, orders for the order service); unchanged known orders are dropped."""
     ids = [f.order_id for f in orders]
     updated_at = dict(session.execute(select(Order.order_id, Order.shopify_updated_at).where(
-        Order.shop_id == shop.id, _among(session, Order.order_id, ids))).all())
+        Order.shop_id == shop.id, among(session, Order.order_id, ids))).all())
     refunds: dict[int, set[int]] = {}
     for order_id, refund_id in session.execute(select(Refund.order_id, Refund.refund_id).where(
-            Refund.shop_id == shop.id, _among(session, Refund.order_id, ids))):
+            Refund.shop_id == shop.id, among(session, Refund.order_id, ids))):
         refunds.setdefault(order_id, set()).add(refund_id)
     reward_codes = _reward_codes(session, shop, orders)
     fresh, known, seen = [], [], set()
@@ -123,7 +123,7 @@ def _reward_codes(session: Session, shop: Shop, orders: list[OrderFacts]) -> set
     if not codes:
         return set()
     return set(session.scalars(select(Redemption.code).where(Redemption.shop_id == shop.id,
-                                                             _among(session, Redemption.code, codes))))
+                                                             among(session, Redemption.code, codes))))
 
 
 # ---- SQL for a thousand rows at a time ---------------------------------------------------------
@@ -137,7 +137,8 @@ def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _among(session: Session, column, values: Iterable) -> ColumnElement:
+def among(session: Session, column, values: Iterable) -> ColumnElement:
+    """`column IN values`, as one array parameter on PostgreSQL (see above)."""
     values = list(values)
     if _is_postgres(session):
         return column == any_(literal(values, postgresql.ARRAY(column.type)))
@@ -247,7 +248,7 @@ def _existing_members(session: Session, shop: Shop, customer_ids: list[int]) -> 
         return {}
     rows = session.execute(select(Member.id, Member.customer_id, Member.email, Member.first_name, Member.last_name,
                                   Member.accepts_marketing, Member.redacted_at).where(
-        Member.shop_id == shop.id, _among(session, Member.customer_id, customer_ids))).all()
+        Member.shop_id == shop.id, among(session, Member.customer_id, customer_ids))).all()
     return {row.customer_id: row for row in rows}
 
 
@@ -324,7 +325,7 @@ def _member_states(session: Session, shop: Shop, members: dict[int, int],
     if not ids:
         return {}
     query = select(Member.id, Member.blocked_at, Member.tier_key).where(
-        Member.shop_id == shop.id, _among(session, Member.id, ids)).order_by(Member.id)
+        Member.shop_id == shop.id, among(session, Member.id, ids)).order_by(Member.id)
     if session.get_bind().dialect.name != "sqlite":  # SQLite: the import holds the write lock already
         query = query.with_for_update()
     return {row.id: _MemberState(row.blocked_at is not None, row.tier_key) for row in session.execute(query)}
@@ -341,7 +342,7 @@ def _spendable(session: Session, shop: Shop, members: dict[int, int], settled: l
         return {}
     vested = LedgerEntry.vests_at.is_(None) | (LedgerEntry.vests_at <= now)
     rows = session.execute(select(LedgerEntry.member_id, func.sum(case((vested, LedgerEntry.points), else_=0))).where(
-        LedgerEntry.shop_id == shop.id, _among(session, LedgerEntry.member_id, ids)).group_by(LedgerEntry.member_id))
+        LedgerEntry.shop_id == shop.id, among(session, LedgerEntry.member_id, ids)).group_by(LedgerEntry.member_id))
     return {member_id: int(points or 0) for member_id, points in rows}
 
 
@@ -352,7 +353,7 @@ def _claimed(session: Session, shop: Shop, members: dict[int, int], settled: lis
         return set()
     keys = [_first_order_key(program, member_id, now) for member_id in {members[f.customer_id] for f in settled}]
     return set(session.scalars(select(LedgerEntry.entry_key).where(LedgerEntry.shop_id == shop.id,
-                                                                   _among(session, LedgerEntry.entry_key, keys))))
+                                                                   among(session, LedgerEntry.entry_key, keys))))
 
 
 def _first_order_key(program: Program, member_id: int, now: datetime) -> str | None:
@@ -515,5 +516,5 @@ def _touch_members(session: Session, plan: _Plan, now: datetime) -> None:
     if plan.earned_members:
         table = Member.__table__
         session.execute(update(table).where(table.c.shop_id == plan.shop_id,
-                                            _among(session, table.c.id, sorted(plan.earned_members))).values(
+                                            among(session, table.c.id, sorted(plan.earned_members))).values(
             last_activity_at=now, updated_at=now))

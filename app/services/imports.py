@@ -11,9 +11,14 @@ Shopify down) resumes where its last commit left it, and whatever is done twice 
 
 - Customers page through the Admin API (100 a page) into the customer-webhook service.
 - Historical orders come from a bulk operation: Shopify writes the orders processed since the
-  owner's date into a JSONL file, polled for until it is ready, then streamed in batches into
-  services.bulk_import. The job's cursor holds the operation's id and how much of the file is
-  imported (lines and bytes, so a resumed import asks for the rest of the file only).
+  owner's date into a JSONL file, polled for until it is ready. Its lines come in no promised
+  order, so they are first kept (services.bulk_staging) as the file streams in, then read back
+  1000 orders at a time with their children and their refunds' details (read by id: the export
+  cannot carry them) into services.bulk_import. The job's cursor holds the operation's id, how
+  much of the file is kept (lines and bytes, so a resumed download asks for the rest only) and
+  the last kept order imported.
+- Customer fields Shopify withholds (protected customer data not approved) are left out and
+  named on the job with what the owner can do, instead of stopping the import.
 """
 from __future__ import annotations
 
@@ -38,13 +43,15 @@ from app.models import ImportJob, LedgerEntry, Member, Shop
 from app.parsing import is_stored_id
 from app.services import shops
 from app.services.bulk_import import BATCH_ORDERS, import_order_batch, order_facts
+from app.services.bulk_staging import forget_lines, keep_lines, kept_orders, lines_all_kept
 from app.services.ledger import NewEntry, lock_member, post_entry
 from app.services.members import apply_customer, get_or_create_member
 from app.services.program import current_program
+from app.services.reconcile import refund_details, withheld_advice, withheld_customer_fields
 from app.services.tier_recompute import recompute_tiers
 from app.services.tiers import refresh_member_tier
-from app.shopify.bulk import BulkDownloadError, BulkFileError, BulkOrder, orders_from_records, stream_records
-from app.shopify.documents import (BULK_OPERATION, CUSTOMERS_COUNT, CUSTOMERS_PAGE, LATEST_BULK_QUERY,
+from app.shopify.bulk import BulkDownloadError, BulkFileError, BulkOrder, stream_lines, with_refund_details
+from app.shopify.documents import (BULK_OPERATION, LATEST_BULK_QUERY, CUSTOMERS_COUNT, CUSTOMERS_PAGE,
                                    RUN_BULK_QUERY, bulk_orders_query)
 from app.shopify.graphql import ShopifyError, ShopifyUserErrors
 
@@ -65,8 +72,10 @@ LEASE = timedelta(minutes=2)
 WORKER_SLICE_SECONDS = 20.0  # then the worker task queues the next slice behind other jobs
 PAGE_STEP_SECONDS = 3.0
 EXPORT_POLL_SECONDS = 3.0
+KEEP_LINES = 5000  # lines of the export file kept per commit
 DOWNLOAD_ATTEMPTS = 3
 HISTORY_MONTHS = 12
+WITHHELD = "withheld_customer_fields"  # the kind of warning about protected customer data
 EARLIEST_HISTORY = date(2006, 1, 1)
 
 
@@ -160,6 +169,7 @@ def import_json(job: ImportJob, *, now: datetime | None = None) -> dict[str, Any
             "resumable": job.status in RESUMABLE and job.kind in API_KINDS,
             "stalled": bool(now and _stalled(job, now)), "options": job.options,
             "phase": progress.phase if progress else None, "message": _progress_message(job, progress),
+            "warnings": [w["message"] for w in job.warnings or []],
             "started_at": job.started_at.isoformat() if job.started_at else None,
             "finished_at": job.finished_at.isoformat() if job.finished_at else None}
 
@@ -174,6 +184,8 @@ def _progress_message(job: ImportJob, progress: "_BulkProgress | None") -> str:
             return "Asking Shopify for the orders"
         return "Waiting for Shopify to gather the orders" + (f" ({progress.objects:,} so far)" if progress.objects
                                                               else "")
+    if progress is not None and progress.phase == "download":
+        return f"Reading Shopify's export ({progress.lines:,} lines so far)"
     if progress is not None and progress.phase == "tiers":
         return f"{job.processed:,} orders imported; updating VIP tiers"
     total = f" of {job.total:,}" if job.total else ""
@@ -267,7 +279,9 @@ def _run_customers(t: "Tessera", session: Session, shop: Shop, job: ImportJob, d
 
 
 def _import_customer_page(t: "Tessera", session: Session, shop: Shop, job: ImportJob) -> None:
-    page = shops.call_admin(t, session, shop, CUSTOMERS_PAGE, {"after": job.cursor})["customers"]
+    result = shops.call_admin_partial(t, session, shop, CUSTOMERS_PAGE, {"after": job.cursor})
+    _warn_withheld(job, withheld_customer_fields(result))
+    page = result.data["customers"]
     for node in page["nodes"]:
         # Exactly what a customers/update webhook does: the member, the profile, and the
         # automatic action points the program gives (e.g. sign-up points for enabled accounts).
@@ -281,6 +295,18 @@ def _import_customer_page(t: "Tessera", session: Session, shop: Shop, job: Impor
     else:
         job.status, job.finished_at = "done", t.clock()
     session.commit()
+
+
+def _warn_withheld(job: ImportJob, fields: list[str]) -> None:
+    """Say on the job (the import page shows it) which customer fields Shopify withheld and what
+    the owner can do; committed with the page that lacked them."""
+    earlier = next((w for w in job.warnings or [] if w.get("kind") == WITHHELD), {"fields": []})
+    union = sorted(set(fields) | set(earlier["fields"]))
+    if union == earlier["fields"]:
+        return
+    others = [w for w in job.warnings or [] if w.get("kind") != WITHHELD]
+    job.warnings = [*others, {"kind": WITHHELD, "fields": union, "message": withheld_advice(union)}]
+    log.warning("import %s %s for shop %s: %s", job.kind, job.id, job.shop_id, withheld_advice(union))
 
 
 def customer_payload(node: dict) -> dict[str, Any]:
@@ -298,13 +324,16 @@ def customer_payload(node: dict) -> dict[str, Any]:
 
 @dataclass
 class _BulkProgress:
-    """The cursor of an orders import: export (Shopify writes the file) -> import -> tiers."""
+    """The cursor of an orders import: export (Shopify writes the file) -> download (its lines
+    are kept) -> settle (the kept orders are imported) -> tiers."""
 
     phase: str = "export"
     operation_id: str | None = None
     objects: int = 0  # orders Shopify has written so far, while it runs
-    lines: int = 0  # lines of the file imported and committed
-    offset: int = 0  # bytes of the file imported and committed
+    lines: int = 0  # lines of the file kept and committed
+    offset: int = 0  # bytes of the file kept and committed
+    settled_through: int = 0  # the kept line of the last order imported
+    without_customer_profile: bool = False  # Shopify withheld protected customer fields
 
     @classmethod
     def load(cls, cursor: str | None) -> "_BulkProgress":
@@ -314,6 +343,8 @@ class _BulkProgress:
             data = {}  # a page cursor of the paged import this replaced: start with an export
         if not isinstance(data, dict):
             data = {}
+        if data.get("phase") == "import":  # read the file in one pass before lines were kept: keep them all
+            data.update(phase="download", lines=0, offset=0)
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     def dump(self) -> str:
@@ -323,6 +354,7 @@ class _BulkProgress:
         """A new export is a new file: read from its start (orders imported already are
         recognised and skipped)."""
         self.phase, self.operation_id, self.objects, self.lines, self.offset = "export", None, 0, 0, 0
+        self.settled_through = 0
 
 
 def _run_orders(t: "Tessera", session: Session, shop: Shop, job: ImportJob, deadline: float) -> None:
@@ -336,9 +368,11 @@ def _run_orders(t: "Tessera", session: Session, shop: Shop, job: ImportJob, dead
             if progress.phase == "export":
                 (t.sleep or time.sleep)(min(EXPORT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
                 return  # Shopify is still writing the file; the next slice asks again
-        elif progress.phase == "import":
+        elif progress.phase == "download":
             operation = operation or _operation(t, session, shop, progress.operation_id)
-            _import_file(t, session, shop, job, progress, operation.get("url"), deadline)
+            _download_file(t, session, shop, job, progress, operation, deadline)
+        elif progress.phase == "settle":
+            _settle_kept(t, session, shop, job, progress, deadline)
         else:
             recompute_tiers(session, shop, now=t.clock())
             _save(t, session, job, progress, done=True)
@@ -352,6 +386,7 @@ def _save(t: "Tessera", session: Session, job: ImportJob, progress: _BulkProgres
 
 
 def _restart_export(t: "Tessera", session: Session, job: ImportJob, progress: _BulkProgress) -> None:
+    forget_lines(session, session.get(Shop, job.shop_id), job)
     progress.restart_export()
     job.processed, job.total = 0, None
     _save(t, session, job, progress)
@@ -368,22 +403,33 @@ def _export(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress
     """Start Shopify's bulk export, or see how far it got; moves to the import phase when the
     file is ready."""
     if progress.operation_id is None:
-        since = (job.options or {}).get("since") or default_history_since(t.clock()).isoformat()
-        progress.operation_id = _start_export(t, session, shop, bulk_orders_query(since))
+        progress.operation_id = _start_export(t, session, shop, _export_query(t, job, progress))
         _save(t, session, job, progress)
     operation = _operation(t, session, shop, progress.operation_id)
     status = operation["status"]
     if status in ("CREATED", "RUNNING"):
         progress.objects = int(operation.get("rootObjectCount") or 0)
     elif status == "COMPLETED":
-        progress.phase, progress.objects = "import", int(operation.get("rootObjectCount") or 0)
+        progress.phase, progress.objects = "download", int(operation.get("rootObjectCount") or 0)
         job.total = progress.objects
+        if progress.without_customer_profile:  # it was the protected fields: say so
+            _warn_withheld(job, ["email", "firstName", "lastName"])
+    elif operation.get("errorCode") == "ACCESS_DENIED" and not progress.without_customer_profile:
+        # Shopify fails a whole bulk operation over withheld fields: export again without the
+        # protected customer fields (if it was a missing scope instead, that fails again).
+        progress.restart_export()
+        progress.without_customer_profile = True
     else:  # FAILED, CANCELED or EXPIRED: resuming starts a new export
         reason = operation.get("errorCode") or status.lower()
         _restart_export(t, session, job, progress)
         raise _ImportStopped(f"Shopify's orders export ended without a file ({reason})")
     _save(t, session, job, progress)
     return operation
+
+
+def _export_query(t: "Tessera", job: ImportJob, progress: _BulkProgress) -> str:
+    since = (job.options or {}).get("since") or default_history_since(t.clock()).isoformat()
+    return bulk_orders_query(since, customer_profile=not progress.without_customer_profile)
 
 
 def _start_export(t: "Tessera", session: Session, shop: Shop, query: str) -> str:
@@ -401,21 +447,24 @@ def _start_export(t: "Tessera", session: Session, shop: Shop, query: str) -> str
     return started["bulkOperationRunQuery"]["bulkOperation"]["id"]
 
 
-def _import_file(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress,
-                 url: str | None, deadline: float) -> None:
-    """Batches of orders from the committed offset, until the deadline or the end of the file
-    (then the tiers phase). A broken download is taken up again from the last commit."""
+def _download_file(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress,
+                   operation: dict, deadline: float) -> None:
+    """Keep the file's lines from the committed offset, until the deadline or the end of the
+    file (then the settle phase). A broken download is taken up again from the last commit."""
+    url = operation.get("url")
     if url is None:  # Shopify writes no file when no order matched
-        progress.phase = "tiers"
+        progress.phase = "settle"
         return _save(t, session, job, progress)
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
         try:
-            if _import_batches(t, session, shop, job, progress, url, deadline):
-                progress.phase = "tiers"
+            if _keep_chunks(t, session, shop, job, progress, url, deadline):
+                _check_whole(progress, operation)
+                lines_all_kept(session)
+                progress.phase = "settle"
                 _save(t, session, job, progress)
             return
         except BulkDownloadError:
-            # Raised while reading the next batch, so nothing is pending: job and progress stand
+            # Raised while reading the next chunk, so nothing is pending: job and progress stand
             # at the last commit. A fresh link (or a new export once the file expired), then again.
             session.rollback()
             operation = _operation(t, session, shop, progress.operation_id)
@@ -427,36 +476,61 @@ def _import_file(t: "Tessera", session: Session, shop: Shop, job: ImportJob, pro
             (t.sleep or time.sleep)(attempt)
 
 
-def _import_batches(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress, url: str,
-                    deadline: float) -> bool:
+def _keep_chunks(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress, url: str,
+                 deadline: float) -> bool:
     """True when the end of the file was reached."""
-    earn = bool((job.options or {}).get("earn_points"))
-    with closing(stream_records(t.http, url, start_offset=progress.offset)) as records:  # ends the download
-        for batch in _batches(orders_from_records(records)):
-            _import_batch(t, session, shop, job, progress, batch, earn)
+    with closing(stream_lines(t.http, url, start_offset=progress.offset)) as lines:  # ends the download
+        for chunk in _chunks(lines, KEEP_LINES):
+            progress.lines += keep_lines(session, shop, job, (line for _, line in chunk))
+            progress.offset = chunk[-1][0]
+            _save(t, session, job, progress)  # the lines and how far the file is read, in one commit
             if time.monotonic() >= deadline:
                 return False
     return True
 
 
-def _import_batch(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress,
-                  batch: list[BulkOrder], earn: bool) -> None:
-    report = import_order_batch(session, shop, [order_facts(o) for o in batch], earn_points=earn, now=t.clock())
-    progress.lines += sum(o.lines for o in batch)
-    progress.offset = batch[-1].end_offset
+def _check_whole(progress: _BulkProgress, operation: dict) -> None:
+    size = int(operation.get("fileSize") or 0)
+    if size and progress.offset != size:
+        raise BulkDownloadError(f"the orders file ended after {progress.offset:,} of its {size:,} bytes")
+
+
+def _settle_kept(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress,
+                 deadline: float) -> None:
+    """Batches of kept orders, until the deadline or the last one (then the tiers phase)."""
+    earn = bool((job.options or {}).get("earn_points"))
+    while True:
+        kept = kept_orders(session, shop, job, after_id=progress.settled_through, limit=BATCH_ORDERS)
+        if not kept:
+            forget_lines(session, shop, job)
+            progress.phase = "tiers"
+            return _save(t, session, job, progress)
+        _settle_batch(t, session, shop, job, progress, kept, earn)
+        if time.monotonic() >= deadline:
+            return
+
+
+def _settle_batch(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress: _BulkProgress,
+                  kept: list[tuple[int, BulkOrder]], earn: bool) -> None:
+    orders = [order for _, order in kept]
+    # Read before anything is written: no Shopify call inside an open write transaction.
+    details = refund_details(t, session, shop, [r["id"] for order in orders for r in order.refunds])
+    facts = [order_facts(with_refund_details(order, details)) for order in orders]
+    report = import_order_batch(session, shop, facts, earn_points=earn, now=t.clock())
+    progress.settled_through = kept[-1][0]
     job.processed += report.orders
-    _save(t, session, job, progress)  # the batch and how far the file is read, in one commit
+    _save(t, session, job, progress)  # the batch and how far the kept orders are read, in one commit
 
 
-def _batches(orders: Iterator[BulkOrder]) -> Iterator[list[BulkOrder]]:
-    batch: list[BulkOrder] = []
-    for order in orders:
-        batch.append(order)
-        if len(batch) == BATCH_ORDERS:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _chunks(items: Iterator, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 # ---- starting balances from CSV ----------------------------------------------------------------

@@ -4,6 +4,7 @@ make this safe to run any time: only what is missing gets written."""
 from __future__ import annotations
 
 from collections import Counter
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -16,10 +17,35 @@ from app.loyalty.orders import parse_order
 from app.models import LedgerEntry, Order, Refund, Shop
 from app.services import shops
 from app.services.orders import apply_order
-from app.shopify.documents import ORDER_LINE_ITEMS, ORDER_REFUNDS, ORDERS_UPDATED_SINCE
+from app.shopify.documents import (ORDER_LINE_ITEMS, ORDER_REFUNDS, ORDERS_UPDATED_SINCE, REFUND_DETAILS,
+                                   REFUND_LINE_ITEMS, REFUNDS_PER_PAGE)
+from app.shopify.graphql import PartialResult, ShopifyError
 
 if TYPE_CHECKING:
     from app.runtime import Tessera
+
+log = logging.getLogger(__name__)
+
+# What Shopify withholds from an app not approved for protected customer data (level 2: name,
+# email, phone, address). The loyalty program runs on customer ids, so it can do without them.
+PROTECTED_CUSTOMER_FIELDS = frozenset({"email", "phone", "firstName", "lastName", "displayName", "defaultAddress",
+                                       "addresses", "defaultEmailAddress", "defaultPhoneNumber"})
+
+
+def withheld_customer_fields(result: PartialResult) -> list[str]:
+    """The protected customer fields Shopify left out of `result`. Anything else withheld would
+    change what Tessera concludes (a withheld customer looks like a guest), so it stops here."""
+    others = sorted({d.name for d in result.denied} - PROTECTED_CUSTOMER_FIELDS)
+    if others:
+        raise ShopifyError(f"Shopify refused access to {', '.join(others)}: {result.denied[0].message}")
+    return result.denied_names
+
+
+def withheld_advice(fields: list[str]) -> str:
+    return (f"Shopify withheld protected customer fields ({', '.join(fields)}), so members were updated without "
+            "them. To receive them, request access to protected customer data (name, email, phone, address) for "
+            "Tessera in the Partner Dashboard or Dev Dashboard (API access > Protected customer data access); once "
+            "Shopify approves it, run this again.")
 
 
 @dataclass
@@ -31,12 +57,15 @@ class ReconcileReport:
     entries_added: Counter = field(default_factory=Counter)
     points_added: int = 0
     repaired: list[str] = field(default_factory=list)
+    withheld: set[str] = field(default_factory=set)  # protected customer fields Shopify left out
 
     def lines(self) -> list[str]:
         added = ", ".join(f"{n} {kind}" for kind, n in sorted(self.entries_added.items())) or "nothing"
         lines = [f"{self.shop}: {self.orders_seen} orders checked, {self.orders_missing} unknown orders and "
                  f"{self.refunds_missing} unknown refunds found; ledger entries added: {added} "
                  f"({self.points_added:+} points)"]
+        if self.withheld:
+            lines.append(f"  warning: {withheld_advice(sorted(self.withheld))}")
         return lines + [f"  repaired {r}" for r in self.repaired]
 
 
@@ -139,6 +168,31 @@ def _refunds(t: "Tessera", session: Session, shop: Shop, node: dict) -> list[dic
     return shops.call_admin(t, session, shop, ORDER_REFUNDS, {"id": node["id"]})["order"]["refunds"]
 
 
+def refund_details(t: "Tessera", session: Session, shop: Shop, refund_ids: list[str]) -> dict[str, dict]:
+    """Refund id -> the refund's line items and shipping lines, a few refunds per request (the
+    bulk export can only name refunds: their line items are a connection inside a list)."""
+    found: dict[str, dict] = {}
+    for start in range(0, len(refund_ids), REFUNDS_PER_PAGE):
+        ids = refund_ids[start:start + REFUNDS_PER_PAGE]
+        for refund_id, node in zip(ids, shops.call_admin(t, session, shop, REFUND_DETAILS, {"ids": ids})["nodes"]):
+            if node is None:
+                raise ShopifyError(f"Shopify did not return refund {refund_id}, which its orders export names")
+            found[refund_id] = _all_refund_lines(t, session, shop, node)
+    return found
+
+
+def _all_refund_lines(t: "Tessera", session: Session, shop: Shop, node: dict) -> dict:
+    if node["refundShippingLines"]["pageInfo"]["hasNextPage"]:
+        # Shopify refunds each shipping line of an order at most once; an order has a few.
+        raise ShopifyError(f"refund {node['id']} has more shipping lines than Tessera reads (3)")
+    lines, page = list(node["refundLineItems"]["nodes"]), node["refundLineItems"]["pageInfo"]
+    while page["hasNextPage"]:
+        more = shops.call_admin(t, session, shop, REFUND_LINE_ITEMS, {"id": node["id"], "after": page["endCursor"]})
+        lines += more["node"]["refundLineItems"]["nodes"]
+        page = more["node"]["refundLineItems"]["pageInfo"]
+    return {**node, "refundLineItems": {"nodes": lines}}
+
+
 def _known(session: Session, shop: Shop, payload: dict) -> tuple[bool, set[int]]:
     known_order = session.scalar(select(Order.id).where(Order.shop_id == shop.id, Order.order_id == payload["id"]))
     refund_ids = {r["id"] for r in payload["refunds"]}
@@ -156,12 +210,20 @@ def reconcile_shop(t: "Tessera", session: Session, shop: Shop, *, since: datetim
     query = f"updated_at:>='{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
     after = None
     while True:
-        page = shops.call_admin(t, session, shop, ORDERS_UPDATED_SINCE, {"query": query, "after": after})["orders"]
+        result = shops.call_admin_partial(t, session, shop, ORDERS_UPDATED_SINCE, {"query": query, "after": after})
+        _note_withheld(shop, report, withheld_customer_fields(result))
+        page = result.data["orders"]
         for node in page["nodes"]:
             reconcile_order(t, session, shop, node, report)
         if not page["pageInfo"]["hasNextPage"]:
             return report
         after = page["pageInfo"]["endCursor"]
+
+
+def _note_withheld(shop: Shop, report: ReconcileReport, fields: list[str]) -> None:
+    if fields and not set(fields) <= report.withheld:
+        report.withheld.update(fields)
+        log.warning("reconcile %s: %s", shop.domain, withheld_advice(sorted(report.withheld)))
 
 
 def reconcile_order(t: "Tessera", session: Session, shop: Shop, node: dict, report: ReconcileReport) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.models import Shop
 from app.services.program import ensure_default_program
 from app.shopify.documents import LIST_WEBHOOK_SUBSCRIPTIONS, SHOP_INFO, SUBSCRIBE_WEBHOOK
-from app.shopify.graphql import AdminClient, ShopifyAuthError
+from app.shopify.graphql import AdminClient, PartialResult, ShopifyAuthError
 from app.shopify.oauth import AccessGrant, OAuthError
 
 if TYPE_CHECKING:
@@ -197,6 +197,17 @@ def call_admin(t: "Tessera", session: Session, shop: Shop, document, variables=N
     client = admin_client(t, session, shop)
     try:
         return client.execute(document, variables)
+    except ShopifyAuthError as exc:
+        _mark_reauth(session, shop, str(exc), t.clock())
+        raise ShopNeedsReauth(str(exc)) from exc
+
+
+def call_admin_partial(t: "Tessera", session: Session, shop: Shop, document, variables=None) -> PartialResult:
+    """`call_admin` for a caller that can do without fields Shopify withholds (ACCESS_DENIED on
+    fields): the data with the withheld fields listed."""
+    client = admin_client(t, session, shop)
+    try:
+        return client.execute_partial(document, variables)
     except ShopifyAuthError as exc:
         _mark_reauth(session, shop, str(exc), t.clock())
         raise ShopNeedsReauth(str(exc)) from exc

@@ -1,21 +1,23 @@
 """Reading a bulk operation's JSONL file: streamed over HTTP, resumable at a byte offset, and
-put back together into one order at a time.
+its lines put back together into orders.
 
-Shopify writes a root object (an order) on one line, followed by one line per node of its
-nested connections, each carrying `__parentId`: the order's id for line items and shipping
-lines, the refund's id for refund line items and refund shipping lines (refunds themselves are
-a plain list, so they stay inside the order's line). Up to API version 2025-01 a parent's
-children follow it before the next root object starts, so an order is complete when the next
-order's line arrives; a child that turns up anywhere else means the file cannot be read in one
-pass, and reading stops with BulkFileError rather than importing half an order.
+Shopify writes a root object (an order) on one line and one line per node of its nested
+connections (line items, shipping lines), each carrying `__parentId`, the order's id. Refunds
+are a plain list inside the order's line; Shopify refuses a bulk query with a connection inside
+a list, so their line items come from the Admin API afterwards (`with_refund_details`).
+Shopify promises no order of lines: up to 2025-10 a parent's children followed it (grouped);
+from 2026-01 they do not unless `groupObjects: true` is asked for, and may come before their
+parent or far from it. So the importer keeps the lines (services.bulk_staging) and puts each
+order together from them once the whole file is read: `assemble_order`.
 
-Every order comes with the byte offset just after its last line: saving that offset after a
-batch is committed lets a resumed import ask for the rest of the file with an HTTP Range
-request instead of downloading what it already imported.
+Every line comes with the byte offset just after it: saving that offset with the lines kept
+lets a resumed import ask for the rest of the file with an HTTP Range request instead of
+downloading what it already has.
 """
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +29,7 @@ DOWNLOAD_TIMEOUT = (10, 120)  # connect, and between two chunks
 
 
 class BulkFileError(Exception):
-    """The file cannot be read as Tessera's orders export (cut short, or children out of place)."""
+    """The file cannot be read as Tessera's orders export (a line cut short, a child without its order)."""
 
 
 class BulkDownloadError(Exception):
@@ -41,12 +43,16 @@ class BulkOrder:
     node: dict[str, Any]
     line_items: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[dict[str, Any]] = field(default_factory=list)
-    end_offset: int = 0  # byte offset just after the order's last line
-    lines: int = 0
 
 
 def stream_records(http: requests.Session, url: str, *, start_offset: int = 0) -> Iterator[tuple[int, dict]]:
     """(offset after the line, the line's object) from `start_offset` to the end of the file."""
+    for offset, line in stream_lines(http, url, start_offset=start_offset):
+        yield offset, json.loads(line)
+
+
+def stream_lines(http: requests.Session, url: str, *, start_offset: int = 0) -> Iterator[tuple[int, bytes]]:
+    """(offset after the line, the line's bytes) from `start_offset` to the end of the file."""
     headers = {"Range": f"bytes={start_offset}-"} if start_offset else {}
     try:
         with http.get(url, headers=headers, stream=True, timeout=DOWNLOAD_TIMEOUT) as response:
@@ -56,7 +62,7 @@ def stream_records(http: requests.Session, url: str, *, start_offset: int = 0) -
                 raise BulkDownloadError(f"the orders file answered HTTP {response.status_code}")
             # A server that ignores Range sends the whole file: skip what was imported already.
             skip = start_offset if response.status_code == 200 else 0
-            yield from jsonl_records(_skipping(response.iter_content(CHUNK_BYTES), skip), start_offset)
+            yield from jsonl_lines(_skipping(response.iter_content(CHUNK_BYTES), skip), start_offset)
     except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
         raise BulkDownloadError(f"the orders file download was interrupted ({type(exc).__name__})") from exc
 
@@ -71,6 +77,12 @@ def _skipping(chunks: Iterable[bytes], skip: int) -> Iterator[bytes]:
 
 
 def jsonl_records(chunks: Iterable[bytes], start_offset: int = 0) -> Iterator[tuple[int, dict]]:
+    for offset, line in jsonl_lines(chunks, start_offset):
+        yield offset, json.loads(line)
+
+
+def jsonl_lines(chunks: Iterable[bytes], start_offset: int = 0) -> Iterator[tuple[int, bytes]]:
+    """Non-blank lines of a stream cut anywhere, each with the offset just after it."""
     offset, pending = start_offset, b""
     for chunk in chunks:
         lines = (pending + chunk).split(b"\n")
@@ -78,48 +90,41 @@ def jsonl_records(chunks: Iterable[bytes], start_offset: int = 0) -> Iterator[tu
         for line in lines:
             offset += len(line) + 1
             if line.strip():
-                yield offset, json.loads(line)
+                yield offset, line
     if pending.strip():
-        yield offset + len(pending), json.loads(pending)
+        yield offset + len(pending), pending
 
 
-def orders_from_records(records: Iterable[tuple[int, dict]]) -> Iterator[BulkOrder]:
-    """Orders with their children, in file order."""
-    current: _Assembly | None = None
-    for offset, record in records:
-        parent = record.pop("__parentId", None)
-        if parent is None:
-            if current is not None:
-                yield current.order
-            current = _Assembly(record)
-        elif current is None:
-            raise BulkFileError(f"a line of {parent} comes before any order; the file does not start at an order")
-        else:
-            current.add(parent, record)
-        current.order.end_offset = offset
-        current.order.lines += 1
-    if current is not None:
-        yield current.order
+# Inside a JSON string a quote is escaped, so this unescaped text can only be the key itself.
+_PARENT_ID = re.compile(rb'"__parentId"\s*:\s*"([^"\\]+)"')
 
 
-class _Assembly:
-    def __init__(self, node: dict):
-        self.shipping_lines: list[dict] = []
-        node["shippingLines"] = {"nodes": self.shipping_lines}
-        self.refunds = {refund["id"]: refund for refund in node.get("refunds") or []}
-        for refund in self.refunds.values():
-            refund["refundLineItems"], refund["refundShippingLines"] = {"nodes": []}, {"nodes": []}
-        self.order = BulkOrder(node=node, refunds=list(self.refunds.values()))
+def parent_of_line(line: bytes) -> str | None:
+    """A line's `__parentId` without parsing the whole line (millions of lines are kept)."""
+    found = _PARENT_ID.search(line)
+    return found.group(1).decode() if found else None
 
-    def add(self, parent: str, record: dict) -> None:
+
+def assemble_order(node: dict, children: Iterable[dict]) -> BulkOrder:
+    """An order from its line and its children's lines (any order, any source)."""
+    shipping_lines: list[dict] = []
+    order = BulkOrder(node={**node, "shippingLines": {"nodes": shipping_lines}},
+                      refunds=[dict(refund) for refund in node.get("refunds") or []])
+    for child in children:
+        if child.get("__parentId") != node["id"]:
+            raise BulkFileError(f"a line of {child.get('__parentId')} was given as a child of {node['id']}")
         # Which connection a line belongs to, from the fields Tessera's query selects for it.
-        if parent == self.order.node["id"]:
-            target = self.order.line_items if "quantity" in record else self.shipping_lines
-            target.append(record)
-        elif parent in self.refunds:
-            refund = self.refunds[parent]
-            key = "refundLineItems" if "subtotalSet" in record else "refundShippingLines"
-            refund[key]["nodes"].append(record)
-        else:
-            raise BulkFileError(f"a line of {parent} is not next to its order {self.order.node['id']}; "
-                                "the file's lines are not grouped by order")
+        (order.line_items if "quantity" in child else shipping_lines).append(child)
+    return order
+
+
+def with_refund_details(order: BulkOrder, details: dict[str, dict]) -> BulkOrder:
+    """The order's refunds completed with their line items and shipping lines, read by refund
+    id from the Admin API (`details`: refund id -> Refund node)."""
+    for refund in order.refunds:
+        found = details.get(refund["id"])
+        if found is None:
+            raise BulkFileError(f"the details of refund {refund['id']} of {order.node['id']} are missing")
+        refund["refundLineItems"] = found["refundLineItems"]
+        refund["refundShippingLines"] = found["refundShippingLines"]
+    return order

@@ -6,6 +6,10 @@
   exponential backoff, up to a cap; then raises ShopifyUnavailable.
 - Raises typed errors for what retrying cannot fix: 401/403 (token), top-level GraphQL
   errors, and `userErrors` of mutations (ShopifyUserErrors, with the list).
+- An answer with data whose only errors are ACCESS_DENIED on some fields (what Shopify does for
+  protected customer fields the app is not approved for: the fields come back null, each with an
+  error naming its path) raises ShopifyAccessDenied, which carries the partial data;
+  `execute_partial` returns it as a PartialResult for callers that can do without those fields.
 """
 from __future__ import annotations
 
@@ -40,6 +44,44 @@ class ShopifyGraphQLError(ShopifyError):
     def __init__(self, errors: list[dict[str, Any]]):
         self.errors = errors
         super().__init__("; ".join(str(e.get("message", e)) for e in errors) or "GraphQL error")
+
+
+@dataclass(frozen=True)
+class DeniedField:
+    """A field Shopify withheld: its path in the answer and Shopify's explanation."""
+
+    path: tuple[str | int, ...]
+    message: str
+
+    @property
+    def name(self) -> str:
+        return next((str(p) for p in reversed(self.path) if isinstance(p, str)), "")
+
+
+class ShopifyAccessDenied(ShopifyGraphQLError):
+    """The answer has data, but some fields were withheld (ACCESS_DENIED on their paths)."""
+
+    def __init__(self, errors: list[dict[str, Any]], data: dict[str, Any]):
+        super().__init__(errors)
+        self.data = data
+        self.denied = tuple(DeniedField(tuple(e["path"]), str(e.get("message", ""))) for e in errors)
+
+
+@dataclass(frozen=True)
+class PartialResult:
+    """`data` as Shopify answered it, with the fields it withheld (null in `data`)."""
+
+    data: dict[str, Any]
+    denied: tuple[DeniedField, ...] = ()
+
+    @property
+    def denied_names(self) -> list[str]:
+        return sorted({d.name for d in self.denied})
+
+
+def _only_fields_denied(errors: list[dict[str, Any]], data: Any) -> bool:
+    return isinstance(data, dict) and all(
+        (e.get("extensions") or {}).get("code") == "ACCESS_DENIED" and len(e.get("path") or []) > 1 for e in errors)
 
 
 class ShopifyUserErrors(ShopifyError):
@@ -113,6 +155,13 @@ class AdminClient:
                 raise ShopifyUserErrors(document.root_field, user_errors)
         return data
 
+    def execute_partial(self, document: Document, variables: dict[str, Any] | None = None) -> PartialResult:
+        """Like `execute`, but fields Shopify withheld are reported, not raised."""
+        try:
+            return PartialResult(self.execute(document, variables))
+        except ShopifyAccessDenied as exc:
+            return PartialResult(exc.data, exc.denied)
+
     def _execute_with_retries(self, document: Document, variables: dict[str, Any]) -> dict[str, Any]:
         last_problem = "no attempt made"
         self._failures = 0
@@ -158,6 +207,8 @@ class AdminClient:
         errors = body.get("errors") or []
         if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
             return self._throttle_wait(cost), "THROTTLED"
+        if errors and _only_fields_denied(errors, body.get("data")):
+            raise ShopifyAccessDenied(errors, body["data"])
         if errors:
             raise ShopifyGraphQLError(errors)
         return body.get("data") or {}

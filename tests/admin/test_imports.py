@@ -7,12 +7,12 @@ import pytest
 import responses
 from sqlalchemy import func, select
 
-from app.models import ImportJob, Shop
+from app.models import BulkExportLine, ImportJob, Order, Shop
 from app.services.imports import find_import, run_import_step, start_import
 from tests.admin.helpers import get_page, post_form
 from tests.support import ORDER_ID, payload
 from tests.support.admin_schema import validation_errors
-from tests.support.bulk_files import FILE_URL, OPERATION_ID, FileServer, jsonl, operation, started
+from tests.support.bulk_files import FILE_URL, OPERATION_ID, FileServer, jsonl, operation, refund_details, started
 from tests.support.ledger import balance, deliver, ledger, member_of, set_program
 from tests.support.shopify_stub import AdminStub
 
@@ -53,13 +53,30 @@ def test_customers_are_imported_page_by_page_like_customer_webhooks(t, shop, stu
               customers_page(customer_node(11, "ana@example.com"), customer_node(12, "bo@example.com", "DISABLED"),
                              cursor="c1"),
               customers_page(customer_node(13, "cy@example.com")))
-    job = step(t, shop, start(t, shop, "customers"))
+    job = step(t, shop, start(t, shop, "customers"), budget_seconds=60)  # all pages, however loaded the machine
     assert (job.status, job.processed, job.total) == ("done", 3, 3)
     assert sent(stub) == [("CustomersCount", {}), ("CustomersPage", {"after": None}),
                           ("CustomersPage", {"after": "c1"})]
     assert member_of(t, shop, 11).email == "ana@example.com" and member_of(t, shop, 11).account_state == "enabled"
     # enabled accounts get the sign-up points, as with a customers/update webhook
     assert balance(t, shop, 11).balance == 100 and balance(t, shop, 12).balance == 0
+
+
+def test_customers_whose_protected_fields_shopify_withholds_are_imported_with_a_warning(client, t, shop, stub):
+    from tests.admin.helpers import bearer
+    from tests.support.graphql_orders import withholding
+    fields = ("defaultEmailAddress", "firstName", "lastName", "defaultPhoneNumber")
+    stub.then(count("customers", 2),
+              withholding(customers_page(customer_node(11, "ana@example.com"), cursor="c1"), "customers", fields),
+              withholding(customers_page(customer_node(12, "bo@example.com")), "customers", fields))
+    job = step(t, shop, start(t, shop, "customers"), max_pages=5, budget_seconds=60)
+    assert (job.status, job.processed, job.last_error) == ("done", 2, None)
+    assert member_of(t, shop, 11).email is None and balance(t, shop, 11).balance == 100  # sign-up points still
+    [warning] = job.warnings
+    assert warning["fields"] == ["defaultEmailAddress", "defaultPhoneNumber", "firstName", "lastName"]
+    shown = client.get(f"/api/v1/imports/{job.id}", headers=bearer()).json["warnings"]
+    assert shown == [warning["message"]] and "request access to protected customer data" in shown[0]
+    assert "withheld protected customer fields" in get_page(client, "/import").get_data(as_text=True)
 
 
 def test_an_interrupted_import_resumes_from_the_saved_cursor(t, shop, stub):
@@ -140,11 +157,16 @@ def refund_of(order: dict, n: int = 1) -> dict:
     return refund
 
 
-def history_file(stub, rsps, *orders, roots=None) -> FileServer:
-    """Shopify accepts the export, is still writing it at the first look, then has the file."""
+def history_file(stub, rsps, *orders, roots=None, grouped=False) -> FileServer:
+    """Shopify accepts the export, is still writing it at the first look, then has the file; the
+    refunds it names are then read by id."""
+    content = jsonl(*orders, grouped=grouped)
     stub.then(started(), operation("RUNNING", roots=1),
-              operation("COMPLETED", roots=roots or len(orders), url=FILE_URL))
-    return FileServer(rsps, jsonl(*orders))
+              operation("COMPLETED", roots=roots or len(orders), url=FILE_URL, file_size=len(content)))
+    refunds = [refund for _, order_refunds in orders for refund in order_refunds]
+    if refunds:
+        stub.then(refund_details(*refunds))
+    return FileServer(rsps, content)
 
 
 @pytest.fixture
@@ -165,18 +187,62 @@ def run_all(t, shop, job_id, **kwargs):
     return job
 
 
-def test_historical_orders_come_from_a_bulk_export_polled_until_its_file_is_ready(t, shop, bulk_stub, rsps):
+@pytest.mark.parametrize("grouped", [False, True])
+def test_historical_orders_come_from_a_bulk_export_polled_until_its_file_is_ready(t, shop, bulk_stub, rsps, grouped):
     first, second = paid(0), paid(1, financial_status="partially_refunded")
-    history_file(bulk_stub, rsps, (first, []), (second, [refund_of(second)]))
+    history_file(bulk_stub, rsps, (first, []), (second, [refund_of(second)]), grouped=grouped)
     job = run_all(t, shop, start(t, shop, "orders", earn_points="true", since="2024-06-01"))
     assert (job.status, job.processed, job.total, job.last_error) == ("done", 2, 2, None)
-    assert [name for name, _ in sent(bulk_stub)] == ["RunBulkQuery", "BulkOperationById", "BulkOperationById"]
+    assert [name for name, _ in sent(bulk_stub)] == ["RunBulkQuery", "BulkOperationById", "BulkOperationById",
+                                                     "RefundDetails"]
     query = bulk_stub.bodies[0]["variables"]["query"]
     assert 'orders(query: "processed_at:>=2024-06-01")' in query and validation_errors(query) == []
+    assert bulk_stub.bodies[3]["variables"] == {"ids": ["gid://shopify/Refund/978123456790"]}
     assert ledger(t, shop) == [(f"order:{ORDER_ID}:earn", 110), (f"order:{ORDER_ID + 1}:earn", 110),
                                ("refund:978123456790:clawback", -55)]
-    assert json.loads(job.cursor) == {"phase": "tiers", "operation_id": OPERATION_ID, "objects": 2, "lines": 9,
-                                      "offset": len(jsonl((first, []), (second, [refund_of(second)])))}
+    cursor = json.loads(job.cursor)
+    assert (cursor["phase"], cursor["operation_id"], cursor["objects"], cursor["lines"], cursor["offset"]) == \
+        ("tiers", OPERATION_ID, 2, 8, len(jsonl((first, []), (second, [refund_of(second)]))))
+    with t.db.scope(read_only=True) as session:  # the kept lines are gone with the import done
+        assert session.scalar(select(func.count()).select_from(BulkExportLine)) == 0
+
+
+def test_refunds_are_read_a_page_at_a_time_within_shopifys_query_cost(t, shop, bulk_stub, rsps):
+    from app.shopify.documents import REFUNDS_PER_PAGE
+    orders = [(order, [refund_of(order, n)]) for n, order in ((n, paid(n, financial_status="refunded"))
+                                                             for n in range(REFUNDS_PER_PAGE + 1))]
+    history_file(bulk_stub, rsps, *orders)
+    bulk_stub.then(refund_details(*[refund for _, refunds in orders for refund in refunds]))
+    job = run_all(t, shop, start(t, shop, "orders", earn_points="true"))
+    pages = [body["variables"]["ids"] for body in bulk_stub.bodies if body["operationName"] == "RefundDetails"]
+    assert job.status == "done" and [len(ids) for ids in pages] == [REFUNDS_PER_PAGE, 1]
+    assert sorted(key for key, _ in ledger(t, shop) if key.startswith("refund:")) == \
+        sorted(f"refund:{978123456789 + n}:clawback" for n in range(REFUNDS_PER_PAGE + 1))
+
+
+def test_a_refund_shopify_does_not_return_stops_the_import_before_anything_is_written(t, shop, bulk_stub, rsps):
+    order = paid(0, financial_status="partially_refunded")
+    history_file(bulk_stub, rsps, (order, []))
+    bulk_stub.replies.clear()
+    content = jsonl((order, [refund_of(order)]))
+    rsps.replace(responses.GET, FILE_URL, body=content)
+    bulk_stub.then(started(), operation("COMPLETED", roots=1, url=FILE_URL, file_size=len(content)),
+                   refund_details())  # Shopify answers null for the refund
+    job = run_all(t, shop, start(t, shop, "orders", earn_points="true"))
+    assert job.status == "failed" and "did not return refund gid://shopify/Refund/978123456790" in job.last_error
+    with t.db.scope(read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_a_file_shorter_than_shopify_says_is_downloaded_again_from_where_it_ended(t, shop, bulk_stub, rsps):
+    orders = [(paid(n), []) for n in range(2)]
+    files = history_file(bulk_stub, rsps, *orders)
+    cut = files.content.index(b"\n") + 1
+    files.cuts = [cut]
+    bulk_stub.then(operation("COMPLETED", roots=2, url=FILE_URL, file_size=len(files.content)))
+    job = run_all(t, shop, start(t, shop, "orders", earn_points="true"))
+    assert (job.status, job.processed) == ("done", 2)
+    assert files.ranges == [None, f"bytes={cut}-"]
 
 
 def test_past_orders_earn_no_points_by_default_and_a_later_refund_takes_nothing_back(client, t, shop, bulk_stub,
@@ -191,18 +257,19 @@ def test_past_orders_earn_no_points_by_default_and_a_later_refund_takes_nothing_
 
 
 def test_a_stopped_import_asks_only_for_the_rest_of_the_file(t, shop, bulk_stub, rsps, monkeypatch):
-    monkeypatch.setattr("app.services.imports.BATCH_ORDERS", 1)
+    monkeypatch.setattr("app.services.imports.KEEP_LINES", 4)
     orders = [(paid(n), []) for n in range(3)]
     files = history_file(bulk_stub, rsps, *orders)
     job_id = start(t, shop, "orders", earn_points="true")
     job = step(t, shop, job_id, budget_seconds=0.0)  # export asked for; Shopify still writing
     job = step(t, shop, job_id, budget_seconds=0.0)  # the file is ready
-    bulk_stub.then(operation("COMPLETED", roots=3, url=FILE_URL))
-    job = step(t, shop, job_id, budget_seconds=0.0)  # one batch, then the process stops
-    assert (job.status, job.processed, job.total) == ("pending", 1, 3)
-    offset = json.loads(job.cursor)["offset"]
-    assert offset == len(jsonl(orders[0]))
-    bulk_stub.then(operation("COMPLETED", roots=3, url=FILE_URL))  # a fresh link for the resumed download
+    bulk_stub.then(operation("COMPLETED", roots=3, url=FILE_URL, file_size=len(files.content)))
+    job = step(t, shop, job_id, budget_seconds=0.0)  # four lines kept, then the process stops
+    cursor = json.loads(job.cursor)
+    assert (job.status, job.processed, cursor["phase"], cursor["lines"]) == ("pending", 0, "download", 4)
+    offset = cursor["offset"]
+    assert offset == len(b"".join(files.content.splitlines(keepends=True)[:4]))
+    bulk_stub.then(operation("COMPLETED", roots=3, url=FILE_URL, file_size=len(files.content)))  # a fresh link
     job = run_all(t, shop, job_id)
     assert (job.status, job.processed) == ("done", 3)
     assert files.ranges == [None, f"bytes={offset}-"]
@@ -216,6 +283,26 @@ def test_a_broken_download_is_taken_up_again_from_the_last_commit(t, shop, bulk_
     job = run_all(t, shop, start(t, shop, "orders", earn_points="true"))
     assert (job.status, job.processed) == ("done", 2) and len(ledger(t, shop)) == 2
     assert files.ranges == [None, None]
+
+
+def test_a_bulk_query_shopify_refuses_stops_the_import_with_shopifys_words(t, shop, bulk_stub, monkeypatch):
+    from app.shopify import documents
+    nested = documents.BULK_ORDERS_QUERY.replace(
+        "duties { amountSet { shopMoney { amount } } }",
+        "duties { amountSet { shopMoney { amount } } } refundLineItems { edges { node { id } } }")
+    monkeypatch.setattr(documents, "BULK_ORDERS_QUERY", nested)  # the query before the fix
+    job = step(t, shop, start(t, shop, "orders"))
+    assert job.status == "failed"
+    assert "connection field within a list field are not currently supported" in job.last_error
+
+
+def test_an_export_refused_even_without_customer_fields_stops_without_blaming_them(t, shop, bulk_stub, rsps):
+    bulk_stub.then(started(), operation("FAILED", error_code="ACCESS_DENIED"),
+                   started(), operation("FAILED", error_code="ACCESS_DENIED"))
+    job = run_all(t, shop, start(t, shop, "orders"))
+    queries = [b["variables"]["query"] for b in bulk_stub.bodies if b["operationName"] == "RunBulkQuery"]
+    assert len(queries) == 2 and "email" in queries[0] and "email" not in queries[1]
+    assert job.status == "failed" and "ended without a file (ACCESS_DENIED)" in job.last_error and not job.warnings
 
 
 def test_a_failed_export_stops_the_job_and_resuming_starts_a_new_one(t, shop, bulk_stub, rsps):

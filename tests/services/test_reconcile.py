@@ -3,9 +3,11 @@ import json
 
 import pytest
 import responses
+from sqlalchemy import func, select
 
 from app.services.reconcile import order_payload_from_graphql
 from app.loyalty.orders import parse_order
+from app.models import Order
 from tests.support import API_VERSION, ORDER_ID, SHOP, payload
 from tests.support.graphql_orders import order_node, orders_page, refunds_response
 from tests.support.ledger import balance, deliver, ledger
@@ -76,3 +78,30 @@ def test_pages_are_followed(app, t, shop):
 def test_reconcile_refuses_an_unknown_shop(app, t, shop):
     result = app.test_cli_runner().invoke(args=["loyalty", "reconcile", "--shop", "nope.myshopify.com"])
     assert result.exit_code != 0 and "not a Tessera shop" in result.output
+
+
+@responses.activate
+def test_withheld_customer_fields_leave_the_repair_intact_and_say_what_the_owner_can_do(app, t, shop, caplog):
+    from tests.support.graphql_orders import withholding
+    page = withholding(orders_page(partially_refunded_order()), "orders", ("email", "firstName", "lastName"),
+                       under="customer")
+    responses.post(URL, json=page)
+    responses.post(URL, json=refunds_response(payload("refunds/create")))
+    output = run_reconcile(app, "--since", "7d")
+    assert ledger(t, shop) == [(f"order:{ORDER_ID}:earn", 110), ("refund:978123456789:clawback", -55)]
+    assert "withheld protected customer fields (email, firstName, lastName)" in output
+    assert "request access to protected customer data" in output and "Partner Dashboard" in output
+    assert any("withheld protected customer fields" in r.getMessage() for r in caplog.records)
+
+
+@responses.activate
+def test_a_withheld_customer_is_not_taken_for_a_guest(app, t, shop):
+    page = orders_page(partially_refunded_order())
+    page["data"]["orders"]["nodes"][0]["customer"] = None
+    page["errors"] = [{"message": "This app is not approved to access the Customer object.",
+                       "path": ["orders", "nodes", 0, "customer"], "extensions": {"code": "ACCESS_DENIED"}}]
+    responses.post(URL, json=page)
+    result = app.test_cli_runner().invoke(args=["loyalty", "reconcile", "--shop", SHOP])
+    assert "refused access to customer" in result.output
+    with t.db.scope(read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == 0

@@ -111,3 +111,28 @@ def test_low_bucket_makes_the_next_call_wait_before_sending(client, sleeps):
     client.execute(SHOP_INFO)
     client.execute(SHOP_INFO)
     assert sleeps and sleeps[0] == pytest.approx(2 / 50)
+
+
+@responses.activate
+def test_fields_withheld_by_shopify_come_back_as_a_typed_partial_result(client):
+    from app.shopify.documents import CUSTOMERS_PAGE
+    from app.shopify.graphql import ShopifyAccessDenied
+    from tests.support.graphql_orders import withholding
+    page = {"data": {"customers": {"nodes": [{"legacyResourceId": "11", "email": "ana@example.com", "state": "ENABLED"}],
+                                   "pageInfo": {"hasNextPage": False, "endCursor": None}}}, "extensions": {"cost": COST}}
+    responses.post(URL, json=withholding(page, "customers", ("email",)))
+    responses.post(URL, json=withholding(page, "customers", ("email",)))
+    result = client.execute_partial(CUSTOMERS_PAGE)
+    assert result.data["customers"]["nodes"] == [{"legacyResourceId": "11", "email": None, "state": "ENABLED"}]
+    assert result.denied_names == ["email"] and result.denied[0].path == ("customers", "nodes", 0, "email")
+    with pytest.raises(ShopifyAccessDenied) as refused:  # a caller that needs every field still fails
+        client.execute(CUSTOMERS_PAGE)
+    assert refused.value.data == result.data
+
+
+@responses.activate
+def test_a_root_field_refused_for_a_missing_scope_is_not_a_partial_result(client):
+    responses.post(URL, json={"data": None, "errors": [{"message": "Access denied for shop field.", "path": ["shop"],
+                                                        "extensions": {"code": "ACCESS_DENIED"}}]})
+    with pytest.raises(ShopifyGraphQLError):
+        client.execute_partial(SHOP_INFO)

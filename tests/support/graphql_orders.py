@@ -82,3 +82,26 @@ def orders_page(*rest_orders, has_next=False, cursor=None) -> dict:
 
 def refunds_response(*rest_refunds) -> dict:
     return {"data": {"order": {"refunds": [refund_node(r) for r in rest_refunds]}}}
+
+
+PROTECTED_DATA_DOCS = "https://shopify.dev/docs/apps/launch/protected-customer-data"
+
+
+def withholding(answer: dict, root: str, fields: tuple[str, ...], *, under: str | None = None) -> dict:
+    """`answer` as Shopify gives it to an app not approved for protected customer fields: each
+    field null, and one ACCESS_DENIED error with its path, for every node of `root`'s page (the
+    fields of the node itself, or of its `under` object, e.g. an order's customer)."""
+    data = answer["data"]
+    errors = []
+    for index, node in enumerate(data[root]["nodes"]):
+        owner = node[under] if under else node
+        if owner is None:
+            continue
+        for name in fields:
+            owner[name] = None
+            errors.append({"message": f"This app is not approved to use the {name} field. See "
+                                      f"{PROTECTED_DATA_DOCS} for more details.",
+                           "locations": [{"line": 1, "column": 1}],
+                           "path": [root, "nodes", index, *([under] if under else []), name],
+                           "extensions": {"code": "ACCESS_DENIED", "documentation": PROTECTED_DATA_DOCS}})
+    return {**answer, "errors": errors}

@@ -95,6 +95,9 @@ class AdminStub:
         problems = schema_problems(body)
         assert not problems, f"{body.get('operationName')} does not match the Admin schema: {problems}"
         self.bodies.append(body)
+        from tests.support.bulk_files import bulk_refusal
+        if (refused := bulk_refusal(body)) is not None:  # Shopify's bulk rules, whatever is scripted
+            return 200, {}, json.dumps(refused)
         if body["operationName"] == "DiscountByCode":
             return 200, {}, json.dumps({"data": {"codeDiscountNode": self.lookups.get(body["variables"]["code"])}})
         reply = self.replies.pop(0) if self.replies else created
