@@ -211,6 +211,7 @@ def add_reward(t, shop, **fields) -> int:
 
 def test_each_reward_kind_becomes_the_right_discount(client, t, shop, stub):
     give(t, shop, 10_000)
+    stub.variant_prices[44123456789012] = "12.50"
     kinds = {
         "percent": add_reward(t, shop, name="10% off", kind="percent_off", points_cost=800, value="10"),
         "shipping": add_reward(t, shop, name="Free shipping", kind="free_shipping", points_cost=300,
@@ -227,6 +228,7 @@ def test_each_reward_kind_becomes_the_right_discount(client, t, shop, stub):
     percent, shipping, product, slider, credit = [b["variables"] for b in stub.mutations]
     assert percent["basicCodeDiscount"]["customerGets"]["value"] == {"percentage": 0.1}
     assert shipping["freeShippingCodeDiscount"]["destination"] == {"all": True}
+    assert shipping["freeShippingCodeDiscount"]["combinesWith"]["shippingDiscounts"] is False
     assert shipping["freeShippingCodeDiscount"]["minimumRequirement"] == {
         "subtotal": {"greaterThanOrEqualToSubtotal": "25.00"}}
     assert product["basicCodeDiscount"]["customerGets"] == {
