@@ -237,6 +237,7 @@ def _our_credit(t: "Tessera", session: Session, shop: Shop, redemption: Redempti
     taken = set(session.scalars(select(Redemption.shopify_discount_id).where(
         Redemption.shop_id == redemption.shop_id, Redemption.id != redemption.id,
         Redemption.shopify_discount_id.in_([c["id"] for c in credits]))))
+    session.commit()  # no transaction stays open while Shopify answers
     since = (redemption.first_attempt_at or redemption.created_at) - CLOCK_SKEW
     return next((c["id"] for c in credits if c["id"] not in taken and is_our_credit(c, variables, since)), None)
 
@@ -261,6 +262,7 @@ def issue(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, *,
     member = session.get(Member, redemption.member_id) if redemption.member_id else None
     reward = session.get(Reward, redemption.reward_id) if redemption.reward_id else None
     name = reward.name if reward else redemption.purpose.replace("_", " ").title()
+    session.commit()  # no transaction stays open while Shopify answers
     try:
         shopify_id = _create_in_shopify(t, session, shop, redemption, member.customer_id if member else None, name,
                                         tried_before=tried_before, deadline=deadline)
@@ -288,6 +290,13 @@ def _transition(session: Session, redemption: Redemption, from_status: str, **va
     return changed
 
 
+def _reload(session: Session, redemption: Redemption) -> None:
+    """The row as committed, without keeping a transaction (SQLite's write lock) open while
+    Shopify answers."""
+    session.refresh(redemption)
+    session.commit()
+
+
 def _take_lease(session: Session, redemption: Redemption, now: datetime) -> bool | None:
     """Claim the right to call Shopify for a pending redemption. Returns whether an earlier
     attempt may already have reached Shopify, or None if someone else holds the lease."""
@@ -300,7 +309,7 @@ def _take_lease(session: Session, redemption: Redemption, now: datetime) -> bool
         .values(lease_until=now + LEASE, first_attempt_at=func.coalesce(Redemption.first_attempt_at, now))
         .execution_options(synchronize_session=False)).rowcount == 1
     session.commit()
-    session.refresh(redemption)
+    _reload(session, redemption)
     return tried_before if taken else None
 
 
@@ -308,7 +317,7 @@ def _mark_issued(session: Session, redemption: Redemption, shopify_id: str, now:
     changed = _transition(session, redemption, "pending", status="issued", shopify_discount_id=shopify_id,
                           issued_at=now, lease_until=None, updated_at=now)
     session.commit()
-    session.refresh(redemption)
+    _reload(session, redemption)
     return changed
 
 
@@ -317,7 +326,7 @@ def _hand_to_worker(t: "Tessera", session: Session, redemption: Redemption) -> N
     session.rollback()
     _transition(session, redemption, "pending", lease_until=None)
     session.commit()
-    session.refresh(redemption)
+    _reload(session, redemption)
     t.queue.enqueue("finish_redemption", redemption.shop_id, redemption.id)
 
 
@@ -354,7 +363,7 @@ def give_back(session: Session, redemption: Redemption, *, why: str, reason: str
     if not _transition(session, redemption, from_status, status=status, failure_reason=reason, lease_until=None,
                        updated_at=now):
         session.rollback()
-        session.refresh(redemption)
+        _reload(session, redemption)
         return False
     if member is not None and redemption.points_spent:
         debit = entry_by_key(session, redemption.shop_id, redemption_debit_key(redemption.id))
@@ -363,7 +372,7 @@ def give_back(session: Session, redemption: Redemption, *, why: str, reason: str
             cause_type="redemption", cause_id=str(redemption.id), reason=_return_reason(redemption, why),
             reverses_entry_id=debit.id if debit else None), now=now)
     session.commit()
-    session.refresh(redemption)
+    _reload(session, redemption)
     return True
 
 

@@ -123,6 +123,12 @@ class AdminStub:
         return 200, {}, json.dumps(reply(body) if callable(reply) else reply)
 
     def _apply(self, body: dict) -> dict:
+        shipping = body["variables"].get("freeShippingCodeDiscount") or {}
+        if (shipping.get("combinesWith") or {}).get("shippingDiscounts"):  # one shipping discount per order
+            return {"data": {"discountCodeFreeShippingCreate": {"codeDiscountNode": None, "userErrors": [
+                {"field": ["freeShippingCodeDiscount", "combinesWith", "shippingDiscounts"],
+                 "code": "INVALID_COMBINES_WITH_FOR_DISCOUNT_CLASS",
+                 "message": "The combinesWith settings are invalid for the discount class.", "extraInfo": None}]}}}
         answer = created(body)
         if "storeCreditAccountCredit" in body["query"]:
             transaction = answer["data"]["storeCreditAccountCredit"]["storeCreditAccountTransaction"]
