@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.loyalty.errors import InvalidInput, RedemptionFailed
+from app.loyalty.errors import InvalidInput, NotFound, RedemptionFailed
 from app.loyalty.ledger import EntryKind, redemption_debit_key, redemption_return_key
 from app.loyalty.rewards import RedemptionTerms, check_redeemable, new_code, terms_for
 from app.models import LedgerEntry, Member, Order, Redemption, Reward, Shop
@@ -157,7 +157,10 @@ def finish_redemption(t: "Tessera", shop_id: int, redemption_id: int) -> str | N
 
 def _free_product_price(t: "Tessera", session: Session, shop: Shop, reward_id: Any, deadline: float) -> Decimal | None:
     """A free product's current price in Shopify, read before any points are held."""
-    reward = find_reward(session, shop, reward_id)
+    try:
+        reward = find_reward(session, shop, reward_id)
+    except NotFound:
+        return None  # hold_points answers: the existing redemption of a retry, or 404
     if reward.kind != "free_product" or reward.variant_id is None:
         return None
     session.commit()  # no transaction stays open while Shopify answers
@@ -340,7 +343,11 @@ def _withdraw_orphan(t: "Tessera", session: Session, shop: Shop, redemption: Red
                   redemption.id, shopify_id)
         return
     log.warning("redemption %s is %s; deactivating its late code", redemption.id, redemption.status)
-    shops.call_admin(t, session, shop, DEACTIVATE_DISCOUNT_CODE, {"id": shopify_id})
+    try:
+        shops.call_admin(t, session, shop, DEACTIVATE_DISCOUNT_CODE, {"id": shopify_id})
+    except (ShopifyError, shops.ShopNeedsReauth, OAuthError) as exc:
+        log.error("redemption %s: could not deactivate late code %s (%s); deactivate it in the Shopify admin",
+                  redemption.id, shopify_id, exc)
 
 
 def _failure_text(exc: Exception, redemption: Redemption) -> str:
