@@ -142,3 +142,18 @@ def test_a_free_shipping_reward_never_asks_to_combine_with_shipping_discounts(t,
     text = next(r for r in program["rewards"] if r["id"] == shipping)["combination_text"]
     assert text == ("Can be combined with order discounts that allow it too; not with other shipping discounts. "
                     "Only one shipping discount applies per order.")
+
+
+def test_store_credit_shopify_then_refuses_gives_the_points_back_with_no_credit(t, installed, demo, alice,
+                                                                                ten_credit):
+    from app.services.redemptions import resume_stale_redemptions
+    demo.stand_in.lose_answer("storeCreditAccountCredit", applied=False)
+    demo.stand_in.lose_answer("storeCreditAccountCredit", applied=False)
+    assert redeem(demo, alice, ten_credit)[0] == 202
+    demo.delete_customer(alice)
+    demo.run_jobs()
+    t.clock.advance(minutes=5)
+    resume_stale_redemptions(t)
+    [stored] = redemption_rows(t)
+    assert stored.status == "failed" and "points are back" in stored.failure_reason
+    assert credits(demo, alice) == [] and balance(t, installed, alice).balance == 1000
