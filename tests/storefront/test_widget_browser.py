@@ -29,6 +29,14 @@ def app_settings(app_settings):
     return {**app_settings, "STOREFRONT_PREVIEW": True}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def admin_schema_built():
+    """The stub checks each Shopify call against the Admin schema, built once per run (seconds on
+    a busy machine): build it before the widget's 5 s expectations start counting."""
+    from tests.support.admin_schema import admin_schema
+    admin_schema()
+
+
 
 @pytest.fixture
 def storefront(browser, live_server):
