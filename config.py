@@ -66,6 +66,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         # validates against (default: the version's schema shipped in app/devstore/).
         "DEVSTORE_STATE_PATH": env.get("DEVSTORE_STATE_PATH", ""),
         "DEVSTORE_ADMIN_SCHEMA": env.get("DEVSTORE_ADMIN_SCHEMA", ""),
+        # Total time /proxy/redeem may spend on Shopify, retries included: well inside gunicorn's
+        # 30 s worker timeout. Past it the shopper gets 202 and the worker finishes the redemption.
+        "REDEEM_DEADLINE_SECONDS": float(env.get("REDEEM_DEADLINE_SECONDS") or 15),
         "SQLITE_SYNCHRONOUS": env.get("SQLITE_SYNCHRONOUS") or "FULL",
         "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
         # Largest request body accepted (413 above it, before reading it); the CSV import has its own.

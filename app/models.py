@@ -301,6 +301,10 @@ class Redemption(Base):
     issued_at: Mapped[datetime | None]
     used_at: Mapped[datetime | None]
     used_order_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Only the holder of an unexpired lease talks to Shopify for this redemption (one writer).
+    lease_until: Mapped[datetime | None]
+    # Set by the first call to Shopify: a later attempt must first look for what that one did.
+    first_attempt_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

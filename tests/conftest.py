@@ -88,13 +88,13 @@ def fresh_postgres_database(request):
 
 
 @pytest.fixture
-def stub():
+def stub(clock):
     """Shopify's Admin GraphQL at the HTTP boundary (schema-checked; see support/shopify_stub)."""
     import responses
 
     from tests.support.shopify_stub import AdminStub
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield AdminStub(rsps)
+        yield AdminStub(rsps, clock=clock)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 from graphql import (DocumentNode, FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute,
                      get_operation_ast, parse)
 
-from app.devstore import bulk, discounts, nodes
+from app.devstore import bulk, catalog, discounts, nodes
 from app.devstore.commerce import find_customer
 from app.devstore.cost import MAX_QUERY_COST, Throttle, actual_cost, requested_cost
 from app.devstore.graph import connection, iso, money, parse_time, user_error
@@ -29,7 +29,7 @@ REQUIRED_SCOPES = {
     "discountCodeBasicCreate": "write_discounts", "discountCodeFreeShippingCreate": "write_discounts",
     "discountCodeDeactivate": "write_discounts", "orders": "read_orders", "order": "read_orders",
     "customers": "read_customers", "customer": "read_customers", "customersCount": "read_customers",
-    "ordersCount": "read_orders", "collection": "read_products",
+    "ordersCount": "read_orders", "collection": "read_products", "productVariant": "read_products",
     "storeCreditAccountCredit": "write_store_credit_account_transactions",
 }
 SEARCH_TERM = re.compile(r"""(\w+):(>=|<=|>|<)?['"]?([^'"\s]+)['"]?""")
@@ -117,6 +117,10 @@ class AdminRoot:
         record = self.state["customers"].get(_numeric_id(id))
         return nodes.customer_node(self.state, record) if record else None
 
+    def productVariant(self, _info, id):  # noqa: N802,A002
+        product = catalog.by_variant(int(_numeric_id(id))) if _numeric_id(id).isdigit() else None
+        return nodes.variant_node(self.state, product) if product else None
+
     def collection(self, _info, id):  # noqa: A002
         return nodes.find_collection(id)
 
@@ -189,7 +193,8 @@ class AdminRoot:
         account["balance"] = str(Decimal(account["balance"]) + amount)
         transaction_id = next_id(self.state, "StoreCreditAccountCreditTransaction")
         account["transactions"].append({"id": transaction_id, "amount": str(amount), "at": iso(self.now),
-                                        "expires_at": creditInput.get("expiresAt")})
+                                        "expires_at": creditInput.get("expiresAt"),
+                                        "balance_after": account["balance"]})
         currency = account["currency"]
         return {"storeCreditAccountTransaction": {
             "id": gid("StoreCreditAccountCreditTransaction", transaction_id), "amount": money(amount, currency),

@@ -67,3 +67,13 @@ def shipping_price(merchandise: Decimal, needs_shipping: bool) -> Decimal | None
     if not needs_shipping:
         return None
     return Decimal("0.00") if merchandise >= FREE_SHIPPING_FROM else STANDARD_SHIPPING
+
+
+def by_variant(variant_id: int) -> Product | None:
+    return next((p for p in PRODUCTS.values() if p.variant_id == variant_id), None)
+
+
+def current_price(shop: dict, product: Product) -> Decimal:
+    """The variant's price now: the owner may have changed it since the catalog was set up."""
+    changed = (shop.get("variant_prices") or {}).get(str(product.variant_id))
+    return Decimal(changed) if changed is not None else product.price

@@ -115,7 +115,8 @@ def _new_line(shop: ShopState, product: catalog.Product, quantity: int, price: D
             "variant_id": product.variant_id, "title": product.title, "variant_title": product.variant_title,
             "sku": product.sku, "vendor": "Demo Store", "grams": product.grams, "gift_card": product.gift_card,
             "taxable": product.taxable, "quantity": quantity,
-            "price": amount_text(price if price is not None else product.price), "discount": "0.00", "tax": "0.00"}
+            "price": amount_text(price if price is not None else catalog.current_price(shop, product)),
+            "discount": "0.00", "tax": "0.00"}
 
 
 def _allocate(lines: list[dict], amount: Decimal) -> None:

@@ -179,6 +179,13 @@ class DemoShop:
             return customer, [("customers/redact", payloads.customer_redact_payload(shop, customer))]
         return self._act(change)
 
+    def change_price(self, product: Product, price: Decimal) -> Outcome:
+        """The owner edits a variant's price in the admin (Tessera subscribes to no product topic)."""
+        def change(shop):
+            shop.setdefault("variant_prices", {})[str(product.variant_id)] = str(price)
+            return product, []
+        return self._act(change)
+
     # --- orders -------------------------------------------------------------------------------
     def checkout(self, customer: str | int | None, items: list[tuple[Product, int, Decimal | None]], *,
                  code: str | None = None, attributes: dict[str, str] | None = None, email: str | None = None,

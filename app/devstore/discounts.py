@@ -84,6 +84,15 @@ def _code_errors(shop: ShopState, arg: str, code: str | None) -> list[dict]:
     return []
 
 
+def _combination_errors(arg: str, kind: str, combines: dict) -> list[dict]:
+    # Shopify applies at most one shipping discount per order: a shipping discount cannot be set
+    # to combine with other shipping discounts (the admin does not even offer it).
+    if kind == "free_shipping" and combines.get("shippingDiscounts"):
+        return [user_error([arg, "combinesWith", "shippingDiscounts"], "INVALID_COMBINES_WITH_FOR_DISCOUNT_CLASS",
+                           "The combinesWith settings are invalid for the discount class.")]
+    return []
+
+
 def input_errors(shop: ShopState, arg: str, kind: str, data: dict, now: datetime) -> list[dict]:
     errors = []
     if not (data.get("title") or "").strip():
@@ -95,6 +104,7 @@ def input_errors(shop: ShopState, arg: str, kind: str, data: dict, now: datetime
         errors.append(user_error([arg, "context"], "BLANK", "Context can't be blank"))
     if kind == "basic":
         errors += _value_errors(arg, data.get("customerGets"))
+    errors += _combination_errors(arg, kind, data.get("combinesWith") or {})
     if data.get("usageLimit") is not None and data["usageLimit"] < 1:
         errors.append(user_error([arg, "usageLimit"], "GREATER_THAN", "Usage limit must be greater than 0"))
     return errors

@@ -8,7 +8,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from app.devstore import catalog
+from app.devstore import catalog, store_credit
 from app.devstore.commerce import order_totals
 from app.devstore.graph import iso, money, money_bag, paged, parse_time
 from app.devstore.payloads import order_payload, refund_payload
@@ -57,6 +57,14 @@ def _denied(name: str):
     return resolve
 
 
+def variant_node(shop: ShopState, product: catalog.Product) -> dict[str, Any]:
+    return {"id": gid("ProductVariant", product.variant_id), "legacyResourceId": str(product.variant_id),
+            "title": product.variant_title or "Default Title", "sku": product.sku,
+            "price": f"{catalog.current_price(shop, product):.2f}", "displayName": product.title,
+            "product": {"id": gid("Product", product.product_id), "legacyResourceId": str(product.product_id),
+                        "title": product.title, "handle": product.handle}}
+
+
 def customer_node(shop: ShopState, customer: dict) -> dict[str, Any]:
     def orders():
         return [o for o in shop["orders"].values() if o["customer_id"] == customer["id"]]
@@ -74,6 +82,7 @@ def customer_node(shop: ShopState, customer: dict) -> dict[str, Any]:
         "tags": [], "taxExempt": False, "locale": "en", "createdAt": customer["created_at"],
         "updatedAt": customer["updated_at"], "numberOfOrders": lambda _info: str(len(orders())),
         "amountSpent": amount_spent,
+        "storeCreditAccounts": store_credit.customer_accounts(shop, customer["id"]),
         "emailMarketingConsent": {"marketingState": "SUBSCRIBED" if customer["accepts_marketing"] else "NOT_SUBSCRIBED",
                                   "marketingOptInLevel": "SINGLE_OPT_IN", "consentUpdatedAt": customer["updated_at"]},
         "defaultEmailAddress": _default_email(customer), "defaultPhoneNumber": _default_phone(customer),

@@ -2,7 +2,9 @@
 buckets, where its Admin schema lives, and the demo app's credentials."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,13 @@ from app.devstore.cost import Throttle
 from app.devstore.oauth import AppCredentials
 from app.devstore.schema import admin_schema_for
 from app.devstore.state import DemoState
+
+
+@dataclass(frozen=True)
+class LostAnswer:
+    root_field: str
+    applied: bool
+    status: int
 
 
 def default_state_path(database_url: str, instance_path: str) -> Path:
@@ -31,6 +40,8 @@ class StandIn:
     throttle: Throttle
     api_version: str
     schema_file: str | None = None
+    # Network faults to play on the next matching Admin calls (see lose_answer).
+    faults: list["LostAnswer"] = field(default_factory=list)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], instance_path: str) -> "StandIn":
@@ -44,6 +55,18 @@ class StandIn:
     def bulk_files(self) -> Path:
         """Bulk operations' JSONL files, beside the state file."""
         return self.state.path.with_name(self.state.path.name + ".bulk")
+
+    def lose_answer(self, root_field: str, *, applied: bool, status: int = 502) -> None:
+        """The next call to `root_field` fails with `status` - after Shopify applied it (the
+        answer was lost on the way back) or before (the request never arrived)."""
+        self.faults.append(LostAnswer(root_field, applied, status))
+
+    def fault_for(self, body: Any) -> "LostAnswer | None":
+        query = (body or {}).get("query") if isinstance(body, dict) else None
+        fault = next((f for f in self.faults if query and re.search(rf"\b{f.root_field}\s*\(", query)), None)
+        if fault is not None:
+            self.faults.remove(fault)
+        return fault
 
     def schema(self) -> GraphQLSchema:
         """Raises AdminSchemaMissing with what to do when the schema file cannot be found."""

@@ -65,6 +65,7 @@ class StorefrontPreview:
     calls: list[dict[str, Any]] = field(default_factory=list)
     cart_attributes: dict[str, str] = field(default_factory=dict)
     discount_code: str | None = None
+    cart_items: dict[int, int] = field(default_factory=dict)  # variant id -> quantity
 
 
 def preview() -> StorefrontPreview:
@@ -227,7 +228,8 @@ def _liquid_objects(shop: Shop, visitor: Visitor, customer: Member | None, local
                     "host": request.host, "path": request.path},
         "routes": {"root_url": storefront_url, "account_login_url": url_for("storefront_preview.login"),
                    "account_register_url": url_for("storefront_preview.login", register=1),
-                   "cart_url": url_for("storefront_preview.cart"), "cart_update_url": "/cart/update"},
+                   "cart_url": url_for("storefront_preview.cart"), "cart_update_url": "/cart/update",
+                   "cart_add_url": "/cart/add"},
     }
 
 
@@ -301,6 +303,25 @@ def update_cart():
     return jsonify(_cart_json(state))
 
 
+@bp.post("/cart/add.js")
+def add_to_cart():
+    """The Ajax Cart API: `{"items": [{"id": variant_id, "quantity": n}]}`; an unknown variant is
+    a 422 with Shopify's `description`, and nothing is added."""
+    from app.devstore.catalog import by_variant
+    body = request.get_json(silent=True) or {}
+    state = preview()
+    state.calls.append({"method": "POST", "path": "/cart/add.js", "body": body})
+    items = body.get("items") if isinstance(body.get("items"), list) else []
+    wanted = [(i.get("id"), i.get("quantity", 1)) for i in items if isinstance(i, dict)]
+    if not wanted or any(not isinstance(v, int) or by_variant(v) is None or not isinstance(q, int) or q < 1
+                         for v, q in wanted):
+        return jsonify({"status": 422, "message": "Cart Error",
+                        "description": "Cannot find variant"}), 422
+    for variant_id, quantity in wanted:
+        state.cart_items[variant_id] = state.cart_items.get(variant_id, 0) + quantity
+    return jsonify({"items": [{"id": v, "variant_id": v, "quantity": q} for v, q in wanted]})
+
+
 @bp.get("/cart")
 def cart():
     state = preview()
@@ -308,7 +329,9 @@ def cart():
 
 
 def _cart_json(state: StorefrontPreview) -> dict[str, Any]:
-    return {"token": "preview-cart", "items": [], "item_count": 0, "attributes": dict(state.cart_attributes),
+    items = [{"id": v, "variant_id": v, "quantity": q} for v, q in state.cart_items.items()]
+    return {"token": "preview-cart", "items": items, "item_count": sum(state.cart_items.values()),
+            "attributes": dict(state.cart_attributes),
             "discount_codes": [{"code": state.discount_code, "applicable": True}] if state.discount_code else []}
 
 
@@ -393,6 +416,7 @@ CART_PAGE = """<!doctype html>
 <body><main>
 <h1>Cart</h1>
 <p>Discount code: <strong data-discount-code>{{ cart.discount_codes[0].code if cart.discount_codes else 'none' }}</strong></p>
+<ul>{% for item in cart["items"] %}<li data-cart-item="{{ item.variant_id }}">{{ item.quantity }} x variant {{ item.variant_id }}</li>{% endfor %}</ul>
 <p>Cart attributes: <code data-cart-attributes>{{ cart.attributes | tojson }}</code></p>
 <p><a href="{{ url_for('storefront_preview.storefront') }}">Continue shopping</a></p>
 </main></body></html>

@@ -88,9 +88,13 @@ def admin_api(shop: str, version: str):
         scopes = oauth.token_scopes(state, request.headers.get("X-Shopify-Access-Token"), now)
         if scopes is None:
             return {"errors": INVALID_TOKEN}, 401
-        return admin_graphql(state, request.get_json(silent=True), schema=schema, now=now, scopes=scopes,
-                             throttle=demo.throttle, bulk_files=demo.bulk_files,
-                             bulk_file_url=lambda token: url_for("demo_store.bulk_file", token=token, _external=True))
+        fault = demo.fault_for(request.get_json(silent=True))
+        if fault is not None and not fault.applied:
+            return {"errors": "Bad gateway"}, fault.status
+        answer = admin_graphql(state, request.get_json(silent=True), schema=schema, now=now, scopes=scopes,
+                               throttle=demo.throttle, bulk_files=demo.bulk_files,
+                               bulk_file_url=lambda token: url_for("demo_store.bulk_file", token=token, _external=True))
+        return ({"errors": "Bad gateway"}, fault.status) if fault is not None else answer
 
 
 @bp.get("/bulk/<token>.jsonl")

@@ -171,6 +171,13 @@ def resume_stale_redemptions(t: "Tessera") -> int:
 
 
 @task
+def finish_redemption(t: "Tessera", shop_id: int, redemption_id: int) -> str | None:
+    """A redemption the shopper's request ran out of time for (it answered 202)."""
+    from app.services.redemptions import finish_redemption as finish
+    return finish(t, shop_id, redemption_id)
+
+
+@task
 def expire_reward_codes(t: "Tessera") -> int:
     from app.services.redemptions import expire_unused_codes
     return expire_unused_codes(t)

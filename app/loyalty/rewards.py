@@ -78,21 +78,28 @@ def new_code(prefix: str | None) -> str:
 
 
 def combines_with(spec: RewardSpec) -> dict[str, bool]:
+    # Shopify applies at most one shipping discount to an order, so a free-shipping code never
+    # asks to combine with another one (Shopify refuses the code: INVALID_COMBINES_WITH_FOR_DISCOUNT_CLASS).
+    shipping = spec.combines_with_shipping and spec.kind != "free_shipping"
     return {"orderDiscounts": spec.combines_with_order, "productDiscounts": spec.combines_with_product,
-            "shippingDiscounts": spec.combines_with_shipping}
+            "shippingDiscounts": shipping}
 
 
 def combination_text(spec: RewardSpec) -> str:
-    """Shown to the shopper before redeeming."""
+    """Shown to the shopper before redeeming: what Shopify's checkout will really do. Two codes
+    only stack when each allows the other's class, hence "codes that allow it too"."""
     names = {"orderDiscounts": "order discounts", "productDiscounts": "product discounts",
              "shippingDiscounts": "shipping discounts"}
     allowed = [names[k] for k, v in combines_with(spec).items() if v]
     if spec.kind == "store_credit":
         return "Store credit is added to your account and works with any discount."
+    one_shipping = " Only one shipping discount applies per order." if spec.kind == "free_shipping" else ""
     if not allowed:
-        return "Cannot be combined with other discounts."
-    return "Can be combined with " + " and ".join(allowed) + "; not with other discounts." if len(allowed) < 3 \
-        else "Can be combined with other discounts."
+        return "Cannot be combined with other discounts." + one_shipping
+    if len(allowed) == 3:
+        return "Can be combined with other discounts that allow it too."
+    return ("Can be combined with " + " and ".join(allowed) + " that allow it too; not with other "
+            + ("shipping discounts." if spec.kind == "free_shipping" else "discounts.") + one_shipping)
 
 
 def describe_value(spec: RewardSpec, currency: str) -> str:
@@ -120,10 +127,17 @@ def slider_value(spec: RewardSpec, points: int | None) -> tuple[int, Decimal]:
     return units * spec.points_per_unit, Decimal(units)
 
 
-def terms_for(spec: RewardSpec, currency: str, points: int | None = None) -> RedemptionTerms:
+def terms_for(spec: RewardSpec, currency: str, points: int | None = None, *,
+              variant_price: Decimal | None = None) -> RedemptionTerms:
+    """`variant_price`: a free product's price read from Shopify at redemption - the code takes
+    exactly that off, so the product stays free when the owner changes its price."""
     cost, value = spec.points_cost, spec.value
     if spec.kind == "points_slider":
         cost, value = slider_value(spec, points)
+    if spec.kind == "free_product":
+        if variant_price is None or variant_price <= 0:
+            raise RewardUnavailable(f"{spec.name} is not available right now: its product has no price in the store.")
+        value = variant_price
     return RedemptionTerms(kind="amount_off" if spec.kind == "points_slider" else spec.kind, points=cost, value=value,
                            currency=currency, min_subtotal=spec.min_subtotal, expiry_days=spec.code_expiry_days,
                            combines_with=combines_with(spec), variant_id=spec.variant_id)
@@ -192,7 +206,7 @@ def _decimal(data, key, problems, *, low, high, required) -> Decimal | None:
 
 def _numbers(data: dict, kind: str | None, problems: dict[str, str]) -> dict[str, Any]:
     slider = kind == "points_slider"
-    needs_value = kind in ("amount_off", "percent_off", "store_credit", "free_product")
+    needs_value = kind in ("amount_off", "percent_off", "store_credit")  # a free product costs its price now
     clean = {
         "points_cost": _int(data, "points_cost", problems, low=1, high=10_000_000, required=not slider) or
         (0 if slider else None),
@@ -211,6 +225,8 @@ def _numbers(data: dict, kind: str | None, problems: dict[str, str]) -> dict[str
             problems[flag] = "true or false"
         elif flag in data:
             clean[flag] = data[flag]
+    if kind == "free_shipping":
+        clean["combines_with_shipping"] = False  # Shopify applies one shipping discount per order
     prefix = data.get("code_prefix")
     if prefix is not None and (not isinstance(prefix, str) or not prefix.isalnum() or len(prefix) > 12):
         problems["code_prefix"] = "letters and digits only, 12 at most"

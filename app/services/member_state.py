@@ -70,6 +70,7 @@ def _active_codes(session: Session, shop: Shop, member: Member) -> list[dict[str
     return [{"code": r.code, "reward": name or r.purpose.replace("_", " "), "kind": r.kind,
              "value": None if r.value is None else str(r.value),
              "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+             "variant_id": (r.terms or {}).get("variant_id"),  # a free product's code adds it to the cart
              "apply_url": f"/discount/{r.code}" if r.code else None} for r, name in rows]
 
 

@@ -2,25 +2,33 @@
 
 1. hold: lock the member, check the reward and the balance, write the redemption (pending, with
    its code) and the `redeem` ledger entry - one transaction;
-2. create the code in Shopify (the client retries throttling, 429, 5xx and timeouts);
+2. create the code in Shopify (the client retries throttling, 429, 5xx and timeouts) - or
+   credit store credit, which Shopify offers no idempotency key for: it is never resent blindly;
+   after an ambiguous answer the customer's credits are read back to decide;
 3. post: mark it issued - or, if Shopify refused or stayed down, give the points back with a
    reversing entry and tell the member.
 The caller's idempotency key makes a retried request answer with the same code, never a second
 one. A crash between 1 and 3 leaves a pending row that is resumed (the code is looked up in
 Shopify before anything is created again).
+
+Only the holder of a redemption's lease talks to Shopify, and every status change is a
+compare-and-set (`UPDATE ... WHERE status = 'pending'`): whoever loses acts on nothing, so a code
+is never live while its points are back. A shopper's request spends at most
+REDEEM_DEADLINE_SECONDS on Shopify; past it the redemption stays pending for the worker.
 """
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.loyalty.errors import InvalidInput, RedemptionFailed
+from app.loyalty.errors import InvalidInput, NotFound, RedemptionFailed
 from app.loyalty.ledger import EntryKind, redemption_debit_key, redemption_return_key
 from app.loyalty.rewards import RedemptionTerms, check_redeemable, new_code, terms_for
 from app.models import LedgerEntry, Member, Order, Redemption, Reward, Shop
@@ -29,10 +37,11 @@ from app.services.ledger import NewEntry, balance_of, entry_by_key, lock_member,
 from app.services.members import get_or_create_member
 from app.services.program import current_program
 from app.services.rewards import find_reward, spec_of
-from app.shopify.discounts import (created_discount_id, discount_request, store_credit_request,
-                                   store_credit_transaction_id)
-from app.shopify.documents import DEACTIVATE_DISCOUNT_CODE, DISCOUNT_BY_CODE
-from app.shopify.graphql import ShopifyError, ShopifyUserErrors
+from app.shopify.discounts import (created_discount_id, credit_transactions, discount_request,
+                                   is_our_credit, store_credit_request, store_credit_transaction_id, variant_gid)
+from app.shopify.documents import (DEACTIVATE_DISCOUNT_CODE, DISCOUNT_BY_CODE, REWARD_VARIANT_PRICE,
+                                   STORE_CREDIT_CREDITS)
+from app.shopify.graphql import ShopifyDeadlineExceeded, ShopifyError, ShopifyOutcomeUnknown, ShopifyUserErrors
 from app.shopify.oauth import OAuthError
 
 if TYPE_CHECKING:
@@ -40,9 +49,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CODE_ATTEMPTS = 3
+# A store credit is sent again only after reading back showed the first one did not land.
+CREDIT_ATTEMPTS = 2
 OPEN_STATUSES = ("pending", "issued", "used")
-# A pending redemption older than this was abandoned by a crashed request or worker.
-STALE_PENDING = timedelta(minutes=2)
+# Longer than any one Shopify call sequence (5 tries x 10 s + backoff): a lease this old was
+# left by a crashed request or worker, and a pending redemption this old was abandoned.
+LEASE = timedelta(minutes=2)
+STALE_PENDING = LEASE
+# Shopify stamps a credit with its own clock; look a little before our first attempt.
+CLOCK_SKEW = timedelta(minutes=1)
 # Orders can reach us a little after a code's end date; wait before treating it as unused.
 EXPIRY_GRACE = timedelta(days=1)
 
@@ -86,7 +101,7 @@ def _open_redemption(session: Session, shop: Shop, member: Member | None, *, key
 
 
 def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, key: str, *, now: datetime,
-                points: int | None = None) -> Redemption:
+                points: int | None = None, variant_price: Decimal | None = None) -> Redemption:
     """Phase 1. Returns the existing redemption for a key already used."""
     member = get_or_create_member(session, shop, customer_id, now=now)
     lock_member(session, member)
@@ -96,7 +111,7 @@ def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, 
         return existing
     reward = find_reward(session, shop, reward_id)
     spec = spec_of(reward)
-    terms = terms_for(spec, shop.currency, points)
+    terms = terms_for(spec, shop.currency, points, variant_price=variant_price)
     check_redeemable(spec, tier_key=member.tier_key, blocked=member.blocked_at is not None,
                      balance=balance_of(session, member, now).balance, points=terms.points,
                      redeemed_before=_times_redeemed(session, member, reward))
@@ -113,16 +128,51 @@ def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, 
 
 def redeem_reward(t: "Tessera", shop_id: int, customer_id: int, reward_id: Any, idempotency_key: Any, *,
                   points: int | None = None) -> RedemptionResult:
+    """The shopper's redemption. Still `pending` in the result when Shopify did not finish within
+    the request's time budget (the worker finishes it) or another request is finishing it."""
     key = _idempotency_key(idempotency_key)
+    deadline = time.monotonic() + float(t.config.get("REDEEM_DEADLINE_SECONDS", 15))
     with t.db.scope() as session:
         shop = session.get(Shop, shop_id)
-        redemption = hold_points(session, shop, customer_id, reward_id, key, now=t.clock(), points=points)
+        price = _free_product_price(t, session, shop, reward_id, deadline)
+        redemption = hold_points(session, shop, customer_id, reward_id, key, now=t.clock(), points=points,
+                                 variant_price=price)
         if redemption.status == "pending":
-            issue(t, session, shop, redemption)
+            issue(t, session, shop, redemption, deadline=deadline)
         if redemption.status == "failed":
             raise RedemptionFailed(redemption.failure_reason)
         member = session.get(Member, redemption.member_id)
         return RedemptionResult(redemption, balance_of(session, member, t.clock()).balance)
+
+
+def finish_redemption(t: "Tessera", shop_id: int, redemption_id: int) -> str | None:
+    """The worker's part of a redemption the shopper's request ran out of time for."""
+    with t.db.scope() as session:
+        redemption = session.scalar(select(Redemption).where(Redemption.shop_id == shop_id,
+                                                             Redemption.id == redemption_id))
+        if redemption is not None and redemption.status == "pending":
+            issue(t, session, session.get(Shop, shop_id), redemption)
+        return redemption.status if redemption is not None else None
+
+
+def _free_product_price(t: "Tessera", session: Session, shop: Shop, reward_id: Any, deadline: float) -> Decimal | None:
+    """A free product's current price in Shopify, read before any points are held."""
+    try:
+        reward = find_reward(session, shop, reward_id)
+    except NotFound:
+        return None  # hold_points answers: the existing redemption of a retry, or 404
+    if reward.kind != "free_product" or reward.variant_id is None:
+        return None
+    session.commit()  # no transaction stays open while Shopify answers
+    try:
+        data = shops.call_admin(t, session, shop, REWARD_VARIANT_PRICE, {"id": variant_gid(reward.variant_id)},
+                                deadline=deadline)
+    except (ShopifyError, shops.ShopNeedsReauth, OAuthError) as exc:
+        log.warning("price of variant %s unavailable: %s", reward.variant_id, exc)
+        raise RedemptionFailed("We could not check the product's price just now; no points were spent. "
+                               "Please try again in a few minutes.") from exc
+    variant = data.get("productVariant")
+    return Decimal(variant["price"]) if variant and variant.get("price") is not None else None
 
 
 def _title(redemption: Redemption, reward_name: str) -> str:
@@ -130,34 +180,69 @@ def _title(redemption: Redemption, reward_name: str) -> str:
     return f"{reward_name} - Tessera #{redemption.id}"
 
 
-def _ours(t: "Tessera", session: Session, shop: Shop, redemption: Redemption) -> str | None:
+def _ours(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, deadline: float | None) -> str | None:
     """The discount id if Shopify already holds this redemption's code (a resumed saga)."""
-    node = shops.call_admin(t, session, shop, DISCOUNT_BY_CODE, {"code": redemption.code})["codeDiscountNode"]
+    node = shops.call_admin(t, session, shop, DISCOUNT_BY_CODE, {"code": redemption.code},
+                            deadline=deadline)["codeDiscountNode"]
     title = ((node or {}).get("codeDiscount") or {}).get("title") or ""
     return node["id"] if node and title.endswith(f"Tessera #{redemption.id}") else None
 
 
 def _create_in_shopify(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, customer_id: int | None,
-                       name: str) -> str:
+                       name: str, *, tried_before: bool, deadline: float | None) -> str:
     terms = _terms(redemption)
     if terms.kind == "store_credit":
-        request = store_credit_request(terms, customer_id=customer_id, now=t.clock())
-        return store_credit_transaction_id(shops.call_admin(t, session, shop, request.document, request.variables))
+        return _credit_once(t, session, shop, redemption, customer_id, tried_before=tried_before, deadline=deadline)
     for attempt in range(1, CODE_ATTEMPTS + 1):
         request = discount_request(terms, code=redemption.code, title=_title(redemption, name),
                                    customer_id=customer_id, now=redemption.created_at)
         try:
-            data = shops.call_admin(t, session, shop, request.document, request.variables)
+            data = shops.call_admin(t, session, shop, request.document, request.variables, deadline=deadline)
             return created_discount_id(data, request.payload_field)
         except ShopifyUserErrors as exc:
             if "TAKEN" not in exc.codes or attempt == CODE_ATTEMPTS:
                 raise
-            discount_id = _ours(t, session, shop, redemption)
+            discount_id = _ours(t, session, shop, redemption, deadline)
             if discount_id:
                 return discount_id
             redemption.code = new_code(redemption.code.split("-")[0] if "-" in redemption.code else None)
             session.commit()
     raise AssertionError("unreachable")
+
+
+def _credit_once(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, customer_id: int, *,
+                 tried_before: bool, deadline: float | None) -> str:
+    """Store credit, exactly once: the mutation is never resent while an earlier one may have
+    landed. After an ambiguous answer (or a crash), the customer's credits are read back."""
+    request = store_credit_request(_terms(redemption), customer_id=customer_id, now=redemption.created_at)
+    if tried_before and (found := _our_credit(t, session, shop, redemption, request.variables, deadline)):
+        return found
+    for attempt in range(1, CREDIT_ATTEMPTS + 1):
+        try:
+            data = shops.call_admin(t, session, shop, request.document, request.variables, retry_ambiguous=False,
+                                    deadline=deadline)
+            return store_credit_transaction_id(data)
+        except ShopifyOutcomeUnknown:
+            if found := _our_credit(t, session, shop, redemption, request.variables, deadline):
+                return found
+            if attempt == CREDIT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _our_credit(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, variables: dict[str, Any],
+                deadline: float | None) -> str | None:
+    """This redemption's credit transaction in Shopify, if one landed: same amount and expiry,
+    made after our first attempt, and not already the credit of another redemption."""
+    data = shops.call_admin(t, session, shop, STORE_CREDIT_CREDITS, {
+        "customerId": variables["id"], "accountQuery": f"currency_code:{redemption.currency}"}, deadline=deadline)
+    credits = credit_transactions(data)
+    taken = set(session.scalars(select(Redemption.shopify_discount_id).where(
+        Redemption.shop_id == redemption.shop_id, Redemption.id != redemption.id,
+        Redemption.shopify_discount_id.in_([c["id"] for c in credits]))))
+    session.commit()  # no transaction stays open while Shopify answers
+    since = (redemption.first_attempt_at or redemption.created_at) - CLOCK_SKEW
+    return next((c["id"] for c in credits if c["id"] not in taken and is_our_credit(c, variables, since)), None)
 
 
 def _terms(redemption: Redemption) -> RedemptionTerms:
@@ -170,19 +255,99 @@ def _terms(redemption: Redemption) -> RedemptionTerms:
                            variant_id=data["variant_id"], single_use=data.get("single_use", True))
 
 
-def issue(t: "Tessera", session: Session, shop: Shop, redemption: Redemption) -> None:
-    """Phases 2 and 3 for a pending redemption (also used to resume an abandoned one)."""
+def issue(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, *,
+          deadline: float | None = None) -> None:
+    """Phases 2 and 3 for a pending redemption (also used to resume an abandoned one). Without
+    the lease it does nothing: another request or worker is at Shopify for this redemption."""
+    tried_before = _take_lease(session, redemption, t.clock())
+    if tried_before is None:
+        return
     member = session.get(Member, redemption.member_id) if redemption.member_id else None
     reward = session.get(Reward, redemption.reward_id) if redemption.reward_id else None
     name = reward.name if reward else redemption.purpose.replace("_", " ").title()
+    session.commit()  # no transaction stays open while Shopify answers
     try:
-        discount_id = _create_in_shopify(t, session, shop, redemption, member.customer_id if member else None, name)
+        shopify_id = _create_in_shopify(t, session, shop, redemption, member.customer_id if member else None, name,
+                                        tried_before=tried_before, deadline=deadline)
+    except ShopifyDeadlineExceeded:
+        _hand_to_worker(t, session, redemption)
+        return
+    except ShopifyOutcomeUnknown as exc:
+        # Maybe credited, maybe not: points stay held; after the lease the resume job reads again.
+        log.warning("redemption %s: outcome unknown, left pending: %s", redemption.id, exc)
+        session.rollback()
+        return
     except (ShopifyError, shops.ShopNeedsReauth, OAuthError) as exc:
         session.rollback()
         give_back(session, redemption, why="failed", reason=_failure_text(exc, redemption), now=t.clock())
         return
-    redemption.status, redemption.shopify_discount_id, redemption.issued_at = "issued", discount_id, t.clock()
+    if not _mark_issued(session, redemption, shopify_id, t.clock()):
+        _withdraw_orphan(t, session, shop, redemption, shopify_id)
+
+
+def _transition(session: Session, redemption: Redemption, from_status: str, **values: Any) -> bool:
+    """Compare-and-set on the redemption row: True only if it was still `from_status`."""
+    changed = session.execute(update(Redemption).where(
+        Redemption.shop_id == redemption.shop_id, Redemption.id == redemption.id, Redemption.status == from_status)
+        .values(**values).execution_options(synchronize_session=False)).rowcount == 1
+    return changed
+
+
+def _reload(session: Session, redemption: Redemption) -> None:
+    """The row as committed, without keeping a transaction (SQLite's write lock) open while
+    Shopify answers."""
+    session.refresh(redemption)
     session.commit()
+
+
+def _take_lease(session: Session, redemption: Redemption, now: datetime) -> bool | None:
+    """Claim the right to call Shopify for a pending redemption. Returns whether an earlier
+    attempt may already have reached Shopify, or None if someone else holds the lease."""
+    session.commit()  # the claim is its own short transaction
+    tried_before = session.scalar(select(Redemption.first_attempt_at).where(
+        Redemption.shop_id == redemption.shop_id, Redemption.id == redemption.id)) is not None
+    taken = session.execute(update(Redemption).where(
+        Redemption.shop_id == redemption.shop_id, Redemption.id == redemption.id, Redemption.status == "pending",
+        or_(Redemption.lease_until.is_(None), Redemption.lease_until < now))
+        .values(lease_until=now + LEASE, first_attempt_at=func.coalesce(Redemption.first_attempt_at, now))
+        .execution_options(synchronize_session=False)).rowcount == 1
+    session.commit()
+    _reload(session, redemption)
+    return tried_before if taken else None
+
+
+def _mark_issued(session: Session, redemption: Redemption, shopify_id: str, now: datetime) -> bool:
+    changed = _transition(session, redemption, "pending", status="issued", shopify_discount_id=shopify_id,
+                          issued_at=now, lease_until=None, updated_at=now)
+    session.commit()
+    _reload(session, redemption)
+    return changed
+
+
+def _hand_to_worker(t: "Tessera", session: Session, redemption: Redemption) -> None:
+    """The request's time is up: release the lease so the worker can carry on at once."""
+    session.rollback()
+    _transition(session, redemption, "pending", lease_until=None)
+    session.commit()
+    _reload(session, redemption)
+    t.queue.enqueue("finish_redemption", redemption.shop_id, redemption.id)
+
+
+def _withdraw_orphan(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, shopify_id: str) -> None:
+    """Someone else settled the redemption while we were at Shopify. If its points came back,
+    the code we just made must not stay usable."""
+    if redemption.status == "issued":
+        return  # the same code: Shopify said TAKEN and the other path recognised it as ours
+    if redemption.kind == "store_credit":
+        log.error("redemption %s: store credit %s landed after the points came back; debit it by hand",
+                  redemption.id, shopify_id)
+        return
+    log.warning("redemption %s is %s; deactivating its late code", redemption.id, redemption.status)
+    try:
+        shops.call_admin(t, session, shop, DEACTIVATE_DISCOUNT_CODE, {"id": shopify_id})
+    except (ShopifyError, shops.ShopNeedsReauth, OAuthError) as exc:
+        log.error("redemption %s: could not deactivate late code %s (%s); deactivate it in the Shopify admin",
+                  redemption.id, shopify_id, exc)
 
 
 def _failure_text(exc: Exception, redemption: Redemption) -> str:
@@ -196,18 +361,26 @@ def _failure_text(exc: Exception, redemption: Redemption) -> str:
 
 
 def give_back(session: Session, redemption: Redemption, *, why: str, reason: str, now: datetime,
-              status: str = "failed") -> None:
-    """Undo a redemption's debit with a reversing entry (never by editing the debit)."""
+              status: str = "failed", from_status: str = "pending") -> bool:
+    """Undo a redemption's debit with a reversing entry (never by editing the debit) - only if
+    this call moved it out of `from_status`; False when another path got there first."""
     member = session.get(Member, redemption.member_id) if redemption.member_id else None
     if member is not None and redemption.points_spent:
         lock_member(session, member)
+    if not _transition(session, redemption, from_status, status=status, failure_reason=reason, lease_until=None,
+                       updated_at=now):
+        session.rollback()
+        _reload(session, redemption)
+        return False
+    if member is not None and redemption.points_spent:
         debit = entry_by_key(session, redemption.shop_id, redemption_debit_key(redemption.id))
         post_entry(session, member, NewEntry(
             key=redemption_return_key(redemption.id, why), kind=EntryKind.REVERSAL, points=redemption.points_spent,
             cause_type="redemption", cause_id=str(redemption.id), reason=_return_reason(redemption, why),
             reverses_entry_id=debit.id if debit else None), now=now)
-    redemption.status, redemption.failure_reason = status, reason
     session.commit()
+    _reload(session, redemption)
+    return True
 
 
 def _return_reason(redemption: Redemption, why: str) -> str:
@@ -237,9 +410,11 @@ def issue_free_code(t: "Tessera", shop_id: int, member_id: int | None, *, key: s
 
 def resume_stale_redemptions(t: "Tessera") -> int:
     """Pending redemptions abandoned by a crash are finished (or their points given back)."""
+    now = t.clock()
     with t.db.scope(read_only=True) as session:
         stale = session.execute(select(Redemption.id, Redemption.shop_id).where(
-            Redemption.status == "pending", Redemption.created_at < t.clock() - STALE_PENDING)).all()
+            Redemption.status == "pending", Redemption.created_at < now - STALE_PENDING,
+            or_(Redemption.lease_until.is_(None), Redemption.lease_until < now))).all()
     for redemption_id, shop_id in stale:
         with t.db.scope() as session:
             redemption = session.get(Redemption, redemption_id)
@@ -261,9 +436,9 @@ def expire_unused_codes(t: "Tessera") -> int:
             _, program = current_program(session, shop)
             if program.clawback.return_points_for_expired_codes and redemption.purpose == "reward":
                 give_back(session, redemption, why="expired", reason="expired unused", now=t.clock(),
-                          status="expired")
+                          status="expired", from_status="issued")
             else:
-                redemption.status = "expired"
+                _transition(session, redemption, "issued", status="expired", updated_at=t.clock())
                 session.commit()
     return len(due)
 
@@ -280,7 +455,7 @@ def deactivate_reward_codes(t: "Tessera", shop_id: int, reward_id: int) -> int:
             if redemption.shopify_discount_id and redemption.kind != "store_credit":
                 shops.call_admin(t, session, shop, DEACTIVATE_DISCOUNT_CODE, {"id": redemption.shopify_discount_id})
             give_back(session, redemption, why="reward_deleted", reason="reward withdrawn", now=t.clock(),
-                      status="deactivated")
+                      status="deactivated", from_status="issued")
     return len(ids)
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.loyalty.errors import NotFound
-from app.loyalty.rewards import RewardSpec, combination_text, describe_value, validate_reward
+from app.loyalty.rewards import RewardSpec, combination_text, combines_with, describe_value, validate_reward
 from app.models import Reward, Shop
 from app.parsing import is_stored_id
 
@@ -53,14 +53,15 @@ def find_reward(session: Session, shop: Shop, reward_id: Any) -> Reward:
 def reward_json(reward: Reward, currency: str) -> dict[str, Any]:
     """The public description of a reward (widget and admin)."""
     spec = spec_of(reward)
+    combines = combines_with(spec)
     return {
         "id": reward.id, "name": reward.name, "kind": reward.kind, "points_cost": reward.points_cost,
         "value": None if reward.value is None else str(reward.value), "currency": currency,
         "description": describe_value(spec, currency),
         "min_subtotal": None if reward.min_subtotal is None else str(reward.min_subtotal),
-        "code_expiry_days": reward.code_expiry_days, "combines_with": {
-            "order": reward.combines_with_order, "product": reward.combines_with_product,
-            "shipping": reward.combines_with_shipping},
+        "code_expiry_days": reward.code_expiry_days, "combines_with": {  # what the code will ask Shopify for
+            "order": combines["orderDiscounts"], "product": combines["productDiscounts"],
+            "shipping": combines["shippingDiscounts"]},
         "combination_text": combination_text(spec), "tier_keys": reward.tier_keys,
         "per_member_limit": reward.per_member_limit, "variant_id": reward.variant_id,
         "points_per_unit": reward.points_per_unit, "min_points": reward.min_points, "max_points": reward.max_points,

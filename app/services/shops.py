@@ -192,11 +192,12 @@ def admin_client(t: "Tessera", session: Session, shop: Shop) -> AdminClient:
     return AdminClient(shop.domain, token, url=t.endpoints.graphql_url(shop.domain), http=t.http, **kwargs)
 
 
-def call_admin(t: "Tessera", session: Session, shop: Shop, document, variables=None) -> dict:
-    """Run one Admin GraphQL document; a refused token marks the shop for re-authentication."""
+def call_admin(t: "Tessera", session: Session, shop: Shop, document, variables=None, **options) -> dict:
+    """Run one Admin GraphQL document; a refused token marks the shop for re-authentication.
+    `options` go to AdminClient.execute (retry_ambiguous, deadline)."""
     client = admin_client(t, session, shop)
     try:
-        return client.execute(document, variables)
+        return client.execute(document, variables, **options)
     except ShopifyAuthError as exc:
         _mark_reauth(session, shop, str(exc), t.clock())
         raise ShopNeedsReauth(str(exc)) from exc

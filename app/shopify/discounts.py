@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from app.loyalty.money import exponent
@@ -88,3 +89,26 @@ def store_credit_request(terms: RedemptionTerms, *, customer_id: int, now: datet
 
 def store_credit_transaction_id(data: dict[str, Any]) -> str:
     return data["storeCreditAccountCredit"]["storeCreditAccountTransaction"]["id"]
+
+
+def credit_transactions(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The credit transactions in a STORE_CREDIT_CREDITS answer, newest first."""
+    accounts = (((data.get("customer") or {}).get("storeCreditAccounts") or {}).get("nodes")) or []
+    return [node for account in accounts for node in account["transactions"]["nodes"]
+            if node.get("__typename") == "StoreCreditAccountCreditTransaction"]
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def is_our_credit(transaction: dict[str, Any], credit_variables: dict[str, Any], since: datetime) -> bool:
+    """Whether a credit in Shopify is the one `credit_variables` asked for. Shopify keeps no
+    reference of ours on a credit, so amount, currency and expiry (fixed per redemption, to the
+    second) and "made after we first tried" identify it."""
+    wanted = credit_variables["creditInput"]
+    amount = transaction["amount"]
+    return (Decimal(amount["amount"]) == Decimal(wanted["creditAmount"]["amount"])
+            and amount["currencyCode"] == wanted["creditAmount"]["currencyCode"]
+            and _when(transaction.get("expiresAt")) == _when(wanted.get("expiresAt"))
+            and _when(transaction["createdAt"]) >= since)

@@ -96,6 +96,33 @@ mutation CreditStoreCredit($id: ID!, $creditInput: StoreCreditAccountCreditInput
 }
 """, root_field="storeCreditAccountCredit")
 
+# Store credit has no idempotency key, so after a lost answer Tessera reads the customer's
+# recent credits to learn whether its credit went through (app/services/redemptions.py).
+STORE_CREDIT_CREDITS = Document("StoreCreditCredits", """
+query StoreCreditCredits($customerId: ID!, $accountQuery: String!) {
+  customer(id: $customerId) {
+    storeCreditAccounts(first: 1, query: $accountQuery) {
+      nodes {
+        id
+        transactions(first: 50, reverse: true, query: "type:credit") {
+          nodes {
+            __typename
+            ... on StoreCreditAccountCreditTransaction { id createdAt expiresAt amount { amount currencyCode } }
+          }
+        }
+      }
+    }
+  }
+}
+""", expected_cost=55)
+
+# A free product's reward is worth the variant's price at the moment of redeeming.
+REWARD_VARIANT_PRICE = Document("RewardVariantPrice", """
+query RewardVariantPrice($id: ID!) {
+  productVariant(id: $id) { id price }
+}
+""", expected_cost=1)
+
 SUBSCRIBE_WEBHOOK = Document("SubscribeWebhook", """
 mutation SubscribeWebhook($topic: WebhookSubscriptionTopic!, $webhookSubscription: WebhookSubscriptionInput!) {
   webhookSubscriptionCreate(topic: $topic, webhookSubscription: $webhookSubscription) {
@@ -455,7 +482,7 @@ query LatestBulkQuery {
 
 ALL_DOCUMENTS: list[Document] = [
     CREATE_BASIC_DISCOUNT_CODE, CREATE_FREE_SHIPPING_DISCOUNT_CODE, DISCOUNT_BY_CODE, DEACTIVATE_DISCOUNT_CODE,
-    CREDIT_STORE_CREDIT, SUBSCRIBE_WEBHOOK, LIST_WEBHOOK_SUBSCRIPTIONS, SHOP_INFO, ORDERS_UPDATED_SINCE,
+    CREDIT_STORE_CREDIT, STORE_CREDIT_CREDITS, REWARD_VARIANT_PRICE, SUBSCRIBE_WEBHOOK, LIST_WEBHOOK_SUBSCRIPTIONS, SHOP_INFO, ORDERS_UPDATED_SINCE,
     ORDER_LINE_ITEMS, ORDER_REFUNDS, COLLECTION_PRODUCTS, CUSTOMERS_PAGE, HISTORICAL_ORDERS, CUSTOMERS_COUNT,
     ORDERS_COUNT, RUN_BULK_QUERY, BULK_OPERATION, LATEST_BULK_QUERY, SIGNED_IN_CUSTOMER, REFUND_DETAILS, REFUND_LINE_ITEMS,
 ]

@@ -10,6 +10,11 @@
   protected customer fields the app is not approved for: the fields come back null, each with an
   error naming its path) raises ShopifyAccessDenied, which carries the partial data;
   `execute_partial` returns it as a PartialResult for callers that can do without those fields.
+- A mutation Shopify offers no idempotency for (store credit) is called with
+  `retry_ambiguous=False`: after a timeout or 5xx the request may have been applied, so the
+  client raises ShopifyOutcomeUnknown instead of sending it again.
+- An optional `deadline` (on the client's monotonic clock) bounds the whole call, retries
+  included: past it the client raises ShopifyDeadlineExceeded.
 """
 from __future__ import annotations
 
@@ -34,6 +39,21 @@ class ShopifyError(Exception):
 
 class ShopifyUnavailable(ShopifyError):
     """Shopify did not answer usefully after all retries (throttling, 5xx, timeouts)."""
+
+
+class ShopifyOutcomeUnknown(ShopifyUnavailable):
+    """The request may have reached Shopify and been applied; only reading back can tell."""
+
+
+class ShopifyDeadlineExceeded(ShopifyUnavailable):
+    """The caller's time budget ran out before Shopify answered usefully."""
+
+
+@dataclass(frozen=True)
+class _Retry:
+    wait: float
+    problem: str
+    maybe_applied: bool  # the request may have left and been applied (timeout, 5xx, garbled answer)
 
 
 class ShopifyAuthError(ShopifyError):
@@ -144,10 +164,11 @@ class AdminClient:
         self.monotonic = monotonic
         self._failures = 0
 
-    def execute(self, document: Document, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    def execute(self, document: Document, variables: dict[str, Any] | None = None, *,
+                retry_ambiguous: bool = True, deadline: float | None = None) -> dict[str, Any]:
         """Run a document; returns `data`. Raises ShopifyUserErrors when the mutation's payload
         (document.root_field) carries userErrors."""
-        data = self._execute_with_retries(document, variables or {})
+        data = self._execute_with_retries(document, variables or {}, retry_ambiguous, deadline)
         if document.root_field:
             payload = data.get(document.root_field) or {}
             user_errors = payload.get("userErrors") or []
@@ -162,51 +183,71 @@ class AdminClient:
         except ShopifyAccessDenied as exc:
             return PartialResult(exc.data, exc.denied)
 
-    def _execute_with_retries(self, document: Document, variables: dict[str, Any]) -> dict[str, Any]:
+    def _execute_with_retries(self, document: Document, variables: dict[str, Any], retry_ambiguous: bool,
+                              deadline: float | None) -> dict[str, Any]:
         last_problem = "no attempt made"
         self._failures = 0
         for attempt in range(1, self.max_attempts + 1):
             self._wait_for_bucket(document.expected_cost)
-            outcome = self._attempt(document, variables)
+            outcome = self._attempt(document, variables, self._attempt_timeout(document, deadline))
             if isinstance(outcome, dict):
                 return outcome
-            wait, last_problem = outcome
+            last_problem = outcome.problem
+            if outcome.maybe_applied and not retry_ambiguous:
+                raise ShopifyOutcomeUnknown(f"{document.name} may or may not have been applied ({last_problem})")
             if attempt < self.max_attempts:
-                log.info("shopify %s %s: %s; retry %d in %.2fs", self.shop, document.name, last_problem, attempt, wait)
-                self.sleep(wait)
+                self._check_deadline(document, deadline, outcome.wait, last_problem)
+                log.info("shopify %s %s: %s; retry %d in %.2fs", self.shop, document.name, last_problem, attempt,
+                         outcome.wait)
+                self.sleep(outcome.wait)
         raise ShopifyUnavailable(f"Shopify did not complete {document.name} after {self.max_attempts} attempts "
                                  f"({last_problem})")
 
-    def _attempt(self, document: Document, variables: dict[str, Any]) -> dict[str, Any] | tuple[float, str]:
-        """The data on success, or (seconds to wait, what went wrong) for a retryable failure."""
+    def _attempt_timeout(self, document: Document, deadline: float | None) -> float:
+        """The per-request timeout, cut to what is left of the caller's budget."""
+        if deadline is None:
+            return self.timeout
+        left = deadline - self.monotonic()
+        if left <= 0:
+            raise ShopifyDeadlineExceeded(f"no time left to call {document.name}")
+        return min(self.timeout, left)
+
+    def _check_deadline(self, document: Document, deadline: float | None, wait: float, problem: str) -> None:
+        if deadline is not None and self.monotonic() + wait >= deadline:
+            raise ShopifyDeadlineExceeded(f"{document.name} not done within the time budget ({problem})")
+
+    def _attempt(self, document: Document, variables: dict[str, Any], timeout: float) -> dict[str, Any] | _Retry:
+        """The data on success, or what to do about a retryable failure."""
         try:
             response = self.http.post(self.url, json={"query": document.text, "variables": variables,
                                                       "operationName": document.name},
                                       headers={"X-Shopify-Access-Token": self.access_token,
-                                               "Accept": "application/json"}, timeout=self.timeout)
+                                               "Accept": "application/json"}, timeout=timeout)
         except (requests.Timeout, requests.ConnectionError) as exc:
-            return self._backoff(), f"network error: {type(exc).__name__}"
+            # Only a connection that was never made is known not to have delivered the request.
+            return _Retry(self._backoff(), f"network error: {type(exc).__name__}",
+                          not isinstance(exc, requests.ConnectTimeout))
         if response.status_code in (401, 403):
             raise ShopifyAuthError(f"Shopify refused the access token for {self.shop} ({response.status_code})")
         if response.status_code == 429:
-            return self._retry_after(response), "HTTP 429"
+            return _Retry(self._retry_after(response), "HTTP 429", False)
         if response.status_code >= 500:
-            return self._backoff(), f"HTTP {response.status_code}"
+            return _Retry(self._backoff(), f"HTTP {response.status_code}", True)
         if response.status_code != 200:
             raise ShopifyError(f"Shopify answered HTTP {response.status_code}: {response.text[:200]}")
         return self._read_body(response)
 
-    def _read_body(self, response: requests.Response) -> dict[str, Any] | tuple[float, str]:
+    def _read_body(self, response: requests.Response) -> dict[str, Any] | _Retry:
         try:
             body = response.json()
         except ValueError:
-            return self._backoff(), "invalid JSON in response"
+            return _Retry(self._backoff(), "invalid JSON in response", True)
         cost = (body.get("extensions") or {}).get("cost") or {}
         if cost.get("throttleStatus"):
             BUCKETS.observe(self.shop, cost["throttleStatus"], self.monotonic())
         errors = body.get("errors") or []
         if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
-            return self._throttle_wait(cost), "THROTTLED"
+            return _Retry(self._throttle_wait(cost), "THROTTLED", False)  # refused before running
         if errors and _only_fields_denied(errors, body.get("data")):
             raise ShopifyAccessDenied(errors, body["data"])
         if errors:

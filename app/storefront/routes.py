@@ -13,6 +13,7 @@ from app.services.program_summary import program_summary
 from app.services.actions import claim_action
 from app.services.ledger import balance_of
 from app.services.members import get_or_create_member, set_birthday
+from app.services.redemption_status import member_redemption, redemption_json
 from app.services.redemptions import redeem_reward
 from app.services.referrals import welcome_referee
 from app.services.signup import welcome_signed_in_customer
@@ -61,14 +62,22 @@ def redeem():
     body = _json_body()
     result = redeem_reward(tessera(), proxy.shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
                            points=optional_whole_number(body.get("points"), "points", minimum=1))
-    redemption = result.redemption
-    return private_json({
-        "code": redemption.code, "balance": result.balance, "status": redemption.status,
-        "reward_id": redemption.reward_id, "kind": redemption.kind, "points_spent": redemption.points_spent,
-        "value": None if redemption.value is None else str(redemption.value), "currency": redemption.currency,
-        "expires_at": redemption.expires_at.isoformat() if redemption.expires_at else None,
-        "apply_url": f"/discount/{redemption.code}" if redemption.code else None,
-    })
+    answer = redemption_json(result.redemption, result.balance)
+    if result.redemption.status == "pending":
+        # Shopify is slow: the worker finishes it; the widget polls GET /proxy/redemptions/<id>.
+        return private_json({"status": "pending", "redemption_id": result.redemption.id}, 202)
+    return private_json(answer)
+
+
+@bp.get("/redemptions/<redemption_id>")
+def redemption(redemption_id: str):
+    """A redemption's progress, for its owner only (404 for anyone else)."""
+    proxy = verified_proxy_request()
+    customer_id = _require_member(proxy)
+    t = tessera()
+    with t.db.scope(read_only=True) as session:
+        answer = member_redemption(session, load_shop(session, proxy), customer_id, redemption_id, now=t.clock())
+    return private_json(answer)
 
 
 @bp.post("/referral")

@@ -1,10 +1,12 @@
 """Redeeming points for Shopify discount codes: the saga at the Shopify boundary."""
 import re
 import threading
+import time
 import uuid
 from datetime import timedelta
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from app.models import Redemption, Reward, Shop
@@ -211,6 +213,7 @@ def add_reward(t, shop, **fields) -> int:
 
 def test_each_reward_kind_becomes_the_right_discount(client, t, shop, stub):
     give(t, shop, 10_000)
+    stub.variant_prices[44123456789012] = "12.50"
     kinds = {
         "percent": add_reward(t, shop, name="10% off", kind="percent_off", points_cost=800, value="10"),
         "shipping": add_reward(t, shop, name="Free shipping", kind="free_shipping", points_cost=300,
@@ -227,6 +230,7 @@ def test_each_reward_kind_becomes_the_right_discount(client, t, shop, stub):
     percent, shipping, product, slider, credit = [b["variables"] for b in stub.mutations]
     assert percent["basicCodeDiscount"]["customerGets"]["value"] == {"percentage": 0.1}
     assert shipping["freeShippingCodeDiscount"]["destination"] == {"all": True}
+    assert shipping["freeShippingCodeDiscount"]["combinesWith"]["shippingDiscounts"] is False
     assert shipping["freeShippingCodeDiscount"]["minimumRequirement"] == {
         "subtotal": {"greaterThanOrEqualToSubtotal": "25.00"}}
     assert product["basicCodeDiscount"]["customerGets"] == {
@@ -272,3 +276,118 @@ def test_a_resumed_saga_recognises_its_own_code_in_shopify(client, t, shop, stub
     [stored] = redemptions(t)
     assert (stored.status, stored.code, stored.shopify_discount_id) == ("issued", held.code,
                                                                         "gid://shopify/DiscountCodeNode/42")
+
+
+def test_a_code_shopify_creates_after_the_points_came_back_is_deactivated_not_left_live(client, t, shop, stub,
+                                                                                        five_off):
+    from app.services.redemptions import give_back, hold_points, issue
+    from tests.support.shopify_stub import created
+    give(t, shop, 500)
+    with t.db.scope() as session:
+        held = hold_points(session, session.get(Shop, shop.id), CUSTOMER_ID, five_off, "race-key-01", now=t.clock())
+
+    def shopify_answers_after_another_path_gave_the_points_back(body):
+        with t.db.scope() as other:
+            give_back(other, other.get(Redemption, held.id), why="failed", reason="gave up", now=t.clock())
+        return created(body)
+
+    stub.then(shopify_answers_after_another_path_gave_the_points_back)
+    with t.db.scope() as session:
+        issue(t, session, session.get(Shop, shop.id), session.get(Redemption, held.id))
+    [stored] = redemptions(t)
+    assert stored.status == "failed" and balance(t, shop).balance == 500
+    assert [p for _, p in ledger(t, shop)][-2:] == [-500, 500]  # given back once
+    [deactivated] = [b for b in stub.bodies if b["operationName"] == "DeactivateRewardCode"]
+    assert deactivated["variables"]["id"].startswith("gid://shopify/DiscountCodeNode/")
+
+
+def test_a_late_failure_after_the_resume_issued_the_code_gives_no_points_back(client, t, shop, stub, five_off):
+    from app.services.redemptions import hold_points, issue, resume_stale_redemptions
+    give(t, shop, 500)
+    with t.db.scope() as session:
+        held = hold_points(session, session.get(Shop, shop.id), CUSTOMER_ID, five_off, "race-key-02", now=t.clock())
+
+    def refused_while_the_resume_took_over(body):
+        t.clock.advance(minutes=3)  # this request's lease ran out; the periodic resume finishes the saga
+        assert resume_stale_redemptions(t) == 1
+        return user_errors("INTERNAL_ERROR", "Something went wrong")(body)
+
+    stub.then(refused_while_the_resume_took_over)
+    with t.db.scope() as session:
+        issue(t, session, session.get(Shop, shop.id), session.get(Redemption, held.id))
+    [stored] = redemptions(t)
+    assert stored.status == "issued" and stored.failure_reason is None
+    assert balance(t, shop).balance == 0 and [p for _, p in ledger(t, shop)][-1] == -500
+
+
+def test_a_redemption_another_request_is_issuing_is_left_to_it(client, t, shop, stub, five_off):
+    from app.services.redemptions import hold_points, issue
+    from tests.support.shopify_stub import created
+    give(t, shop, 500)
+    with t.db.scope() as session:
+        held = hold_points(session, session.get(Shop, shop.id), CUSTOMER_ID, five_off, "race-key-03", now=t.clock())
+
+    def meanwhile_a_second_worker_tries(body):
+        with t.db.scope() as other:
+            issue(t, other, other.get(Shop, shop.id), other.get(Redemption, held.id))
+        return created(body)
+
+    stub.then(meanwhile_a_second_worker_tries)
+    with t.db.scope() as session:
+        issue(t, session, session.get(Shop, shop.id), session.get(Redemption, held.id))
+    assert len(stub.mutations) == 1 and redemptions(t)[0].status == "issued"
+
+
+def slow_timeout(seconds: float):
+    def reply(_body):
+        time.sleep(seconds)
+        raise requests.Timeout("read timed out")
+    return reply
+
+
+def poll(client, redemption_id, customer_id=CUSTOMER_ID, **signing):
+    query = signed_proxy_query(customer_id=customer_id, **signing)
+    return client.get(f"/proxy/redemptions/{redemption_id}?{query}")
+
+
+def test_shopify_slower_than_the_request_budget_answers_202_and_the_worker_finishes(client, t, shop, stub,
+                                                                                    five_off):
+    t.config["REDEEM_DEADLINE_SECONDS"] = 0.5
+    give(t, shop, 500)
+    stub.then(slow_timeout(0.3), slow_timeout(0.3), slow_timeout(0.3))
+    started = time.monotonic()
+    response = redeem(client, five_off, key="slow-click-1")
+    assert time.monotonic() - started < 1.0 and len(stub.mutations) in (1, 2)  # what fits in 0.5 s
+    [stored] = redemptions(t)
+    assert response.status_code == 202 and response.json == {"status": "pending", "redemption_id": stored.id}
+    assert poll(client, stored.id).json["status"] == "pending" and balance(t, shop).balance == 0
+    again = redeem(client, five_off, key="slow-click-1")  # the widget's retry of the same click
+    assert again.status_code == 202 and len(redemptions(t)) == 1
+    t.queue.drain(t)
+    done = poll(client, stored.id)
+    assert done.status_code == 200 and done.json["status"] == "issued" and CODE.match(done.json["code"])
+    assert done.json["apply_url"] == f"/discount/{done.json['code']}" and done.json["balance"] == 0
+
+
+def test_polling_a_redemption_whose_points_came_back_says_failed_with_the_balance(client, t, shop, stub, five_off):
+    t.config["REDEEM_DEADLINE_SECONDS"] = 0.2
+    give(t, shop, 500)
+    stub.then(slow_timeout(0.3), *[500] * 5)
+    response = redeem(client, five_off)
+    assert response.status_code == 202
+    t.queue.drain(t)
+    answer = poll(client, response.json["redemption_id"]).json
+    assert (answer["status"], answer["code"], answer["balance"]) == ("failed", None, 500)
+    assert "500 points are back" in answer["message"]
+
+
+def test_only_the_signed_in_owner_may_read_a_redemption(client, t, shop, stub, five_off):
+    give(t, shop, 500)
+    redemption_id = redeem(client, five_off).json["redemption_id"]
+    assert client.get(f"/proxy/redemptions/{redemption_id}").status_code == 401
+    assert poll(client, redemption_id, secret="not-the-app-secret").status_code == 401
+    assert poll(client, redemption_id, customer_id=None).status_code == 401
+    assert poll(client, redemption_id, customer_id=CUSTOMER_ID + 1).status_code == 404
+    assert poll(client, redemption_id, shop="other-shop.myshopify.com").status_code == 404
+    assert poll(client, "nope").status_code == 404 and poll(client, 987654).status_code == 404
+    assert poll(client, redemption_id).json["status"] == "issued"

@@ -136,3 +136,44 @@ def test_a_root_field_refused_for_a_missing_scope_is_not_a_partial_result(client
                                                         "extensions": {"code": "ACCESS_DENIED"}}]})
     with pytest.raises(ShopifyGraphQLError):
         client.execute_partial(SHOP_INFO)
+
+
+@responses.activate
+@pytest.mark.parametrize("lost", [requests.ReadTimeout("read timed out"), 502], ids=["timeout", "502"])
+def test_a_mutation_without_idempotency_is_not_sent_again_after_an_ambiguous_failure(client, lost):
+    from app.shopify.graphql import ShopifyOutcomeUnknown
+    responses.post(URL, body=lost) if isinstance(lost, Exception) else responses.post(URL, status=lost)
+    responses.post(URL, json={"data": SHOP_DATA, "extensions": {"cost": COST}})
+    with pytest.raises(ShopifyOutcomeUnknown):
+        client.execute(SHOP_INFO, retry_ambiguous=False)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_refusal_before_running_is_retried_even_without_idempotency(client):
+    responses.post(URL, json=THROTTLED)
+    responses.post(URL, status=429, headers={"Retry-After": "1"})
+    responses.post(URL, json={"data": SHOP_DATA, "extensions": {"cost": COST}})
+    assert client.execute(SHOP_INFO, retry_ambiguous=False) == SHOP_DATA
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_retries_stop_at_the_callers_deadline():
+    from app.shopify.graphql import ShopifyDeadlineExceeded
+    BUCKETS._by_shop.clear()
+    now = [100.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    def slow_502(_request):
+        now[0] += 4.0  # each answer takes 4 s
+        return 502, {}, "{}"
+
+    responses.add_callback(responses.POST, URL, callback=slow_502)
+    client = AdminClient("maple-pine-goods.myshopify.com", "shpat_x", url=URL, sleep=sleep,
+                         monotonic=lambda: now[0], backoff_base=0.01, backoff_cap=0.01)
+    with pytest.raises(ShopifyDeadlineExceeded):
+        client.execute(SHOP_INFO, deadline=now[0] + 10.0)
+    assert len(responses.calls) == 3 and now[0] <= 112.1

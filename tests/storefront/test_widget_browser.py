@@ -29,6 +29,14 @@ def app_settings(app_settings):
     return {**app_settings, "STOREFRONT_PREVIEW": True}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def admin_schema_built():
+    """The stub checks each Shopify call against the Admin schema, built once per run (seconds on
+    a busy machine): build it before the widget's 5 s expectations start counting."""
+    from tests.support.admin_schema import admin_schema
+    admin_schema()
+
+
 
 @pytest.fixture
 def storefront(browser, live_server):
@@ -255,3 +263,49 @@ def test_the_rewards_page_section_shows_the_member_inline(storefront, t, shop):
     expect(section.get_by_role("heading", name="Rewards", exact=True).first).to_be_visible()
     expect(page.get_by_role("dialog")).to_have_count(0)
     assert page.evaluate(LAYOUT_SHIFT) == 0
+
+
+def test_a_free_product_code_puts_the_product_in_the_cart_and_applies_the_code(storefront, app, t, shop, stub):
+    from app.models import Shop
+    from app.services.rewards import create_reward
+    socks = 44123456789315
+    with t.db.scope() as session:
+        create_reward(session, session.get(Shop, shop.id), {"name": "Free socks", "kind": "free_product",
+                                                             "points_cost": 900, "variant_id": socks})
+    stub.variant_prices[socks] = "22.00"
+    adjust(t, shop, 1000)
+    page = storefront(CUSTOMER_ID)
+    dialog = open_panel(page)
+    dialog.locator("li", has_text="Free socks").get_by_role("button", name="Redeem").click()
+    dialog.get_by_role("button", name="Confirm").click()
+    code = dialog.get_by_label("Discount code")
+    expect(code).to_have_value(CODE)
+    dialog.get_by_role("button", name="Add to cart and apply").click()
+    page.wait_for_url("**/cart")
+    expect(page.locator(f"[data-cart-item='{socks}']")).to_contain_text("1 x")
+    expect(page.locator("[data-discount-code]")).to_have_text(redemptions(t)[0].code)
+    paths = [c["path"] for c in preview_calls(app)]
+    assert paths.index("/cart/add.js") < paths.index(f"/discount/{redemptions(t)[0].code}")
+
+
+def test_a_slow_redemption_is_polled_until_the_worker_has_the_code(storefront, app, t, shop, stub):
+    import time
+
+    import requests
+    t.config["REDEEM_DEADLINE_SECONDS"] = 0.3
+
+    def slow_timeout(_body):
+        time.sleep(0.4)
+        raise requests.Timeout("read timed out")
+
+    stub.then(slow_timeout)
+    adjust(t, shop, 600)
+    dialog = open_panel(storefront(CUSTOMER_ID))
+    dialog.get_by_role("button", name="Redeem").click()
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog.get_by_role("status")).to_contain_text("still being created")
+    assert redemptions(t)[0].status == "pending"
+    t.queue.drain(t)  # the worker finishes what the request had no time for
+    code_box = dialog.get_by_label("Discount code")
+    expect(code_box).to_have_value(CODE, timeout=10_000)
+    assert code_box.input_value() == redemptions(t)[0].code and redemptions(t)[0].status == "issued"

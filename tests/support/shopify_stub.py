@@ -69,17 +69,34 @@ THROTTLED = {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTL
                  "maximumAvailable": 2000.0, "currentlyAvailable": 0, "restoreRate": 100.0}}}}
 
 
-class AdminStub:
-    """Queue replies (a dict, a callable(body) -> dict, an int status, an exception, or a
-    (status, headers) tuple); when the queue is empty every mutation succeeds."""
+class AppliedThenLost:
+    """Shopify applied the mutation, then its answer was lost on the way back."""
 
-    def __init__(self, rsps: responses.RequestsMock):
+    def __init__(self, failure):
+        self.failure = failure
+
+
+def applied_then_lost(failure=502) -> AppliedThenLost:
+    """`failure`: the status code or exception the caller sees instead of the answer."""
+    return AppliedThenLost(failure)
+
+
+class AdminStub:
+    """Queue replies (a dict, a callable(body) -> dict, an int status, an exception, a
+    (status, headers) tuple, or applied_then_lost(...)); when the queue is empty every mutation
+    succeeds. Store credits that succeed are kept, and read back as Shopify would show them;
+    variant prices are what `variant_prices` says (an unknown variant is null, as in Shopify)."""
+
+    def __init__(self, rsps: responses.RequestsMock, clock: Callable | None = None):
+        self.clock = clock  # stamps store credits with the test's time
         self.replies: list = []
         self.bodies: list[dict] = []
         self.lookups: dict[str, dict | None] = {}
         # Built now (once per process) rather than inside the first answer, where a second or
         # more under load would count against a browser test's wait for the widget.
         admin_schema()
+        self.variant_prices: dict[int, str] = {}
+        self.store_credits: list[dict] = []
         rsps.add_callback(responses.POST, URL, callback=self._answer, content_type="application/json")
 
     def then(self, *replies) -> "AdminStub":
@@ -100,7 +117,14 @@ class AdminStub:
             return 200, {}, json.dumps(refused)
         if body["operationName"] == "DiscountByCode":
             return 200, {}, json.dumps({"data": {"codeDiscountNode": self.lookups.get(body["variables"]["code"])}})
+        if body["operationName"] in ("RewardVariantPrice", "StoreCreditCredits"):
+            return 200, {}, json.dumps(self._read(body))
         reply = self.replies.pop(0) if self.replies else created
+        if isinstance(reply, AppliedThenLost):
+            self._apply(body)
+            reply = reply.failure
+        elif reply is created:
+            return 200, {}, json.dumps(self._apply(body))
         if isinstance(reply, Exception):
             raise reply
         if isinstance(reply, int):
@@ -108,6 +132,35 @@ class AdminStub:
         if isinstance(reply, tuple):
             return reply[0], reply[1], json.dumps({"errors": "slow down"})
         return 200, {}, json.dumps(reply(body) if callable(reply) else reply)
+
+    def _apply(self, body: dict) -> dict:
+        shipping = body["variables"].get("freeShippingCodeDiscount") or {}
+        if (shipping.get("combinesWith") or {}).get("shippingDiscounts"):  # one shipping discount per order
+            return {"data": {"discountCodeFreeShippingCreate": {"codeDiscountNode": None, "userErrors": [
+                {"field": ["freeShippingCodeDiscount", "combinesWith", "shippingDiscounts"],
+                 "code": "INVALID_COMBINES_WITH_FOR_DISCOUNT_CLASS",
+                 "message": "The combinesWith settings are invalid for the discount class.", "extraInfo": None}]}}}
+        answer = created(body)
+        if "storeCreditAccountCredit" in body["query"]:
+            transaction = answer["data"]["storeCreditAccountCredit"]["storeCreditAccountTransaction"]
+            self.store_credits.append({"__typename": "StoreCreditAccountCreditTransaction", "id": transaction["id"],
+                                       "createdAt": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                       "expiresAt": body["variables"]["creditInput"].get("expiresAt"),
+                                       "amount": body["variables"]["creditInput"]["creditAmount"],
+                                       "customer": body["variables"]["id"]})
+        return answer
+
+    def _read(self, body: dict) -> dict:
+        variables = body["variables"]
+        if body["operationName"] == "RewardVariantPrice":
+            variant_id = int(variables["id"].rsplit("/", 1)[-1])
+            price = self.variant_prices.get(variant_id)
+            return {"data": {"productVariant": None if price is None else {"id": variables["id"], "price": price}},
+                    "extensions": {"cost": COST}}
+        credits = [{k: v for k, v in c.items() if k != "customer"} for c in reversed(self.store_credits)
+                   if c["customer"] == variables["customerId"]]
+        accounts = [{"id": "gid://shopify/StoreCreditAccount/1", "transactions": {"nodes": credits}}] if credits else []
+        return {"data": {"customer": {"storeCreditAccounts": {"nodes": accounts}}}, "extensions": {"cost": COST}}
 
 
 def timeout() -> Exception:

@@ -254,11 +254,14 @@
 
     combination(reward) {
       if (reward.kind === 'store_credit') return this.t('rewards.combines_credit');
-      const allowed = ['order', 'product', 'shipping'].filter((kind) => reward.combines_with && reward.combines_with[kind]);
-      if (!allowed.length) return this.t('rewards.combines_none');
+      // Shopify applies one shipping discount per order, so free shipping never stacks with another.
+      const shipping = reward.kind === 'free_shipping';
+      const allowed = ['order', 'product', 'shipping'].filter((kind) => reward.combines_with && reward.combines_with[kind] && !(shipping && kind === 'shipping'));
+      const note = shipping ? ' ' + this.t('rewards.one_shipping') : '';
+      if (!allowed.length) return this.t('rewards.combines_none') + note;
       if (allowed.length === 3) return this.t('rewards.combines_all');
       const list = new Intl.ListFormat(this.locale).format(allowed.map((kind) => this.t('rewards.combines_' + kind)));
-      return this.t('rewards.combines_some', { list });
+      return this.t('rewards.combines_some', { list }) + note;
     }
 
     cost(reward) { return reward.min_points || reward.points_cost || 0; }
@@ -312,7 +315,11 @@
       error.textContent = '';
       this.announce(this.t('rewards.working'));
       try {
-        const result = await this.api('/redeem', body);
+        let result = await this.api('/redeem', body);
+        if (result.status === 'pending') {
+          this.announce(this.t('rewards.pending'));
+          result = await this.awaitRedemption(result.redemption_id);
+        }
         await this.reloadMember();
         this.member.balance = result.balance;
         if (!(this.member.codes || []).some((c) => c.code === result.code)) {
@@ -329,6 +336,37 @@
       }
     }
 
+    // After a 202 the worker finishes the redemption: ask again after 1, 2, 4... (at most 15) seconds
+    // until it has a code or the points are back. Giving up re-enables the button, whose retry
+    // reuses the idempotency key and so resumes the same redemption.
+    async awaitRedemption(id) {
+      for (let wait = 1000, waited = 0; waited < 180000; waited += wait, wait = Math.min(wait * 2, 15000)) {
+        await new Promise((resolve) => { setTimeout(resolve, wait); });
+        const state = await this.api('/redemptions/' + encodeURIComponent(id)).catch(() => null);
+        if (state && state.status === 'failed') throw new Error(state.message || this.t('error.generic'));
+        if (state && state.status !== 'pending') return state;
+      }
+      throw new Error(this.t('rewards.pending'));
+    }
+
+    // A free product's code only takes that product's price off: put one in the cart first, then
+    // apply the code (Shopify's /discount/CODE keeps it for checkout and redirects to the cart).
+    async addAndApply(code, target, button) {
+      button.disabled = true;
+      const response = await fetch((this.cfg.cartAddUrl || '/cart/add') + '.js', {
+        method: 'POST', credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ items: [{ id: Number(code.variant_id), quantity: 1 }] }),
+      }).catch(() => null);
+      if (!response || !response.ok) {
+        const data = response ? await response.json().catch(() => ({})) : {};
+        this.announce(data.description || this.t('error.generic'));
+        button.disabled = false;
+        return;
+      }
+      window.location.assign(target);
+    }
+
     codeView(code) {
       const id = this.id();
       const input = el('input', { id, value: code.code, readonly: true });
@@ -337,10 +375,14 @@
         onclick: () => this.copy(code.code, copy, input),
       }, this.t('code.copy'));
       const apply = sameOriginPath(code.apply_url);
+      const target = apply && apply + '?redirect=' + encodeURIComponent(this.cfg.cartUrl || '/cart');
+      let action = apply && el('a', { class: 'tessera-link', href: target }, this.t('code.apply'));
+      if (apply && code.kind === 'free_product' && code.variant_id) {
+        action = el('button', { type: 'button', class: 'tessera-button', 'data-action': 'add-and-apply', onclick: () => this.addAndApply(code, target, action) }, this.t('code.add_and_apply'));
+      }
       return el('div', { class: 'tessera-code' },
         el('div', { class: 'tessera-field' }, el('label', { for: id }, this.t('code.label')), input, copy),
-        apply && el('div', { class: 'tessera-actions' },
-          el('a', { class: 'tessera-link', href: apply + '?redirect=' + encodeURIComponent(this.cfg.cartUrl || '/cart') }, this.t('code.apply'))),
+        action && el('div', { class: 'tessera-actions' }, action),
         code.expires_at && el('p', { class: 'tessera-muted' }, this.t('code.expires', { date: this.date(code.expires_at) })));
     }
 
