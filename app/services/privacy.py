@@ -118,6 +118,7 @@ def handle_shop_redact(ctx: "HandlerContext") -> None:
         session.execute(delete(model).where(model.shop_id == shop.id))
     session.execute(delete(WebhookEvent).where(WebhookEvent.shop_id == shop.id, WebhookEvent.id != ctx.event.id))
     for attr in ("name", "email", "money_format", "iana_timezone", "access_token_ciphertext", "scopes",
-                 "refresh_token_ciphertext", "access_token_expires_at", "refresh_token_expires_at"):
+                 "refresh_token_ciphertext", "access_token_expires_at", "refresh_token_expires_at",
+                 "integration_token_hash"):
         setattr(shop, attr, None)
     session.add(PrivacyRequest(shop_id=shop.id, kind="shop_redact", completed_at=ctx.now))

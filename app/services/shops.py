@@ -87,6 +87,9 @@ def handle_app_uninstalled_webhook(ctx: "HandlerContext") -> None:
     shop.refresh_token_ciphertext = None
     shop.access_token_expires_at = None
     shop.refresh_token_expires_at = None
+    # Other apps' access ends with ours: a token handed out before would otherwise work again
+    # the moment the shop reinstalls.
+    shop.integration_token_hash = None
 
 
 def _mark_reauth(session: Session, shop: Shop, reason: str, now: datetime) -> None:
