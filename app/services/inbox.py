@@ -101,7 +101,7 @@ def record_delivery(db: "Database", shop_id: int, *, topic: str, headers: Mappin
                   triggered_at=_parse_time(headers.get("X-Shopify-Triggered-At")),
                   api_version=(headers.get("X-Shopify-API-Version") or None), body=body, status=status, attempts=0,
                   last_error=error, received_at=now, next_attempt_at=None, locked_by=None, locked_until=None,
-                  processed_at=None)
+                  processed_at=None, body_erased_at=None)
     with db.engine.connect() as connection:
         inserted_id = connection.execute(_INSERT, values).scalar()
         if inserted_id is None:  # a duplicate delivery: report the row we already hold
@@ -171,6 +171,9 @@ def process_webhook_event(t: "Tessera", event_id: int, worker_id: str,
 
 
 def _payload(event: WebhookEvent) -> Any:
+    if event.body_erased_at is not None:
+        raise UnprocessableEvent("the body was erased (customer redacted or retention period over); "
+                                 "it cannot be applied")
     try:
         return json.loads(event.body)
     except ValueError as exc:
@@ -196,8 +199,31 @@ def _record_failure(t: "Tessera", event_id: int, worker_id: str, exc: Exception)
 def retry_failed_event(session: Session, shop: Shop, event_id: int, now: datetime) -> WebhookEvent | None:
     """Owner's "retry" from the activity page: put a failed delivery back in the queue."""
     event = session.scalar(select(WebhookEvent).where(WebhookEvent.shop_id == shop.id, WebhookEvent.id == event_id))
-    if event is None or event.status != "failed":
+    if event is None or event.status != "failed" or event.body_erased_at is not None:
         return event
     event.status, event.next_attempt_at, event.attempts = "pending", now, 0
     session.commit()
     return event
+
+
+RETENTION_BATCH = 1000
+
+
+def erase_old_delivery_bodies(db: "Database", now: datetime, retention_days: int) -> int:
+    """Raw bodies are kept only while they may be needed (processing, retries, a support question):
+    processed ones older than the retention period are blanked, a batch per short transaction so
+    webhook acknowledgements never wait long for the write lock. Returns how many were blanked."""
+    cutoff = now - timedelta(days=retention_days)
+    expired = select(WebhookEvent.id).where(
+        WebhookEvent.status == "done", WebhookEvent.processed_at < cutoff,
+        WebhookEvent.body_erased_at.is_(None)).limit(RETENTION_BATCH)
+    erased = 0
+    while True:
+        with db.scope() as session:
+            ids = list(session.scalars(expired))
+            if not ids:
+                return erased
+            session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(ids), WebhookEvent.status == "done")
+                            .values(body=b"", body_erased_at=now))
+            session.commit()
+        erased += len(ids)

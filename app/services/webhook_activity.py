@@ -43,6 +43,8 @@ def recent_events(session: Session, shop: Shop, *, status: str | None = None, be
 
 def subject_of(event: WebhookEvent) -> str:
     """What the delivery was about, in a few words (order name, customer or refund id)."""
+    if event.body_erased_at is not None:
+        return "body erased (retention period or customer redact)"
     try:
         body = json.loads(event.body)
     except ValueError:
