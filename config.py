@@ -32,6 +32,14 @@ def _flag(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _positive_int(value: str | None, name: str, *, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number of days (at least 1), not {value!r}")
+    return int(value)
+
+
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     env = os.environ if environ is None else environ
     return {
@@ -57,5 +65,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "DEVSTORE_STATE_PATH": env.get("DEVSTORE_STATE_PATH", ""),
         "DEVSTORE_ADMIN_SCHEMA": env.get("DEVSTORE_ADMIN_SCHEMA", ""),
         "SQLITE_SYNCHRONOUS": env.get("SQLITE_SYNCHRONOUS") or "FULL",
+        # Processed webhook bodies (personal data) are blanked after this many days.
+        "WEBHOOK_BODY_RETENTION_DAYS": _positive_int(env.get("WEBHOOK_BODY_RETENTION_DAYS"), "WEBHOOK_BODY_RETENTION_DAYS",
+                                                     default=30),
         "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
     }

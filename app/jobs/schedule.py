@@ -17,6 +17,7 @@ PERIODIC: list[tuple[str, float]] = [
     ("grant_tier_benefits", 60),  # entry rewards and free-shipping perks of members' tiers
     ("resume_stalled_imports", 60),  # imports whose next slice was lost with a worker
     ("expire_reward_codes", 3600),
+    ("erase_old_delivery_bodies", 3600),  # WEBHOOK_BODY_RETENTION_DAYS
 ]
 
 
