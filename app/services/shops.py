@@ -45,7 +45,9 @@ def shop_id_for(t: "Tessera", domain: str) -> int | None:
 
 
 def _lock_shop(session: Session, shop_id: int) -> Shop:
-    return session.scalar(select(Shop).where(Shop.id == shop_id).with_for_update())
+    # FOR NO KEY UPDATE: held across the refresh call, a plain FOR UPDATE would block every insert
+    # that references the shop (the webhook inbox's too), stalling acknowledgements past 5 s.
+    return session.scalar(select(Shop).where(Shop.id == shop_id).with_for_update(key_share=True))
 
 
 def _store_grant(t: "Tessera", shop: Shop, grant: AccessGrant) -> None:
@@ -142,6 +144,9 @@ def admin_client(t: "Tessera", session: Session, shop: Shop) -> AdminClient:
 def call_admin(t: "Tessera", session: Session, shop: Shop, document, variables=None) -> dict:
     """Run one Admin GraphQL document; a refused token marks the shop for re-authentication."""
     client = admin_client(t, session, shop)
+    # Never wait for Shopify inside a transaction: on SQLite even a reading job holds the database
+    # write lock (BEGIN IMMEDIATE), and webhook acknowledgements would wait for the HTTP call.
+    session.commit()
     try:
         return client.execute(document, variables)
     except ShopifyAuthError as exc:
