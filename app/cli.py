@@ -258,9 +258,13 @@ def scheduler_command() -> None:
     t = tessera()
     scheduler = Scheduler(t.queue)
     click.echo("scheduler running (Ctrl+C to stop)")
+    from redis.exceptions import RedisError
     try:
         while True:
-            scheduler.tick(t.clock())
+            try:
+                scheduler.tick(t.clock())
+            except RedisError as exc:  # Redis restarting: the next tick enqueues again
+                log.warning("scheduler could not reach Redis (%s); retrying", exc)
             time.sleep(1)
     except KeyboardInterrupt:
         pass

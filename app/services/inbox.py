@@ -12,12 +12,14 @@ import hashlib
 import json
 import logging
 import random
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.models import Shop, WebhookEvent
@@ -165,9 +167,32 @@ def process_webhook_event(t: "Tessera", event_id: int, worker_id: str,
                 return "skipped"
             session.commit()
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
-            session.rollback()
-            return _record_failure(t, event_id, worker_id, exc)
+            _rollback_quietly(session)
+            return _record_failure_when_reachable(t, event_id, worker_id, exc)
     return "done"
+
+
+def _rollback_quietly(session: Session) -> None:
+    try:
+        session.rollback()
+    except DBAPIError:  # the connection is gone (database restarting): nothing to roll back
+        log.warning("rollback failed on a lost database connection", exc_info=True)
+
+
+FAILURE_RECORDING_SECONDS = 30
+
+
+def _record_failure_when_reachable(t: "Tessera", event_id: int, worker_id: str, exc: Exception) -> str:
+    """The failure is often the database itself restarting; recording it needs the database too.
+    Keep trying for a while: a row left "processing" would otherwise wait out its whole lease."""
+    deadline = time.monotonic() + FAILURE_RECORDING_SECONDS
+    while True:
+        try:
+            return _record_failure(t, event_id, worker_id, exc)
+        except DBAPIError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _payload(event: WebhookEvent) -> Any:
