@@ -54,15 +54,18 @@ class Subject:
         phone appears as a value. A cheap byte check first; a body that is not JSON but holds
         one of them counts as a mention (erasing it loses nothing that could be applied)."""
         lowered = body.lower()
-        needles = [str(self.customer_id).encode(), *(e.encode() for e in self.emails),
-                   *(p.encode() for p in self.phones)]
-        if not any(n in lowered for n in needles):
+        needles = [str(self.customer_id).encode(), *(e.encode() for e in self.emails)]
+        if not any(n in lowered for n in needles) and not self._phone_digits_in(body):
             return False
         try:
             document = json.loads(body)
         except ValueError:
             return True
         return any(self._matches(value) for value in _scalars(document))
+
+    def _phone_digits_in(self, body: bytes) -> bool:
+        digits = re.sub(rb"\D", b"", body)
+        return any(_digits(p).encode() in digits for p in self.phones)
 
     def _matches(self, value: Any) -> bool:
         if isinstance(value, bool):

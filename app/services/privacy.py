@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.models import (ImportJob, LedgerEntry, Member, MemberNotification, Order, PrivacyRequest, ProgramVersion,
                         Redemption, Referral, Refund, Reward, Shop, WebhookEvent)
 from app.loyalty.privacy import Subject
+from app.loyalty.referrals import normalise_email
 from app.services.inbox import UnprocessableEvent
 
 if TYPE_CHECKING:
@@ -93,7 +94,9 @@ def _detach_referrals(session: Session, shop: Shop, member: Member | None, subje
     if member is not None:
         as_referee = or_(as_referee, Referral.referee_member_id == member.id)
     if subject.emails:
-        as_referee = or_(as_referee, func.lower(Referral.referee_email).in_(sorted(subject.emails)))
+        # Guest referrals store the address normalised (no +tag, Gmail dots dropped).
+        addresses = subject.emails | {normalise_email(e) for e in subject.emails if normalise_email(e)}
+        as_referee = or_(as_referee, func.lower(Referral.referee_email).in_(sorted(addresses)))
     session.execute(update(Referral).where(Referral.shop_id == shop.id, as_referee)
                     .values(referee_email=None, referee_customer_id=None))
 
