@@ -176,8 +176,8 @@ def run_rq_worker(t: "Tessera", *, burst: bool = False) -> None:
         except RedisError:  # raised from rq's own teardown while Redis is still down
             log.warning("RQ worker teardown could not reach Redis", exc_info=True)
         # rq quits its loop when Redis drops a connection mid-job (a Redis restart); only a stop
-        # signal (rq's `_stop_requested`) or burst mode means the worker should really end.
-        if burst or worker._stop_requested:
+        # signal (rq notes when one came, busy or idle) or burst mode means the worker should end.
+        if burst or worker._shutdown_requested_date is not None:
             return
         log.error("RQ worker lost its Redis connection; starting again in %s s", REDIS_RECONNECT_SECONDS)
         time.sleep(REDIS_RECONNECT_SECONDS)
