@@ -111,3 +111,13 @@ def test_redact_leaves_other_customers_deliveries_and_data_alone(client, t, shop
     deliver(client, t, "customers/redact", about_zelda("customers/redact"))
     assert rows_mentioning(t, ["jordan.lee@example.com", "88 Harbour Street"])
     assert member_of(t, shop).email == "jordan.lee@example.com"
+
+
+def test_the_owner_cannot_retry_a_delivery_whose_body_the_redact_erased(client, t, shop, zelda_everywhere):
+    from tests.admin.helpers import post_form
+    deliver(client, t, "customers/redact", about_zelda("customers/redact"))
+    with t.db.scope(read_only=True) as session:
+        erased = session.scalar(select(WebhookEvent.id).where(WebhookEvent.status == "failed",
+                                                              WebhookEvent.body_erased_at.is_not(None)).limit(1))
+    response = post_form(client, f"/activity/{erased}/retry", {})
+    assert response.status_code == 409 and "erased" in response.json["error"]["message"]
