@@ -70,6 +70,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         # 30 s worker timeout. Past it the shopper gets 202 and the worker finishes the redemption.
         "REDEEM_DEADLINE_SECONDS": float(env.get("REDEEM_DEADLINE_SECONDS") or 15),
         "SQLITE_SYNCHRONOUS": env.get("SQLITE_SYNCHRONOUS") or "FULL",
+        # Processed webhook bodies (personal data) are blanked after this many days.
+        "WEBHOOK_BODY_RETENTION_DAYS": _count("WEBHOOK_BODY_RETENTION_DAYS", env.get("WEBHOOK_BODY_RETENTION_DAYS"), 30),
         "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
         # Largest request body accepted (413 above it, before reading it); the CSV import has its own.
         "MAX_CONTENT_LENGTH": _count("MAX_CONTENT_LENGTH", env.get("MAX_CONTENT_LENGTH"), 5 * 1024 * 1024),

@@ -283,14 +283,39 @@ def scheduler_command() -> None:
     t = tessera()
     scheduler = Scheduler(t.queue)
     click.echo("scheduler running (Ctrl+C to stop)")
+    from redis.exceptions import RedisError
     try:
         while True:
-            scheduler.tick(t.clock())
+            try:
+                scheduler.tick(t.clock())
+            except RedisError as exc:  # Redis restarting: the next tick enqueues again
+                log.warning("scheduler could not reach Redis (%s); retrying", exc)
             time.sleep(1)
     except KeyboardInterrupt:
         pass
 
 
+@click.group("tokens", cls=AppGroup, help="Stored Shopify tokens (encrypted with TOKEN_ENCRYPTION_KEY).")
+def tokens_group() -> None:
+    pass
+
+
+@tokens_group.command("reencrypt", help="Re-encrypt every stored secret under the first key of "
+                                        "TOKEN_ENCRYPTION_KEY, so the older keys can then be removed.")
+def tokens_reencrypt() -> None:
+    from app.services.token_keys import reencrypt_stored_secrets
+    t = tessera()
+    report = reencrypt_stored_secrets(t.db, t.cipher)
+    click.echo(f"re-encrypted {report.reencrypted}, already under the first key {report.already_current}, "
+               f"changed meanwhile (left as is) {report.changed_meanwhile}, unreadable {len(report.unreadable)}")
+    if report.unreadable:
+        for where in report.unreadable:
+            click.echo(f"unreadable: {where}", err=True)
+        raise click.ClickException("some secrets no configured key can decrypt: keep the key that encrypted them "
+                                   "in TOKEN_ENCRYPTION_KEY (or reinstall those shops), then run this again")
+
+
 def register_cli(app: Flask) -> None:
-    for command in (db_group, shops_group, loyalty_group, members_group, worker_command, scheduler_command):
+    for command in (db_group, shops_group, loyalty_group, members_group, worker_command, scheduler_command,
+                    tokens_group):
         app.cli.add_command(command)

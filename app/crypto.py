@@ -20,6 +20,7 @@ class TokenCipher:
                 "TOKEN_ENCRYPTION_KEY is not set. Generate one with: "
                 "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'")
         try:
+            self._primary = Fernet(parts[0].encode())
             self._fernet = MultiFernet([Fernet(k.encode()) for k in parts])
         except ValueError as exc:
             raise TokenCipherError(
@@ -33,3 +34,18 @@ class TokenCipher:
             return self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken as exc:
             raise TokenCipherError("stored token cannot be decrypted with TOKEN_ENCRYPTION_KEY") from exc
+
+    def is_current(self, ciphertext: str) -> bool:
+        """True when the first (encrypting) key already reads it: nothing to re-encrypt."""
+        try:
+            self._primary.decrypt(ciphertext.encode())
+        except InvalidToken:
+            return False
+        return True
+
+    def reencrypt(self, ciphertext: str) -> str:
+        """Decrypt with any configured key, encrypt with the first (retiring the older keys)."""
+        try:
+            return self._fernet.rotate(ciphertext.encode()).decode()
+        except InvalidToken as exc:
+            raise TokenCipherError("stored token cannot be decrypted with any key in TOKEN_ENCRYPTION_KEY") from exc

@@ -1,7 +1,7 @@
 """Engine and sessions (plain SQLAlchemy 2.0).
 
 SQLite and PostgreSQL get the same guarantees by different means:
-- PostgreSQL: READ COMMITTED plus `SELECT ... FOR UPDATE` on the member row where a service
+- PostgreSQL: READ COMMITTED plus `SELECT ... FOR NO KEY UPDATE` on the member row where a service
   must not race (redemptions, clawbacks).
 - SQLite (WAL): a writing transaction starts with `BEGIN IMMEDIATE`, so it takes the write
   lock before it reads. A deferred transaction that reads and then writes fails with

@@ -375,6 +375,8 @@ class WebhookEvent(Base):
         UniqueConstraint("shop_id", "delivery_key", name="uq_webhook_events_shop_delivery"),
         Index("ix_webhook_events_due", "status", "next_attempt_at"),
         Index("ix_webhook_events_shop_received", "shop_id", "received_at"),
+        # The body retention sweep: processed deliveries older than WEBHOOK_BODY_RETENTION_DAYS.
+        Index("ix_webhook_events_retention", "status", "processed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -394,6 +396,8 @@ class WebhookEvent(Base):
     locked_by: Mapped[str | None] = mapped_column(String(64))
     locked_until: Mapped[datetime | None]
     processed_at: Mapped[datetime | None]
+    # When the raw body was blanked (retention period over, or the customer was redacted).
+    body_erased_at: Mapped[datetime | None]
 
 
 class MemberNotification(Base):

@@ -42,5 +42,5 @@ def _not_found(exc: NotFound):
 
 
 def init_app(app: Flask) -> None:
-    from app.admin import activity, analytics, home, imports, members, program  # noqa: F401 - routes on bp
+    from app.admin import activity, analytics, home, imports, members, privacy, program  # noqa: F401 - routes on bp
     app.register_blueprint(bp)

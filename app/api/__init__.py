@@ -32,5 +32,5 @@ def json_body() -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
-    from app.api import members, program, reports  # noqa: F401 - routes on bp
+    from app.api import members, privacy, program, reports  # noqa: F401 - routes on bp
     app.register_blueprint(bp)

@@ -162,10 +162,25 @@ def run_rq_worker(t: "Tessera", *, burst: bool = False) -> None:
     short transactions, and forking a work horse per job (rq's default Worker) would cost more
     than the job itself. A crashed worker loses nothing: its inbox rows come back when their
     lease runs out, and the process manager starts a new worker."""
+    from redis.exceptions import RedisError
     from rq import SimpleWorker
 
     from app.jobs import rq_entry
     rq_entry.use_runtime(t)
     # rq forks its scheduler; a forked child must not reuse the parent's pooled connections.
     os.register_at_fork(after_in_child=lambda: t.db.engine.dispose(close=False))
-    SimpleWorker([t.queue.rq], connection=t.queue.redis).work(burst=burst, with_scheduler=True)
+    while True:
+        worker = SimpleWorker([t.queue.rq], connection=t.queue.redis)
+        try:
+            worker.work(burst=burst, with_scheduler=True)
+        except RedisError:  # raised from rq's own teardown while Redis is still down
+            log.warning("RQ worker teardown could not reach Redis", exc_info=True)
+        # rq quits its loop when Redis drops a connection mid-job (a Redis restart); only a stop
+        # signal (rq notes when one came, busy or idle) or burst mode means the worker should end.
+        if burst or worker._shutdown_requested_date is not None:
+            return
+        log.error("RQ worker lost its Redis connection; starting again in %s s", REDIS_RECONNECT_SECONDS)
+        time.sleep(REDIS_RECONNECT_SECONDS)
+
+
+REDIS_RECONNECT_SECONDS = 2

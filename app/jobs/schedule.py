@@ -18,6 +18,7 @@ PERIODIC: list[tuple[str, float]] = [
     ("resume_stalled_imports", 60),  # imports whose next slice was lost with a worker
     ("expire_reward_codes", 3600),
     ("restore_webhook_subscriptions", 86400),  # ones Shopify removed after failed deliveries
+    ("erase_old_delivery_bodies", 3600),  # WEBHOOK_BODY_RETENTION_DAYS
 ]
 
 

@@ -198,6 +198,15 @@ def resolve_campaign_collections(t: "Tessera", shop_id: int) -> None:
 
 
 @task
+def erase_old_delivery_bodies(t: "Tessera") -> int:
+    days = int(t.config.get("WEBHOOK_BODY_RETENTION_DAYS") or 30)
+    erased = inbox.erase_old_delivery_bodies(t.db, t.clock(), days)
+    if erased:
+        log.info("inbox: blanked %d processed webhook bodies older than %d days", erased, days)
+    return erased
+
+
+@task
 def grant_tier_benefits(t: "Tessera") -> int:
     from app.services.tier_benefits import grant_tier_benefits as grant
     return grant(t)

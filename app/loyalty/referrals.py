@@ -48,3 +48,14 @@ def block_reason(referrer: Party, referee: Party, *, referee_already_referred: b
     if max_per_referrer is not None and referrals_in_period >= max_per_referrer:
         return f"the referrer reached the limit of {max_per_referrer} referrals per {period_days} days"
     return None
+
+
+# Ledger reasons are shown to the member and kept forever, so they name no other person: the
+# referee is "a friend", identified only by the referral's number (the owner can look it up).
+def referral_reward_reason(referral_id: int, points: int) -> str:
+    return f"Referred a friend (referral #{referral_id}): their first order = {points} points"
+
+
+def referral_reversal_reason(referral_id: int, points_taken: int, shortfall_points: int) -> str:
+    reason = f"Referred friend's order was cancelled (referral #{referral_id}) = -{points_taken} points"
+    return reason + (f"; {shortfall_points} already spent" if shortfall_points else "")

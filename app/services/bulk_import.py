@@ -327,7 +327,7 @@ def _member_states(session: Session, shop: Shop, members: dict[int, int],
     query = select(Member.id, Member.blocked_at, Member.tier_key).where(
         Member.shop_id == shop.id, among(session, Member.id, ids)).order_by(Member.id)
     if session.get_bind().dialect.name != "sqlite":  # SQLite: the import holds the write lock already
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)  # as lock_member: FOR NO KEY UPDATE
     return {row.id: _MemberState(row.blocked_at is not None, row.tier_key) for row in session.execute(query)}
 
 

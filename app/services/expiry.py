@@ -117,7 +117,8 @@ def _remind(session: Session, shop: Shop, policy: str, months: int, days: int, n
 def expire_points_for_shop(session: Session, shop: Shop, *, now: datetime) -> ExpiryReport:
     """One transaction per shop. The shop row lock keeps two sweeps (scheduler + CLI) from
     expiring the same points twice: the second one sees the first one's entries."""
-    session.execute(select(Shop.id).where(Shop.id == shop.id).with_for_update())
+    # NO KEY UPDATE still serialises the sweeps but lets inserts that reference the shop through.
+    session.execute(select(Shop.id).where(Shop.id == shop.id).with_for_update(key_share=True))
     version, program = current_program(session, shop)
     settings = program.expiry
     expired = (0, 0)

@@ -12,12 +12,14 @@ import hashlib
 import json
 import logging
 import random
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.models import Shop, WebhookEvent
@@ -102,7 +104,7 @@ def record_delivery(db: "Database", shop_id: int, *, topic: str, headers: Mappin
                   triggered_at=_parse_time(headers.get("X-Shopify-Triggered-At")),
                   api_version=(headers.get("X-Shopify-API-Version") or None), body=body, status=status, attempts=0,
                   last_error=error, received_at=now, next_attempt_at=None, locked_by=None, locked_until=None,
-                  processed_at=None)
+                  processed_at=None, body_erased_at=None)
     with db.engine.connect() as connection:
         inserted_id = connection.execute(_INSERT, values).scalar()
         if inserted_id is None:  # a duplicate delivery: report the row we already hold
@@ -167,12 +169,38 @@ def process_webhook_event(t: "Tessera", event_id: int, worker_id: str,
                 return "skipped"
             session.commit()
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
-            session.rollback()
-            return _record_failure(t, event_id, worker_id, exc)
+            _rollback_quietly(session)
+            return _record_failure_when_reachable(t, event_id, worker_id, exc)
     return "done"
 
 
+def _rollback_quietly(session: Session) -> None:
+    try:
+        session.rollback()
+    except DBAPIError:  # the connection is gone (database restarting): nothing to roll back
+        log.warning("rollback failed on a lost database connection", exc_info=True)
+
+
+FAILURE_RECORDING_SECONDS = 30
+
+
+def _record_failure_when_reachable(t: "Tessera", event_id: int, worker_id: str, exc: Exception) -> str:
+    """The failure is often the database itself restarting; recording it needs the database too.
+    Keep trying for a while: a row left "processing" would otherwise wait out its whole lease."""
+    deadline = time.monotonic() + FAILURE_RECORDING_SECONDS
+    while True:
+        try:
+            return _record_failure(t, event_id, worker_id, exc)
+        except DBAPIError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def _payload(event: WebhookEvent) -> Any:
+    if event.body_erased_at is not None:
+        raise UnprocessableEvent("the body was erased (customer redacted or retention period over); "
+                                 "it cannot be applied")
     try:
         return json.loads(event.body)
     except ValueError as exc:
@@ -206,8 +234,31 @@ def _record_failure(t: "Tessera", event_id: int, worker_id: str, exc: Exception)
 def retry_failed_event(session: Session, shop: Shop, event_id: int, now: datetime) -> WebhookEvent | None:
     """Owner's "retry" from the activity page: put a failed delivery back in the queue."""
     event = session.scalar(select(WebhookEvent).where(WebhookEvent.shop_id == shop.id, WebhookEvent.id == event_id))
-    if event is None or event.status != "failed":
+    if event is None or event.status != "failed" or event.body_erased_at is not None:
         return event
     event.status, event.next_attempt_at, event.attempts = "pending", now, 0
     session.commit()
     return event
+
+
+RETENTION_BATCH = 1000
+
+
+def erase_old_delivery_bodies(db: "Database", now: datetime, retention_days: int) -> int:
+    """Raw bodies are kept only while they may be needed (processing, retries, a support question):
+    processed ones older than the retention period are blanked, a batch per short transaction so
+    webhook acknowledgements never wait long for the write lock. Returns how many were blanked."""
+    cutoff = now - timedelta(days=retention_days)
+    expired = select(WebhookEvent.id).where(
+        WebhookEvent.status == "done", WebhookEvent.processed_at < cutoff,
+        WebhookEvent.body_erased_at.is_(None)).limit(RETENTION_BATCH)
+    erased = 0
+    while True:
+        with db.scope() as session:
+            ids = list(session.scalars(expired))
+            if not ids:
+                return erased
+            session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(ids), WebhookEvent.status == "done")
+                            .values(body=b"", body_erased_at=now))
+            session.commit()
+        erased += len(ids)

@@ -59,7 +59,7 @@ def lock_member(session: Session, member: Member) -> None:
     transaction already holds the database's write lock (BEGIN IMMEDIATE), so nothing to do."""
     if session.get_bind().dialect.name != "sqlite":
         session.execute(select(Member.id).where(Member.shop_id == member.shop_id, Member.id == member.id)
-                        .with_for_update())
+                        .with_for_update(key_share=True))  # NO KEY: ledger inserts referencing it go on
 
 
 def _balance_columns(at: datetime):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.ledger import EntryKind, referral_reward_key
 from app.loyalty.money import format_money, to_minor
 from app.loyalty.program import Program
-from app.loyalty.referrals import Party, block_reason
+from app.loyalty.referrals import Party, block_reason, referral_reversal_reason, referral_reward_reason
 from app.models import GuestReferral, Member, Order, Redemption, Referral, Shop
 from app.services.ledger import NewEntry, lock_member, post_entry
 
@@ -112,8 +112,7 @@ def reward_referrer_for_order(session: Session, shop: Shop, referee: Member, ord
     post_entry(session, referrer, NewEntry(
         key=referral_reward_key(referral.id), kind=EntryKind.EARN, points=settings.referrer_points,
         cause_type="referral", cause_id=str(referral.id), program_version_id=version_id,
-        reason=f"Referred {referee.first_name or 'a friend'} (order {order.name or order.order_id}) = "
-               f"{settings.referrer_points} points"), now=now)
+        reason=referral_reward_reason(referral.id, settings.referrer_points)), now=now)
     referral.status, referral.completed_at = "completed", now
     from app.services.tiers import refresh_member_tier
     refresh_member_tier(session, shop, referrer, program, version_id=version_id, now=now)
@@ -239,9 +238,8 @@ def reverse_referral_for_void_order(session: Session, shop: Shop, order: Order, 
     referrer = session.get(Member, referral.referrer_member_id)
     lock_member(session, referrer)
     split = limit_to_balance(reward.points, balance_of(session, referrer, now).balance, allow_negative=False)
-    reason = f"Referred friend's order {order.name or order.order_id} was cancelled = -{split.taken} points"
     post_entry(session, referrer, NewEntry(
         key=f"referral:{referral.id}:reversal", kind=EntryKind.CLAWBACK, points=-split.taken, cause_type="referral",
-        cause_id=str(referral.id), reason=reason + (f"; {split.shortfall} already spent" if split.shortfall else ""),
+        cause_id=str(referral.id), reason=referral_reversal_reason(referral.id, split.taken, split.shortfall),
         reverses_entry_id=reward.id, shortfall_points=split.shortfall), now=now)
     referral.status = "reversed"

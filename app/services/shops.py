@@ -46,7 +46,9 @@ def webhook_recipient(t: "Tessera", domain: str) -> tuple[int, bool] | None:
 
 
 def _lock_shop(session: Session, shop_id: int) -> Shop:
-    return session.scalar(select(Shop).where(Shop.id == shop_id).with_for_update())
+    # FOR NO KEY UPDATE: held across the refresh call, a plain FOR UPDATE would block every insert
+    # that references the shop (the webhook inbox's too), stalling acknowledgements past 5 s.
+    return session.scalar(select(Shop).where(Shop.id == shop_id).with_for_update(key_share=True))
 
 
 def _store_grant(t: "Tessera", shop: Shop, grant: AccessGrant) -> None:
@@ -96,6 +98,9 @@ def handle_app_uninstalled_webhook(ctx: "HandlerContext") -> None:
     shop.refresh_token_ciphertext = None
     shop.access_token_expires_at = None
     shop.refresh_token_expires_at = None
+    # Other apps' access ends with ours: a token handed out before would otherwise work again
+    # the moment the shop reinstalls.
+    shop.integration_token_hash = None
 
 
 def _mark_reauth(session: Session, shop: Shop, reason: str, now: datetime) -> None:
@@ -196,6 +201,9 @@ def call_admin(t: "Tessera", session: Session, shop: Shop, document, variables=N
     """Run one Admin GraphQL document; a refused token marks the shop for re-authentication.
     `options` go to AdminClient.execute (retry_ambiguous, deadline)."""
     client = admin_client(t, session, shop)
+    # Never wait for Shopify inside a transaction: on SQLite even a reading job holds the database
+    # write lock (BEGIN IMMEDIATE), and webhook acknowledgements would wait for the HTTP call.
+    session.commit()
     try:
         return client.execute(document, variables, **options)
     except ShopifyAuthError as exc:

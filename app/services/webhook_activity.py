@@ -45,6 +45,8 @@ def recent_events(session: Session, shop: Shop, *, status: str | None = None, be
 
 def subject_of(event: WebhookEvent) -> str:
     """What the delivery was about, in a few words (order name, customer or refund id)."""
+    if event.body_erased_at is not None:
+        return "body erased (retention period or customer redact)"
     try:
         body = json.loads(event.body)
     except ValueError:
@@ -76,6 +78,9 @@ def retry_event(session: Session, shop: Shop, event_id: int, *, now: datetime, q
         raise NotFound("That webhook delivery does not exist; reload the activity page.")
     if event.status != "failed":
         raise ActionNotAllowed(f"Only failed deliveries can be retried; this one is {event.status}.")
+    if event.body_erased_at is not None:
+        raise ActionNotAllowed("This delivery's body was erased (customer redacted or retention period over), "
+                               "so it cannot be applied; Shopify's data is unchanged, nothing to retry.")
     retry_failed_event(session, shop, event_id, now)
     queue.enqueue("process_webhook_event", event.id)
     return event

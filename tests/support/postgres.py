@@ -74,6 +74,14 @@ class TemporaryPostgres:
             time.sleep(0.1)
         raise PostgresUnavailable("PostgreSQL did not accept connections within 30 s")
 
+    def restart(self) -> None:
+        """pg_ctl restart (fast: open transactions are rolled back, connections cut), same port."""
+        result = self._run(_binary("pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast", "-w", "-t", "60",
+                           "-l", str(self.directory / "log"), "restart")
+        if result.returncode != 0:
+            raise PostgresUnavailable(f"pg_ctl restart failed: {result.stderr.strip()[-300:]}")
+        self._wait_until_ready()
+
     def stop(self) -> None:
         self._run(_binary("pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate", "stop")
         shutil.rmtree(self.directory, ignore_errors=True)

@@ -52,6 +52,12 @@ class TemporaryRedis:
                 time.sleep(0.05)
         raise RedisUnavailable("redis-server did not answer PING within 10 s")
 
+    def restart(self) -> None:
+        """Stop and start again on the same port; without persistence every queued job is gone."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.start()
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
