@@ -4,7 +4,7 @@
 anyone browse the storefront as any customer. That is only safe where nobody else can reach it,
 so Tessera starts in demo mode only when APP_URL is a loopback address and the Admin API is the
 stand-in inside this app; and whatever the demo signs, it signs with public demo-only values
-that a real deployment refuses to start with. create_app() applies both rules, so every entry
+(never the real ones, even when set) that a real deployment refuses to start with. create_app() applies both rules, so every entry
 point (flask commands, `flask run`, gunicorn) does.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
+import logging
 from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,8 @@ from urllib.parse import urlsplit
 # demo database's access tokens are encrypted with this key. Production refuses both.
 DEMO_API_SECRET = "demo-api-secret-not-for-production"
 DEMO_TOKEN_ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"tessera-devstore-only").digest()).decode()
+
+log = logging.getLogger(__name__)
 
 STAND_IN_PATH = "/devstore/shopify/{shop}"
 LOOPBACK_EXAMPLES = "http://127.0.0.1:5000, http://localhost:5000 or http://[::1]:5000"
@@ -61,25 +64,22 @@ def settle_demo_store_settings(settings: MutableMapping[str, Any]) -> list[str]:
         refusals.append(f"SHOPIFY_ADMIN_BASE_URL={settings['SHOPIFY_ADMIN_BASE_URL']} is not the demo store. With "
                         f"DEVSTORE=1 Tessera talks only to the stand-in inside this app: set it to {expected} or "
                         f"unset it, or unset DEVSTORE to talk to real Shopify.")
-    refusals += _real_secrets_in_demo(settings)
-    settings["SHOPIFY_API_SECRET"] = DEMO_API_SECRET
-    settings["TOKEN_ENCRYPTION_KEY"] = DEMO_TOKEN_ENCRYPTION_KEY
+    _replace_real_secrets(settings)
     return refusals
 
 
-def _real_secrets_in_demo(settings: MutableMapping[str, Any]) -> list[str]:
-    """A real app secret must never sign demo credentials (a demo session token would then open
-    the real app), nor a real key encrypt demo data."""
-    refusals = []
-    for name in ("SHOPIFY_API_SECRET", "SHOPIFY_API_SECRET_PREVIOUS"):
-        if settings.get(name) and settings[name] != DEMO_API_SECRET:
-            refusals.append(f"{name} is set, but DEVSTORE=1 signs with the demo store's own public secret and "
-                            f"must never sign with a real app secret: unset {name} for the demo.")
-    key = settings.get("TOKEN_ENCRYPTION_KEY")
-    if key and key != DEMO_TOKEN_ENCRYPTION_KEY:
-        refusals.append("TOKEN_ENCRYPTION_KEY is set, but DEVSTORE=1 encrypts the demo's tokens with its own public "
-                        "key and must never use a real one: unset TOKEN_ENCRYPTION_KEY for the demo.")
-    return refusals
+def _replace_real_secrets(settings: MutableMapping[str, Any]) -> None:
+    """A real app secret never signs demo credentials (a demo session token would then open the
+    real app), nor does a real key encrypt demo data: the demo's own values replace them. Set
+    ones are ignored with a warning rather than refused, so a shell that has the real settings
+    can still run `flask devstore --help` or the demo."""
+    ignored = [name for name in ("SHOPIFY_API_SECRET", "SHOPIFY_API_SECRET_PREVIOUS", "TOKEN_ENCRYPTION_KEY")
+               if settings.get(name) and settings[name] not in (DEMO_API_SECRET, DEMO_TOKEN_ENCRYPTION_KEY)]
+    if ignored:
+        log.warning("DEVSTORE=1 ignores %s: the demo store signs and encrypts only with its own demo-only values.",
+                    ", ".join(ignored))
+    settings.update(SHOPIFY_API_SECRET=DEMO_API_SECRET, SHOPIFY_API_SECRET_PREVIOUS="",
+                    TOKEN_ENCRYPTION_KEY=DEMO_TOKEN_ENCRYPTION_KEY)
 
 
 def demo_values_in_production(settings: MutableMapping[str, Any]) -> list[str]:

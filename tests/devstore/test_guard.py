@@ -13,7 +13,8 @@ from app import ConfigError, create_app
 from app.devstore import DEMO_SHOP
 from app.devstore.guard import DEMO_API_SECRET, DEMO_TOKEN_ENCRYPTION_KEY, is_loopback_url
 from tests.conftest import TEST_KEY
-from tests.support import PROJECT_ROOT, SECRET, SHOP
+from app.shopify.session_tokens import InvalidSessionToken, decode_session_token
+from tests.support import API_KEY, PROJECT_ROOT, SECRET, SHOP
 
 
 def refusal(settings: dict) -> str:
@@ -67,15 +68,19 @@ def test_devstore_without_an_admin_url_talks_to_its_own_stand_in(app_settings):
     t.db.engine.dispose()
 
 
-def test_devstore_refuses_to_sign_demo_tokens_with_the_real_app_secret(app_settings):
-    message = refusal({**app_settings, "SHOPIFY_API_SECRET": SECRET})
-    assert "SHOPIFY_API_SECRET is set" in message and "unset SHOPIFY_API_SECRET" in message
-    assert SECRET not in message
-    assert "SHOPIFY_API_SECRET_PREVIOUS" in refusal({**app_settings, "SHOPIFY_API_SECRET_PREVIOUS": SECRET})
-
-
-def test_devstore_refuses_a_real_token_encryption_key(app_settings):
-    assert "unset TOKEN_ENCRYPTION_KEY" in refusal({**app_settings, "TOKEN_ENCRYPTION_KEY": TEST_KEY})
+def test_devstore_never_signs_demo_tokens_with_the_real_app_secret(app_settings, caplog):
+    app = create_app({**app_settings, "SHOPIFY_API_SECRET": SECRET, "SHOPIFY_API_SECRET_PREVIOUS": SECRET,
+                      "TOKEN_ENCRYPTION_KEY": TEST_KEY})
+    try:
+        token = app.test_client().get(f"/devstore/session-token?shop={DEMO_SHOP}").get_json()["token"]
+        with pytest.raises(InvalidSessionToken):
+            decode_session_token(token, api_key=API_KEY, secrets=[SECRET])
+        assert app.extensions["tessera"].api_secrets == [DEMO_API_SECRET]
+        assert app.config["TOKEN_ENCRYPTION_KEY"] == DEMO_TOKEN_ENCRYPTION_KEY
+        assert "DEVSTORE=1 ignores SHOPIFY_API_SECRET, SHOPIFY_API_SECRET_PREVIOUS, TOKEN_ENCRYPTION_KEY" in caplog.text
+        assert SECRET not in caplog.text
+    finally:
+        app.extensions["tessera"].db.engine.dispose()
 
 
 def test_the_demo_signs_and_encrypts_with_its_own_public_values(app):
@@ -145,8 +150,10 @@ def test_flask_devstore_on_a_public_app_url_exits_with_the_reason(tmp_path):
 
 
 def test_flask_devstore_help_works_on_loopback_without_an_admin_url(tmp_path):
-    # What the contract checker runs: DEVSTORE on, APP_URL on loopback, SHOPIFY_ADMIN_BASE_URL unset.
-    result = flask_cli(tmp_path, "devstore", "--help", DEVSTORE="1", APP_URL="http://127.0.0.1:5999")
+    # What the contract checker runs: DEVSTORE on, APP_URL on loopback, SHOPIFY_ADMIN_BASE_URL unset,
+    # and the settings of an ordinary app (ignored by the demo) still in the environment.
+    result = flask_cli(tmp_path, "devstore", "--help", DEVSTORE="1", APP_URL="http://127.0.0.1:5999",
+                       SHOPIFY_API_SECRET="contract-secret", TOKEN_ENCRYPTION_KEY=TEST_KEY)
     assert result.returncode == 0, result.stderr
     assert {"seed", "trigger", "reset"} <= set(result.stdout.split())
 
