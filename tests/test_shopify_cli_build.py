@@ -59,8 +59,8 @@ def shopify_app_build(root: Path, tmp_path: Path) -> subprocess.CompletedProcess
     env = {**os.environ, "CI": "1", "SHOPIFY_CLI_NO_ANALYTICS": "1", "OPT_OUT_INSTRUMENTATION": "true",
            "SHOPIFY_CLI_NOTIFICATIONS_URL": "http://127.0.0.1:9/notifications.json", "NO_COLOR": "1",
            "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    return subprocess.run([str(CLI), "app", "build", "--path", str(root)], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=root)
+    return subprocess.run([str(CLI), "app", "build", "--no-color", "--path", str(root)], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=root)
 
 
 def test_the_shopify_cli_builds_every_extension_offline_without_theme_check_errors(tmp_path):

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 # Public on purpose (they are in the repository): the demo store plays Shopify and signs its
 # webhooks, OAuth redirects, App Proxy calls and session tokens with this "app secret", and the
 # demo database's access tokens are encrypted with this key. Production refuses both.
+DEMO_API_KEY = "demo-api-key"
 DEMO_API_SECRET = "demo-api-secret-not-for-production"
 DEMO_TOKEN_ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"tessera-devstore-only").digest()).decode()
 
@@ -80,6 +81,7 @@ def _replace_real_secrets(settings: MutableMapping[str, Any]) -> None:
                     ", ".join(ignored))
     settings.update(SHOPIFY_API_SECRET=DEMO_API_SECRET, SHOPIFY_API_SECRET_PREVIOUS="",
                     TOKEN_ENCRYPTION_KEY=DEMO_TOKEN_ENCRYPTION_KEY)
+    settings["SHOPIFY_API_KEY"] = settings.get("SHOPIFY_API_KEY") or DEMO_API_KEY
 
 
 def demo_values_in_production(settings: MutableMapping[str, Any]) -> list[str]:
