@@ -82,12 +82,6 @@ class CrowdStep:
 class CrowdPlan:
     steps: list[CrowdStep] = field(default_factory=list)
 
-    def days(self) -> dict[int, list[CrowdStep]]:
-        by_day: dict[int, list[CrowdStep]] = {}
-        for step in self.steps:
-            by_day.setdefault(step.days_ago, []).append(step)
-        return by_day
-
     def count(self, kind: str) -> int:
         return sum(1 for s in self.steps if s.kind == kind)
 

@@ -254,27 +254,31 @@ def seed_demo_store(demo: DemoShop, *, echo: Callable[[str], None] = lambda _: N
 
 def _play(demo: DemoShop, report: SeedReport, echo: Callable[[str], None], crowd: CrowdPlan) -> None:
     today, real_clock = demo.now, demo.t.clock
-    story, named, regulars = _Story(demo, report), _story_days(), crowd.days()
-    days = sorted(set(named) | set(regulars), reverse=True)
-    echo(f"Playing {days[0] if days else 0} days of shop life ({len(TIMELINE) + len(crowd.steps)} events) into "
+    story, days = _Story(demo, report), _steps_by_day(crowd)
+    echo(f"Playing {max(days, default=0)} days of shop life ({len(TIMELINE) + len(crowd.steps)} events) into "
          f"Tessera as signed webhooks...")
     try:
         with demo.in_batches():
-            for days_ago in days:
-                steps = [lambda s=step: s(story) for step in named.get(days_ago, [])] + \
-                        [lambda s=step: story.play_crowd_step(s) for step in regulars.get(days_ago, [])]
-                for minute, play in enumerate(steps):
-                    demo.t.clock = _StoryClock(today - timedelta(days=days_ago) + timedelta(minutes=minute))
-                    play()
-                demo.run_jobs()  # the day's deliveries, processed before the next day begins
+            for days_ago in sorted(days, reverse=True):
+                _play_day(demo, story, today - timedelta(days=days_ago), days[days_ago])
     finally:
         demo.t.clock = real_clock
 
 
-def _story_days() -> dict[int, list[Callable[[_Story], None]]]:
+def _play_day(demo: DemoShop, story: _Story, day_start: datetime, steps: list[Callable[[_Story], None]]) -> None:
+    for minute, step in enumerate(steps):
+        demo.t.clock = _StoryClock(day_start + timedelta(minutes=minute))
+        step(story)
+    demo.run_jobs()  # the day's deliveries, processed before the next day begins
+
+
+def _steps_by_day(crowd: CrowdPlan) -> dict[int, list[Callable[[_Story], None]]]:
+    """days ago -> that day's steps: the named shoppers' first, then the regulars'."""
     days: dict[int, list[Callable[[_Story], None]]] = {}
     for days_ago, step in TIMELINE:
         days.setdefault(days_ago, []).append(step)
+    for crowd_step in crowd.steps:
+        days.setdefault(crowd_step.days_ago, []).append(lambda story, s=crowd_step: story.play_crowd_step(s))
     return days
 
 
