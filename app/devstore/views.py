@@ -19,6 +19,7 @@ from app.devstore.bulk import file_path
 from app.devstore.catalog import DEMO_SHOP
 from app.devstore.discounts import status as discount_status
 from app.devstore.schema import AdminSchemaMissing
+from app.devstore.seed import SHOPPERS
 from app.devstore.stand_in import credentials, stand_in
 from app.errors import ApiError
 from app.runtime import tessera
@@ -120,9 +121,12 @@ def home():
     state = stand_in().state.snapshot(DEMO_SHOP)
     now = tessera().clock()
     discounts = [dict(d, status=discount_status(d, now)) for d in reversed(list(state["discounts"].values()))]
-    return render_template("devstore/home.html", shop=state, customers=list(state["customers"].values()),
-                           discounts=discounts, orders=len(state["orders"]), admin_url=_admin_path(),
-                           inbox_url=_admin_path("activity"))
+    named = {shopper.email for shopper in SHOPPERS.values()}
+    customers = list(state["customers"].values())
+    return render_template("devstore/home.html", shop=state, discounts=discounts, orders=len(state["orders"]),
+                           story_customers=[c for c in customers if c["email"] in named],
+                           other_customers=[c for c in customers if c["email"] not in named],
+                           admin_url=_admin_path(), inbox_url=_admin_path("activity"))
 
 
 @bp.before_app_request

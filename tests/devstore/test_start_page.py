@@ -46,3 +46,13 @@ def test_db_upgrade_prints_the_migrations_applied_and_no_alembic_plugin_chatter(
     assert "Running upgrade  -> 0001" in result.stderr
     for chatter in ("setup plugin", "Context impl", "Will assume"):
         assert chatter not in result.stderr
+
+
+def test_the_start_page_lists_the_storys_customers_first_and_the_rest_folded(client, demo):
+    demo.sign_up("zoe.torres.006@example.com", "Zoe", "Torres")
+    demo.sign_up("alice@example.com", "Alice", "Martin")
+    html = client.get("/").get_data(as_text=True)
+    story, folded = html.split("<details>")
+    assert "alice@example.com" in story and "zoe.torres.006@example.com" not in story
+    assert "1 more customer<" in folded and "zoe.torres.006@example.com" in folded
+    assert "2 customers, 0 orders" in html
