@@ -74,13 +74,15 @@ def _replace_real_secrets(settings: MutableMapping[str, Any]) -> None:
     real app), nor does a real key encrypt demo data: the demo's own values replace them. Set
     ones are ignored with a warning rather than refused, so a shell that has the real settings
     can still run `flask devstore --help` or the demo."""
-    ignored = [name for name in ("SHOPIFY_API_SECRET", "SHOPIFY_API_SECRET_PREVIOUS", "TOKEN_ENCRYPTION_KEY")
+    ignored = [name for name in ("SHOPIFY_API_SECRET", "SHOPIFY_API_SECRET_PREVIOUS", "TOKEN_ENCRYPTION_KEY",
+                                 "SECRET_KEY")
                if settings.get(name) and settings[name] not in (DEMO_API_SECRET, DEMO_TOKEN_ENCRYPTION_KEY)]
     if ignored:
         log.warning("DEVSTORE=1 ignores %s: the demo store signs and encrypts only with its own demo-only values.",
                     ", ".join(ignored))
+    # SECRET_KEY (OAuth state and preview cookies) is then derived from the demo secret.
     settings.update(SHOPIFY_API_SECRET=DEMO_API_SECRET, SHOPIFY_API_SECRET_PREVIOUS="",
-                    TOKEN_ENCRYPTION_KEY=DEMO_TOKEN_ENCRYPTION_KEY)
+                    TOKEN_ENCRYPTION_KEY=DEMO_TOKEN_ENCRYPTION_KEY, SECRET_KEY="")
     settings["SHOPIFY_API_KEY"] = settings.get("SHOPIFY_API_KEY") or DEMO_API_KEY
 
 

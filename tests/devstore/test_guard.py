@@ -70,14 +70,16 @@ def test_devstore_without_an_admin_url_talks_to_its_own_stand_in(app_settings):
 
 def test_devstore_never_signs_demo_tokens_with_the_real_app_secret(app_settings, caplog):
     app = create_app({**app_settings, "SHOPIFY_API_SECRET": SECRET, "SHOPIFY_API_SECRET_PREVIOUS": SECRET,
-                      "TOKEN_ENCRYPTION_KEY": TEST_KEY})
+                      "TOKEN_ENCRYPTION_KEY": TEST_KEY, "SECRET_KEY": "real-flask-secret-key"})
     try:
         token = app.test_client().get(f"/devstore/session-token?shop={DEMO_SHOP}").get_json()["token"]
         with pytest.raises(InvalidSessionToken):
             decode_session_token(token, api_key=API_KEY, secrets=[SECRET])
         assert app.extensions["tessera"].api_secrets == [DEMO_API_SECRET]
         assert app.config["TOKEN_ENCRYPTION_KEY"] == DEMO_TOKEN_ENCRYPTION_KEY
-        assert "DEVSTORE=1 ignores SHOPIFY_API_SECRET, SHOPIFY_API_SECRET_PREVIOUS, TOKEN_ENCRYPTION_KEY" in caplog.text
+        assert app.config["SECRET_KEY"] != "real-flask-secret-key"
+        assert "DEVSTORE=1 ignores SHOPIFY_API_SECRET, SHOPIFY_API_SECRET_PREVIOUS, TOKEN_ENCRYPTION_KEY, SECRET_KEY" \
+            in caplog.text
         assert SECRET not in caplog.text
     finally:
         app.extensions["tessera"].db.engine.dispose()
