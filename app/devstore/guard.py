@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 # demo database's access tokens are encrypted with this key. Production refuses both.
 DEMO_API_KEY = "demo-api-key"
 DEMO_API_SECRET = "demo-api-secret-not-for-production"
+DEMO_SECRET_KEY = "demo-secret-key-not-for-production"  # OAuth state and preview cookies
 DEMO_TOKEN_ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"tessera-devstore-only").digest()).decode()
 
 log = logging.getLogger(__name__)
@@ -76,13 +77,12 @@ def _replace_real_secrets(settings: MutableMapping[str, Any]) -> None:
     can still run `flask devstore --help` or the demo."""
     ignored = [name for name in ("SHOPIFY_API_SECRET", "SHOPIFY_API_SECRET_PREVIOUS", "TOKEN_ENCRYPTION_KEY",
                                  "SECRET_KEY")
-               if settings.get(name) and settings[name] not in (DEMO_API_SECRET, DEMO_TOKEN_ENCRYPTION_KEY)]
+               if settings.get(name) not in ("", None, DEMO_API_SECRET, DEMO_TOKEN_ENCRYPTION_KEY, DEMO_SECRET_KEY)]
     if ignored:
         log.warning("DEVSTORE=1 ignores %s: the demo store signs and encrypts only with its own demo-only values.",
                     ", ".join(ignored))
-    # SECRET_KEY (OAuth state and preview cookies) is then derived from the demo secret.
     settings.update(SHOPIFY_API_SECRET=DEMO_API_SECRET, SHOPIFY_API_SECRET_PREVIOUS="",
-                    TOKEN_ENCRYPTION_KEY=DEMO_TOKEN_ENCRYPTION_KEY, SECRET_KEY="")
+                    TOKEN_ENCRYPTION_KEY=DEMO_TOKEN_ENCRYPTION_KEY, SECRET_KEY=DEMO_SECRET_KEY)
     settings["SHOPIFY_API_KEY"] = settings.get("SHOPIFY_API_KEY") or DEMO_API_KEY
 
 

@@ -92,6 +92,13 @@ def test_the_demo_signs_and_encrypts_with_its_own_public_values(app):
     assert app.config["TOKEN_ENCRYPTION_KEY"] == DEMO_TOKEN_ENCRYPTION_KEY
 
 
+def test_a_demo_app_rebuilt_from_its_own_settings_ignores_nothing(app, caplog):
+    # `flask devstore ...` builds a worker-less copy of the app from the app's settings.
+    copy = create_app(dict(app.config))
+    copy.extensions["tessera"].db.engine.dispose()
+    assert "ignores" not in caplog.text
+
+
 def test_production_refuses_to_start_with_the_demo_secret(production_settings):
     message = refusal({**production_settings, "SHOPIFY_API_SECRET": DEMO_API_SECRET})
     assert "SHOPIFY_API_SECRET is the demo store's public secret" in message
