@@ -93,6 +93,9 @@ def demo_values_in_production(settings: MutableMapping[str, Any]) -> list[str]:
                 f"Apps > Tessera > Client credentials)."
                 for name in ("SHOPIFY_API_SECRET", "SHOPIFY_API_SECRET_PREVIOUS")
                 if settings.get(name) == DEMO_API_SECRET]
+    if settings.get("SECRET_KEY") == DEMO_SECRET_KEY:
+        refusals.append("SECRET_KEY is the demo store's public key: unset it (it is then derived from the API "
+                        "secret) or set your own.")
     keys = [k.strip() for k in str(settings.get("TOKEN_ENCRYPTION_KEY") or "").split(",")]
     if DEMO_TOKEN_ENCRYPTION_KEY in keys:
         refusals.append("TOKEN_ENCRYPTION_KEY holds the demo store's public key: generate your own (see README, "

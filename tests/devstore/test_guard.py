@@ -11,7 +11,7 @@ import pytest
 
 from app import ConfigError, create_app
 from app.devstore import DEMO_SHOP
-from app.devstore.guard import DEMO_API_SECRET, DEMO_TOKEN_ENCRYPTION_KEY, is_loopback_url
+from app.devstore.guard import DEMO_API_SECRET, DEMO_SECRET_KEY, DEMO_TOKEN_ENCRYPTION_KEY, is_loopback_url
 from tests.conftest import TEST_KEY
 from app.shopify.session_tokens import InvalidSessionToken, decode_session_token
 from tests.support import API_KEY, PROJECT_ROOT, SECRET, SHOP
@@ -104,6 +104,11 @@ def test_production_refuses_to_start_with_the_demo_secret(production_settings):
     assert "SHOPIFY_API_SECRET is the demo store's public secret" in message
     previous = refusal({**production_settings, "SHOPIFY_API_SECRET_PREVIOUS": DEMO_API_SECRET})
     assert "SHOPIFY_API_SECRET_PREVIOUS is the demo store's public secret" in previous
+
+
+def test_production_refuses_the_demos_secret_key_for_its_cookies(production_settings):
+    message = refusal({**production_settings, "SECRET_KEY": DEMO_SECRET_KEY})
+    assert "SECRET_KEY is the demo store's public key" in message
 
 
 def test_production_refuses_the_demo_encryption_key_even_beside_a_real_one(production_settings):
