@@ -51,7 +51,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         # with the old secret for up to an hour).
         "SHOPIFY_API_SECRET_PREVIOUS": env.get("SHOPIFY_API_SECRET_PREVIOUS", ""),
         "SHOPIFY_API_VERSION": env.get("SHOPIFY_API_VERSION") or DEFAULT_API_VERSION,
-        "SHOPIFY_ADMIN_BASE_URL": env.get("SHOPIFY_ADMIN_BASE_URL") or "https://{shop}",
+        # Unset: https://{shop} (Shopify), or with DEVSTORE the demo store inside this app.
+        "SHOPIFY_ADMIN_BASE_URL": env.get("SHOPIFY_ADMIN_BASE_URL", ""),
         "APP_URL": (env.get("APP_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "DATABASE_URL": env.get("DATABASE_URL", ""),
         "REDIS_URL": env.get("REDIS_URL", ""),
@@ -61,6 +62,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         # Public apps created after 2026-04-01 must use expiring offline tokens (auth.md §4).
         "EXPIRING_OFFLINE_TOKENS": _flag(env.get("EXPIRING_OFFLINE_TOKENS"), default=True),
         "INPROCESS_WORKER": _flag(env.get("INPROCESS_WORKER"), default=False),
+        # The local demo store; starts only with APP_URL on loopback (app/devstore/guard.py).
         "DEVSTORE": _flag(env.get("DEVSTORE")),
         # Demo store only: where the Shopify stand-in keeps its state, and the Admin schema it
         # validates against (default: the version's schema shipped in app/devstore/).

@@ -1,7 +1,6 @@
 """Tessera: a loyalty and rewards app for Shopify stores."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import logging
@@ -23,11 +22,13 @@ class ConfigError(RuntimeError):
 
 
 def _complete_settings(settings: dict[str, Any], instance_path: str) -> None:
-    dev = settings.get("DEVSTORE") or settings.get("TESTING")
+    _apply_demo_store_guard(settings)
     missing = [k for k in ("SHOPIFY_API_KEY", "SHOPIFY_API_SECRET", "TOKEN_ENCRYPTION_KEY") if not settings.get(k)]
-    if missing and not dev:
+    if missing:  # the demo store has filled in its own by now; nothing else is waived
         raise ConfigError(f"missing settings: {', '.join(missing)}. Set them in the environment or a .env file "
                           "(see README, 'Configuration').")
+    if not settings.get("SHOPIFY_ADMIN_BASE_URL"):
+        settings["SHOPIFY_ADMIN_BASE_URL"] = "https://{shop}"
     if not settings.get("DATABASE_URL"):
         settings["DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'tessera.db'}"
     if not settings.get("SECRET_KEY"):
@@ -35,6 +36,16 @@ def _complete_settings(settings: dict[str, Any], instance_path: str) -> None:
         settings["SECRET_KEY"] = hmac.new(settings["SHOPIFY_API_SECRET"].encode(), b"tessera-secret-key",
                                           hashlib.sha256).hexdigest()
     settings.setdefault("WEBHOOK_REGISTRATION", os.environ.get("WEBHOOK_REGISTRATION", "auto"))
+
+
+def _apply_demo_store_guard(settings: dict[str, Any]) -> None:
+    """The demo store starts only on loopback with demo-only secrets; production never with those."""
+    from app.devstore.guard import demo_values_in_production, settle_demo_store_settings
+
+    refusals = settle_demo_store_settings(settings) if settings.get("DEVSTORE") else \
+        demo_values_in_production(settings)
+    if refusals:
+        raise ConfigError("Tessera refuses to start: " + " ".join(refusals))
 
 
 def _configure_logging(level: str) -> None:
@@ -72,10 +83,7 @@ def _build_runtime(settings: dict[str, Any]):
 
     engine = make_engine(settings["DATABASE_URL"], sqlite_synchronous=settings["SQLITE_SYNCHRONOUS"])
     queue = RQQueue(settings["REDIS_URL"]) if settings.get("REDIS_URL") else InProcessQueue()
-    # Only reachable in DEVSTORE/TESTING mode (production refuses to start without a key).
-    cipher_keys = settings["TOKEN_ENCRYPTION_KEY"] or base64.urlsafe_b64encode(
-        hashlib.sha256(b"tessera-devstore-only").digest()).decode()
-    tessera = Tessera(config=settings, db=Database(engine), cipher=TokenCipher(cipher_keys),
+    tessera = Tessera(config=settings, db=Database(engine), cipher=TokenCipher(settings["TOKEN_ENCRYPTION_KEY"]),
                       endpoints=ShopifyEndpoints(settings["SHOPIFY_ADMIN_BASE_URL"], settings["SHOPIFY_API_VERSION"]),
                       queue=queue)
     return tessera

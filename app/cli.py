@@ -24,7 +24,9 @@ def _alembic_config():
 
 @click.group("db", cls=AppGroup, help="Database migrations (Alembic).")
 def db_group() -> None:
-    pass
+    # Alembic logs each built-in plugin it sets up, at INFO, when first imported: noise on
+    # every `make run`. Before that import, so it applies.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 @db_group.command("upgrade", help="Apply migrations up to REVISION (default: the latest).")

@@ -1,6 +1,8 @@
 """Alembic environment. Run through `flask --app wsgi db upgrade`, which sets the URL."""
 from __future__ import annotations
 
+import logging
+
 from alembic import context
 from sqlalchemy import create_engine, pool
 
@@ -8,6 +10,19 @@ from app.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+# Alembic announces its dialect plugin on every run ("Context impl SQLiteImpl.", "Will assume
+# non-transactional DDL."), which says nothing to whoever runs `make run`; the lines naming the
+# migrations applied stay.
+PLUGIN_CHATTER = ("Context impl ", "Will assume ")
+
+
+def _not_plugin_chatter(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith(PLUGIN_CHATTER)
+
+
+_migration_log = logging.getLogger("alembic.runtime.migration")
+if _not_plugin_chatter not in _migration_log.filters:
+    _migration_log.addFilter(_not_plugin_chatter)
 
 
 def run_migrations_offline() -> None:

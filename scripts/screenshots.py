@@ -76,10 +76,9 @@ def free_port() -> int:
 def demo_env(work: Path, port: int) -> dict[str, str]:
     """The Makefile's DEMO_ENV, on a temporary database and port."""
     base = f"http://127.0.0.1:{port}"
-    return {**os.environ, "DEVSTORE": "1", "FLASK_SKIP_DOTENV": "1", "SHOPIFY_API_KEY": API_KEY,
-            "SHOPIFY_API_SECRET": "demo-api-secret-not-for-production", "APP_URL": base,
+    return {**os.environ, "DEVSTORE": "1", "FLASK_SKIP_DOTENV": "1", "SHOPIFY_API_KEY": API_KEY, "APP_URL": base,
             "DATABASE_URL": f"sqlite:///{work / 'demo.db'}",
-            "SHOPIFY_ADMIN_BASE_URL": f"{base}/devstore/shopify/{{shop}}",
+            "SHOPIFY_ADMIN_BASE_URL": f"{base}/devstore/shopify/{{shop}}", "SQLITE_SYNCHRONOUS": "NORMAL",
             "LOG_LEVEL": "WARNING"}
 
 

@@ -76,13 +76,17 @@ def echo_urls(demo: DemoShop) -> None:
     click.echo("")
 
 
-@devstore_group.command("seed", help="Install Tessera on demo-store.myshopify.com through OAuth, then play four "
-                                     "months of customers and orders into it as signed webhooks. Does nothing if "
-                                     "already seeded (see `reset`).")
-def seed_command() -> None:
+@devstore_group.command("seed", help="Install Tessera on demo-store.myshopify.com through OAuth, then play a year "
+                                     "of customers and orders into it as signed webhooks (the same shop every time). "
+                                     "Does nothing if already seeded (see `reset`).")
+@click.option("--customers", type=click.IntRange(min=0), default=None,
+              help="Regular customers besides the seven named shoppers (default 293: 300 in all); fewer seed faster.")
+def seed_command(customers: int | None) -> None:
+    from app.devstore.crowd import CROWD_CUSTOMERS, GUEST_ORDERS, plan_crowd
     from app.devstore.seed import seed_demo_store
+    crowd = None if customers is None else plan_crowd(customers, GUEST_ORDERS * customers // CROWD_CUSTOMERS)
     with demo_shop(needs_admin_api=True) as demo:
-        report = seed_demo_store(demo, echo=click.echo)
+        report = seed_demo_store(demo, echo=click.echo, crowd=crowd)
         for note in report.notes:
             click.echo(f"Note: {note}")
         if report.seeded_now:

@@ -1,11 +1,13 @@
-"""Four months of a small outdoor-gear shop, played into the demo store.
+"""A year of a small outdoor-gear shop, played into the demo store.
 
 The merchant installs Tessera through OAuth and turns on VIP tiers and referrals (the rest of
 the program is the default: 1 point per $1, 100 points for an account). Then, day by day, the
-shoppers below sign up, order, return things, cancel, refer a friend and redeem a reward. Every
-step reaches Tessera only as signed webhooks to POST /webhooks, and the storefront steps as
-signed App Proxy calls. Tessera's clock follows the story, so its ledger, inbox and analytics
-carry the dates the events happened on.
+named shoppers below (four months of a story the tests and the tour rely on) and about three
+hundred regulars and guests (`crowd.py`) sign up, order, return things, cancel, refer friends
+and redeem rewards. Every step reaches Tessera only as signed webhooks to POST /webhooks, and
+the storefront steps as signed App Proxy calls; the jobs the deliveries queue run once per story
+day, as a worker catching up would. Tessera's clock follows the story, so its ledger, inbox and
+analytics carry the dates the events happened on.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.devstore.catalog import product
-from app.devstore.commerce import Address, DemoStoreError
+from app.devstore.commerce import Address, DemoStoreError, find_order
+from app.devstore.crowd import CrowdPlan, CrowdStep, plan_crowd
 from app.devstore.demo import DemoShop
 from app.devstore.graph import iso
 from app.devstore.oauth import DEMO_STAFF_USER_ID
@@ -62,30 +65,38 @@ class _Story:
     def __init__(self, demo: DemoShop, report: SeedReport):
         self.demo = demo
         self.report = report
+        self.customer_ids: dict[str, int] = {}  # e-mail -> Shopify customer id
+        self._cheapest_reward: dict | None = None
 
     def _count(self, outcome) -> None:
         self.report.deliveries += len(outcome.deliveries)
         self.report.failed_deliveries += [f"{d.topic} -> {d.address}: {d.status or d.error}"
                                           for d in outcome.deliveries if not d.ok]
 
-    def sign_up(self, who: str) -> None:
-        s = SHOPPERS[who]
-        self._count(self.demo.sign_up(s.email, s.first_name, s.last_name, account=s.account, address=s.address,
-                                      accepts_marketing=s.accepts_marketing, phone=s.address.phone))
+    def sign_up(self, who: str | Shopper) -> None:
+        s = SHOPPERS[who] if isinstance(who, str) else who
+        outcome = self.demo.sign_up(s.email, s.first_name, s.last_name, account=s.account, address=s.address,
+                                    accepts_marketing=s.accepts_marketing, phone=s.address.phone)
+        self.customer_ids[s.email] = outcome.record["id"]
+        self._count(outcome)
         if s.account:  # new customer accounts: signup points arrive when the shopper first signs in
-            self.demo.proxy("GET", "member", self.customer_id(who))
+            self.demo.proxy("GET", "member", outcome.record["id"])
 
     def order(self, who: str | None, label: str, *handles: str, code: str | None = None,
               attributes: dict[str, str] | None = None) -> None:
-        items = [(product(h), 1, None) for h in handles]
-        email = SHOPPERS[who].email if who else None
-        outcome = self.demo.checkout(email, items, code=code, attributes=attributes,
-                                     email=None if who else "pat.guest@example.com")
+        self.checkout(SHOPPERS[who].email if who else None, label, [(h, 1) for h in handles], code=code,
+                      attributes=attributes)
+
+    def checkout(self, email: str | None, label: str, items: list[tuple[str, int]] | tuple, *,
+                 code: str | None = None, attributes: dict[str, str] | None = None,
+                 guest_email: str = "pat.guest@example.com") -> None:
+        outcome = self.demo.checkout(email, [(product(h), quantity, None) for h, quantity in items], code=code,
+                                     attributes=attributes, email=None if email else guest_email)
         self.report.orders[label] = outcome.record["name"]
         self._count(outcome)
 
     def refund(self, label: str, handle: str, note: str) -> None:
-        order = next(o for o in self.demo.snapshot()["orders"].values() if o["name"] == self.report.orders[label])
+        order = find_order(self.demo.snapshot(), self.report.orders[label])
         line = next(li for li in order["lines"] if li["handle"] == handle)
         self._count(self.demo.refund(order["name"], items=[(line["id"], 1)], note=note))
 
@@ -96,7 +107,7 @@ class _Story:
         self._count(self.demo.fulfill(self.report.orders[label]))
 
     def customer_id(self, who: str) -> int:
-        return next(c["id"] for c in self.demo.snapshot()["customers"].values() if c["email"] == SHOPPERS[who].email)
+        return self.customer_ids[SHOPPERS[who].email if who in SHOPPERS else who]
 
     def referral_code(self, who: str) -> str:
         """What the widget shows the member as their referral link (GET /apps/tessera/member)."""
@@ -105,16 +116,49 @@ class _Story:
             raise DemoStoreError(f"the App Proxy gave no referral code for {who} ({status}: {body})")
         return body["referral_code"]
 
-    def redeem_cheapest_reward(self, who: str) -> str:
+    def cheapest_reward(self, customer_id: int) -> dict:
+        if self._cheapest_reward is None:  # the program does not change while the story plays
+            _, program = self.demo.proxy("GET", "program", customer_id)
+            self._cheapest_reward = min(program["rewards"], key=lambda r: r["points_cost"])
+        return self._cheapest_reward
+
+    def redeem_cheapest_reward(self, who: str, attempt: str = "1") -> str:
         """The member redeems in the widget (POST /apps/tessera/redeem); returns the code."""
         customer_id = self.customer_id(who)
-        _, program = self.demo.proxy("GET", "program", customer_id)
-        reward = min(program["rewards"], key=lambda r: r["points_cost"])
+        reward = self.cheapest_reward(customer_id)
         status, body = self.demo.proxy("POST", "redeem", customer_id,
-                                       {"reward_id": reward["id"], "idempotency_key": f"demo-seed-{who}-1"})
+                                       {"reward_id": reward["id"], "idempotency_key": f"demo-seed-{who}-{attempt}"})
         if status != 200:
             raise DemoStoreError(f"redeeming {reward['name']} for {who} failed ({status}: {body})")
         return body["code"]
+
+    def redeem_if_affordable(self, email: str, attempt: str) -> str | None:
+        """A regular redeems when the widget shows enough points, as shoppers do."""
+        customer_id = self.customer_id(email)
+        _, member = self.demo.proxy("GET", "member", customer_id)
+        if (member or {}).get("balance", 0) < self.cheapest_reward(customer_id)["points_cost"]:
+            return None
+        return self.redeem_cheapest_reward(email, attempt)
+
+    def play_crowd_step(self, step: CrowdStep) -> None:
+        customer = step.customer
+        if step.kind == "sign_up":
+            self.sign_up(Shopper(customer.email, customer.first_name, customer.last_name, customer.account,
+                                 customer.address, customer.accepts_marketing))
+        elif step.kind == "order":
+            self._crowd_order(step)
+        elif step.kind == "refund":
+            self.refund(step.order_label, step.items[0][0], "Returned: did not fit")
+        else:
+            self.cancel(step.order_label)
+
+    def _crowd_order(self, step: CrowdStep) -> None:
+        email = step.customer.email if step.customer else None
+        code = self.redeem_if_affordable(email, step.order_label) if step.redeem_first else None
+        referrer = step.referred_by
+        attributes = {"tessera_ref": self.referral_code(referrer.email)} if referrer else None
+        self.checkout(email, step.order_label, step.items, code=code, attributes=attributes,
+                      guest_email=step.guest_email or "pat.guest@example.com")
 
     def refer(self, referrer: str, referee: str, label: str, *handles: str) -> None:
         """The referee arrives through the referrer's link; the widget sets the cart attribute."""
@@ -188,8 +232,10 @@ def _tessera_knows_shop(demo: DemoShop) -> bool:
         return find_shop(session, demo.domain) is not None
 
 
-def seed_demo_store(demo: DemoShop, *, echo: Callable[[str], None] = lambda _: None) -> SeedReport:
-    """Install Tessera on the demo shop and play the story, unless that was done already."""
+def seed_demo_store(demo: DemoShop, *, echo: Callable[[str], None] = lambda _: None,
+                    crowd: CrowdPlan | None = None) -> SeedReport:
+    """Install Tessera on the demo shop and play the story, unless that was done already.
+    `crowd`: the regulars and guests around the named shoppers (default: the full year)."""
     report = SeedReport()
     if not _tessera_knows_shop(demo):
         demo.stand_in.state.forget_shop(demo.domain)  # left over from a database that is gone
@@ -201,23 +247,41 @@ def seed_demo_store(demo: DemoShop, *, echo: Callable[[str], None] = lambda _: N
         report.notes.append("the demo store was seeded before; `flask --app wsgi devstore reset` starts over")
         return report
     _turn_on_tiers_and_referrals(demo)
-    _play(demo, report, echo)
+    _play(demo, report, echo, plan_crowd() if crowd is None else crowd)
     with demo.stand_in.state.shop(demo.domain) as shop:
         shop["seeded_at"] = iso(demo.now)
     report.seeded_now = True
     return report
 
 
-def _play(demo: DemoShop, report: SeedReport, echo: Callable[[str], None]) -> None:
+def _play(demo: DemoShop, report: SeedReport, echo: Callable[[str], None], crowd: CrowdPlan) -> None:
     today, real_clock = demo.now, demo.t.clock
-    story = _Story(demo, report)
-    echo(f"Playing four months of shop life ({len(TIMELINE)} events) into Tessera as signed webhooks...")
+    story, days = _Story(demo, report), _steps_by_day(crowd)
+    echo(f"Playing {max(days, default=0)} days of shop life ({len(TIMELINE) + len(crowd.steps)} events) into "
+         f"Tessera as signed webhooks...")
     try:
-        for index, (days_ago, step) in enumerate(TIMELINE):
-            demo.t.clock = _StoryClock(today - timedelta(days=days_ago) + timedelta(minutes=index))
-            step(story)
+        with demo.in_batches():
+            for days_ago in sorted(days, reverse=True):
+                _play_day(demo, story, today - timedelta(days=days_ago), days[days_ago])
     finally:
         demo.t.clock = real_clock
+
+
+def _play_day(demo: DemoShop, story: _Story, day_start: datetime, steps: list[Callable[[_Story], None]]) -> None:
+    for minute, step in enumerate(steps):
+        demo.t.clock = _StoryClock(day_start + timedelta(minutes=minute))
+        step(story)
+    demo.run_jobs()  # the day's deliveries, processed before the next day begins
+
+
+def _steps_by_day(crowd: CrowdPlan) -> dict[int, list[Callable[[_Story], None]]]:
+    """days ago -> that day's steps: the named shoppers' first, then the regulars'."""
+    days: dict[int, list[Callable[[_Story], None]]] = {}
+    for days_ago, step in TIMELINE:
+        days.setdefault(days_ago, []).append(step)
+    for crowd_step in crowd.steps:
+        days.setdefault(crowd_step.days_ago, []).append(lambda story, s=crowd_step: story.play_crowd_step(s))
+    return days
 
 
 def reset_demo_store(demo: DemoShop) -> None:

@@ -53,9 +53,13 @@ class DemoState:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock_path = self.path.with_name(self.path.name + ".lock")
+        self._held: dict[str, Any] | None = None
 
     @contextmanager
     def _locked(self) -> Iterator[dict[str, Any]]:
+        if self._held is not None:  # this process holds the file (see `held`): no reload, no flock
+            yield self._held
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self._lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -63,6 +67,22 @@ class DemoState:
                 yield self._load()
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Keep the state in memory, locked against other processes, and write it once at the
+        end: a year of orders would otherwise re-read and re-write the whole file per change.
+        Inside, `snapshot` returns the live state (read it, do not change it)."""
+        if self._held is not None:
+            yield
+            return
+        with self._locked() as data:
+            self._held = data
+            try:
+                yield
+            finally:
+                self._held = None
+                self._save(data)
 
     def _load(self) -> dict[str, Any]:
         if not self.path.exists():
@@ -82,7 +102,7 @@ class DemoState:
         with self._locked() as data:
             shop = data["shops"].setdefault(domain, new_shop_state(domain))
             yield shop
-            self._save(data)
+            self._save_unless_held(data)
 
     def snapshot(self, domain: str) -> ShopState:
         """A copy for display; changes to it are not saved."""
@@ -92,4 +112,8 @@ class DemoState:
     def forget_shop(self, domain: str) -> None:
         with self._locked() as data:
             if data["shops"].pop(domain, None) is not None:
-                self._save(data)
+                self._save_unless_held(data)
+
+    def _save_unless_held(self, data: dict[str, Any]) -> None:
+        if self._held is None:
+            self._save(data)

@@ -8,8 +8,8 @@ stand-ins for the storefront routes the widget calls:
 - `/discount/<code>` and `/cart/update.js`: record what the widget asked for (tests read
   `app.extensions["storefront_preview"].calls`), and `/cart` shows it.
 
-Used by `make run` (DEVSTORE) and the browser tests (STOREFRONT_PREVIEW); registers nothing
-otherwise. Who is browsing (a member or a guest) is kept in a signed cookie, as a storefront
+Used by `make run` (DEVSTORE) and the browser tests (STOREFRONT_PREVIEW with TESTING); registers
+nothing otherwise. Who is browsing (a member or a guest) is kept in a signed cookie, as a storefront
 session would be: `/devstore/storefront?customer=<customer id>|guest&locale=it`. `embed=0` renders the
 same page as if the merchant had switched the app embed off (bench/storefront_weight.py compares both).
 """
@@ -53,7 +53,8 @@ bp = Blueprint("storefront_preview", __name__)
 
 
 def init_app(app: Flask) -> None:
-    if not (app.config.get("DEVSTORE") or app.config.get("STOREFRONT_PREVIEW")):
+    # It browses as any customer and lists members: the demo (loopback only) and tests only.
+    if not (app.config.get("DEVSTORE") or (app.config.get("STOREFRONT_PREVIEW") and app.config.get("TESTING"))):
         return
     app.extensions["storefront_preview"] = StorefrontPreview(ThemeExtension(EXTENSION_DIR))
     app.register_blueprint(bp)

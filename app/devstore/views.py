@@ -4,7 +4,8 @@
   points at: OAuth authorize and token endpoints, the Admin GraphQL API, and the admin's
   "open app" link (into Tessera's embedded admin with a fresh session token);
 - /devstore/session-token?shop=...    a fresh session token, for admin pages outside an iframe;
-- /devstore/ and /devstore/webhooks   the demo store's start page and its webhook deliveries.
+- /devstore/ and /devstore/webhooks   the demo store's start page and its webhook deliveries
+  (the start page also answers a bare GET /, the address `make run` prints).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from app.devstore.bulk import file_path
 from app.devstore.catalog import DEMO_SHOP
 from app.devstore.discounts import status as discount_status
 from app.devstore.schema import AdminSchemaMissing
+from app.devstore.seed import SHOPPERS
 from app.devstore.stand_in import credentials, stand_in
 from app.errors import ApiError
 from app.runtime import tessera
@@ -111,7 +113,11 @@ def bulk_file(token: str):
 
 @bp.get("/session-token")
 def session_token():
+    """Signed with the demo-only secret, and only for the demo store's own shop: the demo plays
+    the admin of one shop, never of another shop this database may know."""
     domain = _domain(request.args.get("shop") or DEMO_SHOP)
+    if domain != DEMO_SHOP:
+        raise ApiError(403, "not_the_demo_shop", f"The demo store mints session tokens for {DEMO_SHOP} only.")
     return {"token": oauth.mint_session_token(domain, credentials(current_app.config))}, 200, \
         {"Cache-Control": "no-store"}
 
@@ -121,9 +127,23 @@ def home():
     state = stand_in().state.snapshot(DEMO_SHOP)
     now = tessera().clock()
     discounts = [dict(d, status=discount_status(d, now)) for d in reversed(list(state["discounts"].values()))]
-    return render_template("devstore/home.html", shop=state, customers=list(state["customers"].values()),
-                           discounts=discounts, orders=len(state["orders"]), admin_url=_admin_path(),
-                           inbox_url=_admin_path("activity"))
+    named = {shopper.email for shopper in SHOPPERS.values()}
+    customers = list(state["customers"].values())
+    return render_template("devstore/home.html", shop=state, discounts=discounts, orders=len(state["orders"]),
+                           story_customers=[c for c in customers if c["email"] in named],
+                           other_customers=[c for c in customers if c["email"] not in named],
+                           admin_url=_admin_path(), inbox_url=_admin_path("activity"))
+
+
+@bp.before_app_request
+def start_page_at_root():
+    """`make run` prints APP_URL: opened as typed (no shop, no session token) it shows the demo
+    store's start page instead of the admin's sign-in error. The admin's own loads of / carry a
+    shop or an id_token and pass through."""
+    if request.path == "/" and request.method in ("GET", "HEAD") and not (
+            request.args.get("shop") or request.args.get("id_token") or request.headers.get("Authorization")):
+        return home()
+    return None
 
 
 @bp.get("/webhooks")

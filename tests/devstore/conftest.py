@@ -19,7 +19,8 @@ APP_URL = "http://127.0.0.1:5000"
 
 
 def demo_settings(settings: dict, app_url: str, tmp_path) -> dict:
-    return {**settings, "DEVSTORE": True, "APP_URL": app_url,
+    """The suite's settings, minus its secrets: the demo store brings its own demo-only ones."""
+    return {**settings, "DEVSTORE": True, "APP_URL": app_url, "SHOPIFY_API_SECRET": "", "TOKEN_ENCRYPTION_KEY": "",
             "SHOPIFY_ADMIN_BASE_URL": f"{app_url}/devstore/shopify/{{shop}}",
             "DEVSTORE_STATE_PATH": str(tmp_path / "devstore.json")}
 

@@ -63,7 +63,7 @@ def test_trigger_customers_create_without_an_install_delivers_nothing(flask):
 
 
 def test_seed_prints_the_demo_urls_and_reset_starts_over(flask, t):
-    seeded = flask("seed")
+    seeded = flask("seed", "--customers", "0")
     reset = flask("reset")
     assert seeded.exit_code == 0, seeded.output
     assert "Seeded: 7 customers, 17 orders" in seeded.output

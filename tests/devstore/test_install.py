@@ -10,11 +10,13 @@ import requests
 
 from app import create_app
 from app.devstore import DEMO_SHOP
+from app.devstore.guard import DEMO_API_SECRET
 from app.services.shops import call_admin, find_shop
 from app.shopify.documents import SHOP_INFO
 from app.shopify.oauth import OAuthError
 from app.shopify.session_tokens import decode_session_token
 from app.shopify.signatures import oauth_query_hmac_valid
+from tests.conftest import TEST_KEY
 from tests.support import API_KEY, SECRET
 
 OPEN_APP = f"/devstore/shopify/{DEMO_SHOP}/admin/apps/{API_KEY}"
@@ -38,17 +40,17 @@ def test_opening_the_app_installs_it_first_then_lands_in_the_admin_with_a_sessio
     before = client.get(OPEN_APP)
     demo.install()
     after = urlsplit(client.get(OPEN_APP).headers["Location"])
-    claims = decode_session_token(dict(parse_qsl(after.query))["id_token"], api_key=API_KEY, secrets=[SECRET])
+    claims = decode_session_token(dict(parse_qsl(after.query))["id_token"], api_key=API_KEY, secrets=[DEMO_API_SECRET])
     assert before.headers["Location"].startswith(f"{t.app_url}/auth/install?")
-    assert oauth_query_hmac_valid(urlsplit(before.headers["Location"]).query, [SECRET])
-    assert (after.path, oauth_query_hmac_valid(after.query, [SECRET])) == ("/", True)
+    assert oauth_query_hmac_valid(urlsplit(before.headers["Location"]).query, [DEMO_API_SECRET])
+    assert (after.path, oauth_query_hmac_valid(after.query, [DEMO_API_SECRET])) == ("/", True)
     assert claims.shop_domain == DEMO_SHOP
     assert urlsplit(client.get(f"{OPEN_APP}/members/42").headers["Location"]).path == "/members/42"  # deep link
 
 
 def test_the_session_token_endpoint_mints_tokens_tessera_accepts(client):
     response = client.get(f"/devstore/session-token?shop={DEMO_SHOP}")
-    claims = decode_session_token(response.get_json()["token"], api_key=API_KEY, secrets=[SECRET])
+    claims = decode_session_token(response.get_json()["token"], api_key=API_KEY, secrets=[DEMO_API_SECRET])
     assert (claims.shop_domain, response.headers["Cache-Control"]) == (DEMO_SHOP, "no-store")
 
 
@@ -73,7 +75,7 @@ def test_a_session_token_is_exchanged_for_an_offline_token(client, t, demo):
 
 
 def test_the_demo_store_registers_nothing_without_devstore(app_settings):
-    plain = create_app({**app_settings, "DEVSTORE": False})
+    plain = create_app({**app_settings, "DEVSTORE": False, "SHOPIFY_API_SECRET": SECRET, "TOKEN_ENCRYPTION_KEY": TEST_KEY})
     assert plain.test_client().get("/devstore/session-token").status_code == 404
     assert "devstore" not in plain.cli.list_commands(None) and "devstore" not in plain.extensions
     plain.extensions["tessera"].db.engine.dispose()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.devstore import DEMO_SHOP
 from app.devstore.catalog import product
+from app.devstore.crowd import plan_crowd
 from app.devstore.demo import DemoShop
 from app.devstore.oauth import host_param
 from app.devstore.seed import seed_demo_store
@@ -27,7 +28,7 @@ def test_the_tour_from_seed_to_a_used_code_in_the_admin(browser, served_demo):
     t = app.extensions["tessera"]
     with app.app_context():
         demo = DemoShop(app)
-        seed_demo_store(demo)
+        seed_demo_store(demo, crowd=plan_crowd(customers=6, guest_orders=1))  # a few regulars: fast
         alice = next(c["id"] for c in demo.snapshot()["customers"].values() if c["email"] == "alice@example.com")
         page = browser.new_page(viewport={"width": 1280, "height": 900})
 

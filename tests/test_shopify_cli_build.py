@@ -1,0 +1,86 @@
+"""The Shopify CLI builds the app as `shopify app deploy` would, offline: every extension under
+shopify.app.toml's extension_directories is found, theme-checked and bundled.
+
+The CLI (pinned in package.json, installed by `make test`'s `npm ci`) is the real client for our
+extension folders. `app build` prints theme-check errors but still exits 0, so the test reads
+them from its output: a Liquid error that Shopify's theme check reports fails here too.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.support import PROJECT_ROOT
+
+CLI = PROJECT_ROOT / "node_modules" / ".bin" / "shopify"
+APP_TOML = tomllib.loads((PROJECT_ROOT / "shopify.app.toml").read_text())
+# theme-check's findings as the CLI prints them, one per line: `[error]: LiquidHTMLSyntaxError`.
+THEME_CHECK_ERROR = re.compile(r"\[error\]:\s*(\w+)")
+
+pytestmark = pytest.mark.skipif(not CLI.exists(), reason="the Shopify CLI is not installed: run `npm ci` "
+                                                         "(make test does)")
+
+
+def extension_folders(app_root: Path) -> list[Path]:
+    """Each folder holding a shopify.extension.toml under the app's extension_directories."""
+    folders = []
+    for pattern in APP_TOML["extension_directories"]:
+        folders += [p.parent for p in sorted(app_root.glob(f"{pattern}/shopify.extension.toml"))]
+        folders += [p.parent for p in sorted(app_root.glob(f"{pattern}/*/shopify.extension.toml"))]
+    return folders
+
+
+def extension_handle(folder: Path) -> str:
+    """The handle the CLI gives an extension: its own, or its name slugified."""
+    config = tomllib.loads((folder / "shopify.extension.toml").read_text())
+    return config.get("handle") or re.sub(r"[^a-z0-9]+", "-", config["name"].lower()).strip("-")
+
+
+def app_copy(tmp_path: Path) -> Path:
+    """The app config and extension folders only: the build writes .shopify/ beside them, and a
+    test must not leave files in the working tree."""
+    root = tmp_path / "app"
+    root.mkdir()
+    shutil.copy(PROJECT_ROOT / "shopify.app.toml", root)
+    for folder in extension_folders(PROJECT_ROOT):
+        shutil.copytree(folder, root / folder.relative_to(PROJECT_ROOT))
+    return root
+
+
+def shopify_app_build(root: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    # CI=1: no prompts, plain output. No analytics, no notifications fetch, no writes to the
+    # user's CLI config: the build must not need (or try) the network.
+    env = {**os.environ, "CI": "1", "SHOPIFY_CLI_NO_ANALYTICS": "1", "OPT_OUT_INSTRUMENTATION": "true",
+           "SHOPIFY_CLI_NOTIFICATIONS_URL": "http://127.0.0.1:9/notifications.json", "NO_COLOR": "1",
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    return subprocess.run([str(CLI), "app", "build", "--no-color", "--path", str(root)], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=root)
+
+
+def test_the_shopify_cli_builds_every_extension_offline_without_theme_check_errors(tmp_path):
+    root = app_copy(tmp_path)
+    folders = extension_folders(root)
+    assert folders, "shopify.app.toml's extension_directories hold no extension"
+    result = shopify_app_build(root, tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert f"{APP_TOML['handle']} built!" in output, output
+    for folder in folders:
+        assert f"Bundling theme extension {extension_handle(folder)}..." in output, output
+        # A theme extension builds in place: its folder is what deploy uploads.
+        assert (folder / "blocks").is_dir() and any((folder / "blocks").glob("*.liquid"))
+    assert THEME_CHECK_ERROR.findall(output) == [], output
+
+
+def test_a_liquid_error_in_a_block_shows_up_as_a_theme_check_error_in_the_build(tmp_path):
+    root = app_copy(tmp_path)
+    block = next((root / "theme_extension" / "blocks").glob("*.liquid"))
+    block.write_text(block.read_text() + "\n{% if %}\n")
+    result = shopify_app_build(root, tmp_path)
+    assert "LiquidHTMLSyntaxError" in THEME_CHECK_ERROR.findall(result.stdout + result.stderr)
