@@ -200,23 +200,22 @@ def admin_client(t: "Tessera", session: Session, shop: Shop) -> AdminClient:
 def call_admin(t: "Tessera", session: Session, shop: Shop, document, variables=None, **options) -> dict:
     """Run one Admin GraphQL document; a refused token marks the shop for re-authentication.
     `options` go to AdminClient.execute (retry_ambiguous, deadline)."""
-    client = admin_client(t, session, shop)
-    # Never wait for Shopify inside a transaction: on SQLite even a reading job holds the database
-    # write lock (BEGIN IMMEDIATE), and webhook acknowledgements would wait for the HTTP call.
-    session.commit()
-    try:
-        return client.execute(document, variables, **options)
-    except ShopifyAuthError as exc:
-        _mark_reauth(session, shop, str(exc), t.clock())
-        raise ShopNeedsReauth(str(exc)) from exc
+    return _outside_transaction(t, session, shop, lambda client: client.execute(document, variables, **options))
 
 
 def call_admin_partial(t: "Tessera", session: Session, shop: Shop, document, variables=None) -> PartialResult:
     """`call_admin` for a caller that can do without fields Shopify withholds (ACCESS_DENIED on
     fields): the data with the withheld fields listed."""
+    return _outside_transaction(t, session, shop, lambda client: client.execute_partial(document, variables))
+
+
+def _outside_transaction(t: "Tessera", session: Session, shop: Shop, run):
     client = admin_client(t, session, shop)
+    # Never wait for Shopify inside a transaction: on SQLite even a reading job holds the database
+    # write lock (BEGIN IMMEDIATE), and webhook acknowledgements would wait for the HTTP call.
+    session.commit()
     try:
-        return client.execute_partial(document, variables)
+        return run(client)
     except ShopifyAuthError as exc:
         _mark_reauth(session, shop, str(exc), t.clock())
         raise ShopNeedsReauth(str(exc)) from exc

@@ -355,9 +355,10 @@ def test_shopify_slower_than_the_request_budget_answers_202_and_the_worker_finis
     t.config["REDEEM_DEADLINE_SECONDS"] = 0.5
     give(t, shop, 500)
     stub.then(slow_timeout(0.3), slow_timeout(0.3), slow_timeout(0.3))
-    started = time.monotonic()
     response = redeem(client, five_off, key="slow-click-1")
-    assert time.monotonic() - started < 1.0 and len(stub.mutations) in (1, 2)  # what fits in 0.5 s
+    # The budget, not the scripted replies, ended the request: a third 0.3 s try would not fit in
+    # 0.5 s (counted in tries, not wall time, so a busy machine cannot make this flaky).
+    assert len(stub.mutations) in (1, 2)
     [stored] = redemptions(t)
     assert response.status_code == 202 and response.json == {"status": "pending", "redemption_id": stored.id}
     assert poll(client, stored.id).json["status"] == "pending" and balance(t, shop).balance == 0
