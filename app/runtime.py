@@ -2,6 +2,7 @@
 built once by create_app and reachable from requests, jobs and CLI commands alike."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,6 +34,8 @@ class Tessera:
     http: requests.Session = field(default_factory=requests.Session)
     # Sleep used between Shopify retries; tests replace it so backoff costs no wall time.
     sleep: Callable[[float], None] | None = None
+    # Elapsed-time clock of request budgets (redemption deadline); tests advance a fake one.
+    monotonic: Callable[[], float] = time.monotonic
 
     @property
     def api_key(self) -> str:

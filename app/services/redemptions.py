@@ -19,7 +19,6 @@ REDEEM_DEADLINE_SECONDS on Shopify; past it the redemption stays pending for the
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -131,7 +130,7 @@ def redeem_reward(t: "Tessera", shop_id: int, customer_id: int, reward_id: Any, 
     """The shopper's redemption. Still `pending` in the result when Shopify did not finish within
     the request's time budget (the worker finishes it) or another request is finishing it."""
     key = _idempotency_key(idempotency_key)
-    deadline = time.monotonic() + float(t.config.get("REDEEM_DEADLINE_SECONDS", 15))
+    deadline = t.monotonic() + float(t.config.get("REDEEM_DEADLINE_SECONDS", 15))
     with t.db.scope() as session:
         shop = session.get(Shop, shop_id)
         price = _free_product_price(t, session, shop, reward_id, deadline)

@@ -194,7 +194,8 @@ def _resume_what_waited(t: "Tessera", shop: Shop, flagged_at: datetime | None) -
 def admin_client(t: "Tessera", session: Session, shop: Shop) -> AdminClient:
     token = fresh_access_token(t, session, shop)
     kwargs = {"sleep": t.sleep} if t.sleep else {}
-    return AdminClient(shop.domain, token, url=t.endpoints.graphql_url(shop.domain), http=t.http, **kwargs)
+    return AdminClient(shop.domain, token, url=t.endpoints.graphql_url(shop.domain), http=t.http,
+                       monotonic=t.monotonic, **kwargs)
 
 
 def call_admin(t: "Tessera", session: Session, shop: Shop, document, variables=None, **options) -> dict:
