@@ -361,9 +361,9 @@ def test_shopify_slower_than_the_request_budget_answers_202_and_the_worker_finis
                                                                                     five_off):
     t.config["REDEEM_DEADLINE_SECONDS"] = 0.5
     give(t, shop, 500)
-    stub.then(slow_timeout(t, 0.3), slow_timeout(t, 0.3), slow_timeout(t, 0.3))
+    stub.then(*[slow_timeout(t, 0.3)] * 4)
     response = redeem(client, five_off, key="slow-click-1")
-    assert len(stub.mutations) == 2  # the budget, not the script, ended it: a third 0.3 s try does not fit
+    assert len(stub.mutations) in (1, 2)  # the budget ended it (the backoff's jitter decides a second try)
     [stored] = redemptions(t)
     assert response.status_code == 202 and response.json == {"status": "pending", "redemption_id": stored.id}
     assert poll(client, stored.id).json["status"] == "pending" and balance(t, shop).balance == 0
