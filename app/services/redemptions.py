@@ -466,12 +466,24 @@ def note_codes_on_order(session: Session, shop: Shop, order: Order, member: Memb
         return
     used = session.scalars(select(Redemption).where(Redemption.shop_id == shop.id, Redemption.code.in_(codes))).all()
     for redemption in used:
-        if redemption.status == "expired":
+        if _mark_used(session, redemption, order, now) == "expired":
             _charge_again_if_returned(session, redemption, order, now)
-        if redemption.status in ("issued", "expired"):
-            redemption.status, redemption.used_at, redemption.used_order_id = "used", now, order.order_id
         if redemption.used_order_id == order.order_id and _order_void(order):
             _return_points_for_void_order(session, shop, order, redemption, now)
+
+
+def _mark_used(session: Session, redemption: Redemption, order: Order, now: datetime) -> str | None:
+    """Compare-and-set, like every redemption transition: the expiry sweep may have expired the
+    code (and returned its points) since it was read. Returns the status it was used from."""
+    for status in ("issued", "expired"):
+        changed = session.execute(update(Redemption).where(
+            Redemption.shop_id == redemption.shop_id, Redemption.id == redemption.id, Redemption.status == status)
+            .values(status="used", used_at=now, used_order_id=order.order_id)
+            .execution_options(synchronize_session=False)).rowcount
+        if changed:
+            session.refresh(redemption)
+            return status
+    return None
 
 
 def _charge_again_if_returned(session: Session, redemption: Redemption, order: Order, now: datetime) -> None:

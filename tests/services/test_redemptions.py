@@ -397,3 +397,18 @@ def test_only_the_signed_in_owner_may_read_a_redemption(client, t, shop, stub, f
     assert poll(client, redemption_id, shop="other-shop.myshopify.com").status_code == 404
     assert poll(client, "nope").status_code == 404 and poll(client, 987654).status_code == 404
     assert poll(client, redemption_id).json["status"] == "issued"
+
+
+def test_a_code_used_in_an_order_after_its_points_were_returned_charges_them_again(client, t, shop, stub, five_off):
+    from app.services.redemptions import expire_unused_codes
+    set_program(t, shop, {"clawback": {"return_points_for_expired_codes": True}})
+    give(t, shop, 500)
+    code = redeem(client, five_off).json["code"]
+    t.clock.advance(days=92)
+    assert expire_unused_codes(t) == 1 and balance(t, shop).balance == 500
+    paid = payload("orders/paid")  # placed before the code ended, delivered late
+    paid["discount_codes"] = [{"code": code}]
+    deliver(client, t, "orders/paid", paid)
+    [used] = redemptions(t)
+    assert (used.status, used.used_order_id) == ("used", paid["id"])
+    assert (f"redemption:{used.id}:late_use", -500) in ledger(t, shop)
