@@ -38,7 +38,8 @@ from app.loyalty.settlement import (MemberState, OrderPlan, ProgramInForce, earn
 from app.models import LedgerEntry, Member, Order, Redemption, Refund, Shop
 from app.services.members import new_referral_code
 from app.services.ledger import entry_row, spendable_points, write_entries
-from app.services.orders import apply_order, first_order_key
+from app.services.order_settlement import first_order_key
+from app.services.orders import apply_order
 from app.services.program import current_program
 from app.services.reconcile import order_payload_from_graphql
 from app.services.set_sql import among, insert_rows  # noqa: F401 (bulk_staging and the bench import them here)
@@ -220,7 +221,7 @@ def _insert_members(session: Session, shop: Shop, customer_ids: list[int], profi
 
 
 def _order_row(shop: Shop, f: OrderFacts, member_id: int | None, now: datetime) -> dict[str, Any]:
-    """The row services.orders.record_order writes for an order it has never seen."""
+    """The row services.orders.apply_orders writes for an order it has never seen."""
     return {"shop_id": shop.id, "order_id": f.order_id, "member_id": member_id, "customer_id": f.customer_id,
             "name": f.name, "currency": f.currency, "total_minor": f.total_minor, "subtotal_minor": f.subtotal_minor,
             "earning_base_minor": f.bases.merchandise_minor, "refunded_base_minor": 0,

@@ -4,12 +4,15 @@ PostgreSQL: duplicates, refunds arriving before their order, several orders of o
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event
 
 from app.loyalty.orders import parse_order, parse_refund
 from app.models import Shop
 from app.services.orders import apply_order, apply_orders, apply_refund
 from tests.services.test_bulk_import import DEFAULT, RICH, prepare, rest_order, rest_refund, snapshot
+from tests.services.test_convergence import SEQUENCES, _ids, normalised, shuffled_with_duplicates, with_fresh_ids
 
 
 def deliveries() -> list:
@@ -21,11 +24,12 @@ def deliveries() -> list:
     cancelled = rest_order(9, 3, gift_card=False, cancelled_at="2025-02-15T10:00:00-05:00",
                            updated_at="2025-02-15T10:00:00-05:00")
     short = rest_order(11, 6)  # a member already below zero: the take-back falls short
+    later = rest_order(17, 6, gift_card=False)  # ... then earns again: this take-back is whole
     return [parse_refund(rest_refund(partly, 2)),  # the refund arrives before its order
             parse_order(first), parse_order(again), parse_order(first),  # a duplicate delivery
             parse_order(partly, topic="orders/paid"), parse_order(cancelled_paid), parse_order(cancelled),
             parse_order(short), parse_refund(rest_refund(short, 11)), parse_refund(rest_refund(short, 11)),
-            parse_refund(rest_refund(partly, 2))]
+            parse_refund(rest_refund(partly, 2)), parse_order(later), parse_refund(rest_refund(later, 17, hoodies=2))]
 
 
 def one_by_one(t, shop, events) -> None:
@@ -91,3 +95,26 @@ def statements_for(t, shop, batch) -> int:
     finally:
         event.remove(t.db.engine, "before_cursor_execute", count)
     return len(executed)
+
+
+def as_facts(events: list[tuple[str, dict]], n: int) -> list:
+    return [parse_refund(body) if topic == "refunds/create" else parse_order(body, topic=topic)
+            for topic, body in ((topic, with_fresh_ids(body, n)) for topic, body in events)]
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+def test_batches_of_any_delivery_order_converge_to_the_in_order_ledger(t, shop, name):
+    events = SEQUENCES[name]
+    reference = next(_ids)
+    one_by_one(t, shop, as_facts(events, reference))
+    expected = normalised(t, shop, reference)
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(shuffled_with_duplicates(events), st.integers(1, 8))
+    def check(deliveries, size):
+        n = next(_ids)
+        in_batches(t, shop, as_facts(deliveries, n), size)
+        assert normalised(t, shop, n) == expected
+
+    check()
