@@ -7,7 +7,7 @@ entry pointing at the one it corrects.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -34,10 +34,16 @@ def order_reversal_key(order_id: int) -> str:
     return f"order:{order_id}:reversal"
 
 
-def order_edit_key(order_id: int, version: str) -> str:
-    """The difference an order edit makes; `version` is the edited order's `updated_at`, so a
-    later delivery of the same state adds nothing and a further edit gets its own entry."""
+def order_edit_key(order_id: int, updated_at: datetime | None, base_minor: int) -> str:
+    """The difference an order edit makes, keyed by the edited order's `updated_at`, so a later
+    delivery of the same state adds nothing and a further edit gets its own entry (an order
+    without `updated_at` is keyed by the base it was edited to)."""
+    version = updated_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ") if updated_at else f"base{base_minor}"
     return f"order:{order_id}:edit:{version}"
+
+
+def order_streak_key(order_id: int) -> str:
+    return f"order:{order_id}:streak"
 
 
 def refund_clawback_key(refund_id: int) -> str:
@@ -63,6 +69,39 @@ def tier_entry_key(member_id: int, tier_key: str) -> str:
 
 def referral_reward_key(referral_id: int) -> str:
     return f"referral:{referral_id}:reward"
+
+
+def referral_reversal_key(referral_id: int) -> str:
+    return f"referral:{referral_id}:reversal"
+
+
+def referral_welcome_key(referral_id: int) -> str:
+    return f"referral:{referral_id}:welcome"
+
+
+def guest_referral_welcome_key(guest_referral_id: int, *, retry_after: int | None = None) -> str:
+    suffix = f":after-{retry_after}" if retry_after else ""
+    return f"guest-referral:{guest_referral_id}:welcome{suffix}"
+
+
+def redemption_late_use_key(redemption_id: int) -> str:
+    return f"redemption:{redemption_id}:late_use"
+
+
+def adjustment_key(member_id: int, idempotency_key: str) -> str:
+    return f"member:{member_id}:adjust:{idempotency_key}"
+
+
+def starting_balance_key(member_id: int) -> str:
+    return f"member:{member_id}:import:starting_balance"
+
+
+def tier_entry_reward_key(tier_key: str) -> str:
+    return f"tier:{tier_key}:entry-reward"
+
+
+def tier_free_shipping_key(tier_key: str, until: datetime | None) -> str:
+    return f"tier:{tier_key}:free-shipping:{until:%Y%m%d}" if until else f"tier:{tier_key}:free-shipping"
 
 
 class Balance(NamedTuple):

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.loyalty.errors import InsufficientPoints, InvalidInput
-from app.loyalty.ledger import EntryKind
+from app.loyalty.ledger import EntryKind, adjustment_key
 from app.models import LedgerEntry, Member, Shop
 from app.services.ledger import NewEntry, balance_of, entry_by_key, lock_member, post_entry
 from app.services.program import current_program
@@ -34,7 +34,7 @@ def adjust_points(session: Session, shop: Shop, member: Member, points, reason, 
                   now: datetime, idempotency_key: str | None = None) -> LedgerEntry:
     """Never takes a balance below zero; the same idempotency key never adjusts twice."""
     points, reason = validate_adjustment(points, reason)
-    key = f"member:{member.id}:adjust:{idempotency_key or uuid.uuid4().hex}"
+    key = adjustment_key(member.id, idempotency_key or uuid.uuid4().hex)
     lock_member(session, member)
     existing = entry_by_key(session, shop.id, key)
     if existing is not None:

@@ -3,8 +3,8 @@
 The webhook path (services/orders.apply_order) spends ~20 statements on one order; a year of a
 busy shop's history is a million orders. Here a batch of ~1000 orders costs a handful of
 statements: members inserted ignoring conflicts and read back in one SELECT, orders and refunds
-inserted the same way, and the ledger entries computed in Python with the same domain functions
-(earning, clawback, settlement wording, expiry) and inserted with the same idempotency keys.
+inserted the same way, and the ledger entries planned by the same planner the webhook path uses
+(loyalty.settlement.plan_order) and inserted with the same idempotency keys.
 So an imported order has exactly the entries apply_order would give it, and importing again,
 or a webhook about the order arriving later, adds nothing.
 
@@ -24,33 +24,25 @@ later refund or cancellation webhook finds it settled and takes nothing back.
 """
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, any_, bindparam, case, func, literal, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement, TextClause
 
-from app.loyalty.actions import action_reason, action_rule, claim_key
-from app.loyalty.earning import points_for_order
-from app.loyalty.errors import ActionNotAllowed
-from app.loyalty.expiry import lot_expiry
-from app.loyalty.ledger import EntryKind, order_earn_key, order_reversal_key, refund_clawback_key
 from app.loyalty.orders import OrderFacts, parse_order
 from app.loyalty.program import Program
-from app.loyalty.settlement import (EarnedOrder, earn_reason, earning_trigger_met, history_reason, is_void,
-                                    order_label, refund_reason, refund_take_back, refunded_merchandise,
-                                    reversal_reason, take_back_split, vests_at, with_shortfall)
+from app.loyalty.settlement import (MemberState, OrderPlan, ProgramInForce, earning_trigger_met,
+                                    plan_history_order, plan_order)
 from app.models import LedgerEntry, Member, Order, Redemption, Refund, Shop
 from app.services.members import new_referral_code
+from app.services.ledger import entry_row, spendable_points, write_entries
+from app.services.order_settlement import first_order_key
 from app.services.orders import apply_order
 from app.services.program import current_program
 from app.services.reconcile import order_payload_from_graphql
+from app.services.set_sql import among, insert_rows  # noqa: F401 (bulk_staging and the bench import them here)
 from app.shopify.bulk import BulkOrder
 
 BATCH_ORDERS = 1000
@@ -126,58 +118,6 @@ def _reward_codes(session: Session, shop: Shop, orders: list[OrderFacts]) -> set
                                                              among(session, Redemption.code, codes))))
 
 
-# ---- SQL for a thousand rows at a time ---------------------------------------------------------
-# On PostgreSQL a batch's rows travel as one JSON document (INSERT ... SELECT FROM
-# json_populate_recordset) and id lists as one array (`= ANY(array)`): the statement text is the
-# same for every batch, so the driver and the server prepare it once. A multi-row VALUES list or
-# an IN list with 1000 placeholders is a new, long text every time, and parsing it cost the
-# driver more than the server spent executing it.
-
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def among(session: Session, column, values: Iterable) -> ColumnElement:
-    """`column IN values`, as one array parameter on PostgreSQL (see above)."""
-    values = list(values)
-    if _is_postgres(session):
-        return column == any_(literal(values, postgresql.ARRAY(column.type)))
-    return column.in_(values)
-
-
-def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]], *, conflict: tuple[str, ...] | None,
-                returning: tuple[str, ...] = ()) -> list[tuple]:
-    """INSERT rows (all with the same keys) ignoring conflicts (on `conflict`, or any unique
-    constraint when None); the `returning` columns of the rows actually inserted."""
-    if not rows:
-        return []
-    if _is_postgres(session):
-        statement = _json_insert(table, tuple(rows[0]), conflict, returning)
-        result = session.execute(statement, {"rows": json.dumps(rows, default=_json_value)})
-    else:
-        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict) if conflict else None)
-        result = session.execute(statement.returning(*[table.c[r] for r in returning]) if returning else statement,
-                                 rows)
-    return [tuple(row) for row in result] if returning else []
-
-
-@lru_cache(maxsize=16)
-def _json_insert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...] | None,
-                 returning: tuple[str, ...]) -> TextClause:
-    names = ", ".join(columns)
-    target = f"({', '.join(conflict)}) " if conflict else ""
-    sql = (f"INSERT INTO {table.name} ({names}) SELECT {names} FROM json_populate_recordset(NULL::{table.name}, "
-           f"CAST(:rows AS json)) ON CONFLICT {target}DO NOTHING"
-           + (f" RETURNING {', '.join(returning)}" if returning else ""))
-    return text(sql)
-
-
-def _json_value(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()  # aware UTC: PostgreSQL reads it as timestamptz
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
 # ---- new orders, set-based ------------------------------------------------------------------
 
 def _import_fresh(session: Session, shop: Shop, orders: list[OrderFacts], *, earn_points: bool, now: datetime,
@@ -191,13 +131,14 @@ def _import_fresh(session: Session, shop: Shop, orders: list[OrderFacts], *, ear
     _insert_refunds(session, shop, orders, now)
     settled = [f for f in orders if f.customer_id is not None and not f.is_test
                and earning_trigger_met(program, paid=f.paid, fulfilled=f.fulfilled)]
-    plan = _Plan(shop.id, version.id, program, now)
+    rules = ProgramInForce(version.id, program)
+    plan = _Plan(shop.id, now)
     if earn_points:
-        plan.earn(settled, members, _member_states(session, shop, members, settled),
-                  _spendable(session, shop, members, settled, program, now),
-                  _claimed(session, shop, members, settled, program, now))
+        plan.plans = plan_batch(settled, members, _member_states(session, shop, members, settled, rules, now),
+                                rules, now)
     else:
-        plan.mark_history(settled, members)
+        plan.plans = [(members[f.customer_id], plan_history_order(f, members[f.customer_id], rules))
+                      for f in settled]
     _write(session, plan, report)
     _record_refunded_bases(session, shop, plan)
     _touch_members(session, plan, now)
@@ -280,7 +221,7 @@ def _insert_members(session: Session, shop: Shop, customer_ids: list[int], profi
 
 
 def _order_row(shop: Shop, f: OrderFacts, member_id: int | None, now: datetime) -> dict[str, Any]:
-    """The row services.orders.record_order writes for an order it has never seen."""
+    """The row services.orders.apply_orders writes for an order it has never seen."""
     return {"shop_id": shop.id, "order_id": f.order_id, "member_id": member_id, "customer_id": f.customer_id,
             "name": f.name, "currency": f.currency, "total_minor": f.total_minor, "subtotal_minor": f.subtotal_minor,
             "earning_base_minor": f.bases.merchandise_minor, "refunded_base_minor": 0,
@@ -310,17 +251,12 @@ def _insert_refunds(session: Session, shop: Shop, orders: list[OrderFacts], now:
     insert_rows(session, Refund.__table__, rows, conflict=("shop_id", "refund_id"))
 
 
-@dataclass(frozen=True)
-class _MemberState:
-    blocked: bool
-    tier_key: str | None
-
-
-def _member_states(session: Session, shop: Shop, members: dict[int, int],
-                   settled: list[OrderFacts]) -> dict[int, _MemberState]:
-    """member id -> state, locked like services.ledger.lock_member (a redemption running now
-    waits, so a take-back never reads a balance about to be spent). Locked in id order: two
-    imports never wait for each other in a cycle."""
+def _member_states(session: Session, shop: Shop, members: dict[int, int], settled: list[OrderFacts],
+                   rules: ProgramInForce, now: datetime) -> dict[int, MemberState]:
+    """member id -> the planner's view of the member, locked like services.ledger.lock_member (a
+    redemption running now waits, so a take-back never reads a balance about to be spent).
+    Locked in id order: two imports never wait for each other in a cycle. History earns no
+    streaks (order_times None)."""
     ids = sorted({members[f.customer_id] for f in settled})
     if not ids:
         return {}
@@ -328,178 +264,69 @@ def _member_states(session: Session, shop: Shop, members: dict[int, int],
         Member.shop_id == shop.id, among(session, Member.id, ids)).order_by(Member.id)
     if session.get_bind().dialect.name != "sqlite":  # SQLite: the import holds the write lock already
         query = query.with_for_update(key_share=True)  # as lock_member: FOR NO KEY UPDATE
-    return {row.id: _MemberState(row.blocked_at is not None, row.tier_key) for row in session.execute(query)}
+    rows = session.execute(query).all()
+    taking_back = [members[f.customer_id] for f in settled if f.refunds or f.cancelled_at or f.fully_refunded]
+    # Only a take-back reads the balance, and only when it may not go negative.
+    spendable = {} if rules.program.clawback.allow_negative_balance else \
+        spendable_points(session, shop, sorted(set(taking_back)), now)
+    claimed = _claimed(session, shop, ids, rules.program, now)
+    return {row.id: MemberState(row.id, row.blocked_at is not None, row.tier_key, spendable.get(row.id, 0),
+                                frozenset(k for k in claimed if k == first_order_key(rules.program, row.id, now)))
+            for row in rows}
 
 
-def _spendable(session: Session, shop: Shop, members: dict[int, int], settled: list[OrderFacts], program: Program,
-               now: datetime) -> dict[int, int]:
-    """member id -> spendable balance now, for members whose orders here have take-backs that the
-    balance may limit."""
-    if program.clawback.allow_negative_balance:
-        return {}
-    ids = sorted({members[f.customer_id] for f in settled if f.refunds or _void(f)})
-    if not ids:
-        return {}
-    vested = LedgerEntry.vests_at.is_(None) | (LedgerEntry.vests_at <= now)
-    rows = session.execute(select(LedgerEntry.member_id, func.sum(case((vested, LedgerEntry.points), else_=0))).where(
-        LedgerEntry.shop_id == shop.id, among(session, LedgerEntry.member_id, ids)).group_by(LedgerEntry.member_id))
-    return {member_id: int(points or 0) for member_id, points in rows}
-
-
-def _claimed(session: Session, shop: Shop, members: dict[int, int], settled: list[OrderFacts],
-             program: Program, now: datetime) -> set[str]:
+def _claimed(session: Session, shop: Shop, member_ids: list[int], program: Program, now: datetime) -> set[str]:
     """First-order bonus keys already in the ledger, for the members here."""
-    if not action_rule(program, "first_order").enabled:
+    keys = [k for k in (first_order_key(program, member_id, now) for member_id in member_ids) if k]
+    if not keys:
         return set()
-    keys = [_first_order_key(program, member_id, now) for member_id in {members[f.customer_id] for f in settled}]
     return set(session.scalars(select(LedgerEntry.entry_key).where(LedgerEntry.shop_id == shop.id,
                                                                    among(session, LedgerEntry.entry_key, keys))))
-
-
-def _first_order_key(program: Program, member_id: int, now: datetime) -> str | None:
-    """The key services.actions would claim now; None when the bonus is off."""
-    try:
-        return claim_key(program, member_id, "first_order", at=now)
-    except ActionNotAllowed:
-        return None
-
-
-def _void(f: OrderFacts) -> bool:
-    return is_void(cancelled=f.cancelled_at is not None, financial_status="refunded" if f.fully_refunded
-                   else f.financial_status)
 
 
 # ---- the ledger entries ---------------------------------------------------------------------
 
 @dataclass
 class _Plan:
-    """The entries of a batch in the order apply_order would post them, with the members'
-    spendable balances running along (a take-back is limited by what is left at that point)."""
+    """The planned entries of a batch, in the order apply_order would post them."""
 
     shop_id: int
-    version_id: int
-    program: Program
     now: datetime
-    first: list[dict] = field(default_factory=list)  # earn, first-order bonus, history entries
-    take_backs: list[dict] = field(default_factory=list)  # refund clawbacks and reversals
-    refunded_bases: dict[int, int] = field(default_factory=dict)  # order id -> refunded base
-    earned_members: set[int] = field(default_factory=set)
-    spendable: dict[int, int] = field(default_factory=dict)  # member id -> running spendable balance
-    claimed: set[str] = field(default_factory=set)  # first-order bonus keys in the ledger or planned
+    plans: list[tuple[int, OrderPlan]] = field(default_factory=list)  # (member id, the order's plan)
 
-    def entry(self, member_id: int, key: str, kind: EntryKind, points: int, cause_type: str, cause_id: str,
-              order_id: int, reason: str, **extra) -> dict[str, Any]:
-        return {"shop_id": self.shop_id, "member_id": member_id, "entry_key": key, "kind": str(kind),
-                "points": points, "cause_type": cause_type, "cause_id": cause_id, "reason": reason,
-                "program_version_id": extra.get("program_version_id"), "order_id": order_id,
-                "reverses_entry_id": None, "staff_user_id": None, "shortfall_points": extra.get("shortfall_points", 0),
-                "vests_at": extra.get("vests_at"), "expires_at": extra.get("expires_at"),
-                "details": extra.get("details"), "created_at": self.now, "reverses_key": extra.get("reverses_key")}
+    @property
+    def refunded_bases(self) -> dict[int, int]:
+        """order id -> refunded base, for orders with an earn entry (as services.orders keeps it)."""
+        return {plan.order_id: plan.refunded_merchandise_minor for _, plan in self.plans
+                if plan.refunded_merchandise_minor is not None}
 
-    def mark_history(self, settled: list[OrderFacts], members: dict[int, int]) -> None:
-        for f in settled:
-            self.first.append(self.entry(
-                members[f.customer_id], order_earn_key(f.order_id), EntryKind.IMPORT, 0, "order", str(f.order_id),
-                f.order_id, history_reason(order_label(f.name, f.order_id), f.processed_at),
-                program_version_id=self.version_id))
-            self.refunded_bases[f.order_id] = refunded_merchandise(f.refunds, order_bases=f.bases,
-                                                                 taxes_included=f.taxes_included)
+    @property
+    def earned_members(self) -> set[int]:
+        return {member_id for member_id, plan in self.plans if plan.earned}
 
-    def earn(self, settled: list[OrderFacts], members: dict[int, int], states: dict[int, _MemberState],
-             spendable: dict[int, int], claimed: set[str]) -> None:
-        self.spendable, self.claimed = spendable, claimed
-        for f in settled:
-            member_id = members[f.customer_id]
-            state = states[member_id]
-            if not state.blocked:
-                self._earn_order(f, member_id, state)
-
-    def _earn_order(self, f: OrderFacts, member_id: int, state: _MemberState) -> None:
-        """services.orders.settle_order for an order seen for the first time: the earn entry (and
-        the first-order bonus), each refund's take-back, then the reversal of a void order."""
-        program, now = self.program, self.now
-        earning = points_for_order(program, f, tier=program.tier(state.tier_key), at=f.processed_at or now)
-        if earning.points == 0:
-            return  # nothing posted, as post_entry skips zero-point entries
-        label, pending_until = order_label(f.name, f.order_id), vests_at(program, now)
-        earn = self.entry(member_id, order_earn_key(f.order_id), EntryKind.EARN, earning.points, "order",
-                          str(f.order_id), f.order_id, earn_reason(label, earning.reason),
-                          program_version_id=self.version_id, details=earning.details, vests_at=pending_until,
-                          expires_at=lot_expiry(program.expiry, pending_until or now))
-        entries = [earn, *self._first_order_bonus(f, member_id)]
-        self.first += entries
-        for entry in entries:
-            self._spend(member_id, entry)
-        self.earned_members.add(member_id)
-        self.refunded_bases[f.order_id] = refunded_merchandise(f.refunds, order_bases=f.bases,
-                                                                 taxes_included=f.taxes_included)
-        entries += self._refund_take_backs(f, earn, earning, label)
-        remaining = sum(e["points"] for e in entries)  # order_net_points: all the order's entries so far
-        if _void(f) and remaining > 0:
-            reason = reversal_reason(label, cancelled=f.cancelled_at is not None, points=remaining)
-            self._take_back(earn, order_reversal_key(f.order_id), remaining, reason, "order", str(f.order_id),
-                            f.order_id)
-
-    def _refund_take_backs(self, f: OrderFacts, earn: dict, earning, label: str) -> list[dict]:
-        entries, taken = [], 0
-        earned = EarnedOrder(points=earn["points"], base_minor=earning.base_minor, base_kind=earning.base_kind,
-                             order_bases=f.bases, taxes_included=f.taxes_included)
-        for refund in sorted(f.refunds, key=lambda r: r.refund_id):
-            take_back = refund_take_back(refund, earned, already_taken=taken)
-            reason = refund_reason(label, take_back.refunded_minor, refund.currency, earning.base_minor,
-                                   f.currency, take_back.points)
-            entry = self._take_back(earn, refund_clawback_key(refund.refund_id), take_back.points, reason, "refund",
-                                    str(refund.refund_id), f.order_id)
-            taken += take_back.points if entry else 0
-            entries += [entry] if entry else []
-        return entries
-
-    def _first_order_bonus(self, f: OrderFacts, member_id: int) -> list[dict]:
-        key = _first_order_key(self.program, member_id, self.now)
-        points = action_rule(self.program, "first_order").points
-        if key is None or key in self.claimed or not points:
-            return []
-        self.claimed.add(key)
-        return [self.entry(member_id, key, EntryKind.EARN, points, "action", "first_order", f.order_id,
-                           action_reason("first_order", points, f.name), program_version_id=self.version_id,
-                           expires_at=lot_expiry(self.program.expiry, self.now))]
-
-    def _take_back(self, earn: dict, key: str, points: int, reason: str, cause_type: str, cause_id: str,
-                   order_id: int) -> dict | None:
-        pending = earn["vests_at"] is not None and earn["vests_at"] > self.now
-        split = take_back_split(points, spendable=self.spendable.get(earn["member_id"], 0), pending=pending,
-                                allow_negative=self.program.clawback.allow_negative_balance)
-        if split.taken == 0 and split.shortfall == 0:
-            return None
-        entry = self.entry(earn["member_id"], key, EntryKind.CLAWBACK, -split.taken, cause_type, cause_id, order_id,
-                           with_shortfall(reason, split), shortfall_points=split.shortfall,
-                           vests_at=earn["vests_at"] if pending else None, reverses_key=earn["entry_key"])
-        self.take_backs.append(entry)
-        self._spend(earn["member_id"], entry)
-        return entry
-
-    def _spend(self, member_id: int, entry: dict) -> None:
-        if entry["vests_at"] is None or entry["vests_at"] <= self.now:
-            self.spendable[member_id] = self.spendable.get(member_id, 0) + entry["points"]
+    def rows(self, take_backs: bool) -> list[dict[str, Any]]:
+        return [entry_row(self.shop_id, member_id, e, self.now) for member_id, plan in self.plans
+                for e in (plan.take_backs if take_backs else plan.earn_phase)]
 
 
-def _insert_entries(session: Session, rows: list[dict]) -> dict[str, int]:
-    """entry key -> id of the entries inserted (a key already in the ledger is skipped)."""
-    table = LedgerEntry.__table__
-    columns = [c.name for c in table.columns if not c.primary_key]
-    return dict(insert_rows(session, table, [{c: row[c] for c in columns} for row in rows],
-                            conflict=("shop_id", "entry_key"), returning=("entry_key", "id")))
+def plan_batch(facts: list[OrderFacts], members: dict[int, int], states: dict[int, MemberState],
+               rules: ProgramInForce, now: datetime) -> list[tuple[int, OrderPlan]]:
+    """Plan orders in delivery order, each member's state running along (a later order of the
+    same member sees the balance and bonuses the earlier ones left)."""
+    plans = []
+    for f in facts:
+        member_id = members[f.customer_id]
+        plan = plan_order(f, states[member_id], (), rules, now=now)
+        states[member_id] = plan.member_after
+        plans.append((member_id, plan))
+    return plans
 
 
 def _write(session: Session, plan: _Plan, report: BatchReport) -> None:
-    written = _insert_entries(session, plan.first)
-    for entry in plan.take_backs:
-        entry["reverses_entry_id"] = written.get(entry["reverses_key"])
-    # A take-back whose earn entry was not written here (recorded meanwhile) is left to that writer.
-    take_backs = [e for e in plan.take_backs if e["reverses_entry_id"] is not None]
-    written.update(_insert_entries(session, take_backs))
+    first, take_backs = plan.rows(False), plan.rows(True)
+    written = write_entries(session, first, take_backs)
     report.entries += len(written)
-    report.points += sum(e["points"] for e in (*plan.first, *take_backs) if e["entry_key"] in written)
+    report.points += sum(e["points"] for e in (*first, *take_backs) if e["entry_key"] in written)
 
 
 def _record_refunded_bases(session: Session, shop: Shop, plan: _Plan) -> None:

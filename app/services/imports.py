@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from app.loyalty.errors import InvalidInput, NotFound
 from app.loyalty.expiry import add_months, lot_expiry
-from app.loyalty.ledger import EntryKind
+from app.loyalty.ledger import EntryKind, starting_balance_key
 from app.models import ImportJob, LedgerEntry, Member, Shop
 from app.parsing import is_stored_id
 from app.services import shops
@@ -561,11 +561,6 @@ class BalanceImport:
     def to_json(self) -> dict[str, Any]:
         return {"rows": self.rows, "imported": self.imported, "already_imported": self.already_imported,
                 "zero_balances_skipped": self.zero, "points": self.points}
-
-
-def starting_balance_key(member_id: int) -> str:
-    # One starting balance per member, ever: the same file uploaded twice imports nothing new.
-    return f"member:{member_id}:import:starting_balance"
 
 
 def _text(value: str | None) -> str | None:

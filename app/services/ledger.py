@@ -9,7 +9,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.loyalty.ledger import EARNING_KINDS, Balance, EntryKind, explain
-from app.models import LedgerEntry, Member
+from app.loyalty.settlement import OrderEntry
+from app.models import LedgerEntry, Member, Shop
+from app.services.set_sql import among, insert_rows
 from app.upsert import insert_ignoring_conflicts
 
 
@@ -89,7 +91,42 @@ def explained_ledger(session: Session, member: Member, at: datetime):
     return explain(entries_of(session, member), at=at)
 
 
-def order_net_points(session: Session, member: Member, order_id: int) -> int:
-    return int(session.scalar(select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-        LedgerEntry.shop_id == member.shop_id, LedgerEntry.member_id == member.id,
-        LedgerEntry.order_id == order_id)))
+# ---- set-based: a batch of planned entries in two statements ---------------------------------
+
+def spendable_points(session: Session, shop: Shop, member_ids: list[int], now: datetime) -> dict[int, int]:
+    """member id -> spendable balance now (members without entries are left out)."""
+    if not member_ids:
+        return {}
+    vested = LedgerEntry.vests_at.is_(None) | (LedgerEntry.vests_at <= now)
+    rows = session.execute(select(LedgerEntry.member_id, func.sum(case((vested, LedgerEntry.points), else_=0))).where(
+        LedgerEntry.shop_id == shop.id, among(session, LedgerEntry.member_id, member_ids)).group_by(
+        LedgerEntry.member_id))
+    return {member_id: int(points or 0) for member_id, points in rows}
+
+
+def entry_row(shop_id: int, member_id: int, e: OrderEntry, now: datetime) -> dict[str, Any]:
+    return {"shop_id": shop_id, "member_id": member_id, "entry_key": e.key, "kind": str(e.kind), "points": e.points,
+            "cause_type": e.cause_type, "cause_id": e.cause_id, "reason": e.reason,
+            "program_version_id": e.program_version_id, "order_id": e.order_id, "reverses_entry_id": None,
+            "staff_user_id": None, "shortfall_points": e.shortfall_points, "vests_at": e.vests_at,
+            "expires_at": e.expires_at, "details": e.details, "created_at": now, "reverses_key": e.reverses_key}
+
+
+def insert_entries(session: Session, rows: list[dict]) -> dict[str, int]:
+    """entry key -> id of the entries inserted (a key already in the ledger is skipped)."""
+    table = LedgerEntry.__table__
+    columns = [c.name for c in table.columns if not c.primary_key]
+    return dict(insert_rows(session, table, [{c: row[c] for c in columns} for row in rows],
+                            conflict=("shop_id", "entry_key"), returning=("entry_key", "id")))
+
+
+def write_entries(session: Session, first: list[dict], take_backs: list[dict],
+                  known_ids: dict[str, int] | None = None) -> dict[str, int]:
+    """Two INSERTs: the entries, then the take-backs pointing at them. A take-back whose earn
+    entry was not written here nor known (recorded meanwhile by another writer) is left to it."""
+    written = insert_entries(session, first)
+    ids = {**(known_ids or {}), **written}
+    for entry in take_backs:
+        entry["reverses_entry_id"] = ids.get(entry["reverses_key"])
+    written.update(insert_entries(session, [e for e in take_backs if e["reverses_entry_id"] is not None]))
+    return written

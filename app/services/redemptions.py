@@ -28,7 +28,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.loyalty.errors import InvalidInput, NotFound, RedemptionFailed
-from app.loyalty.ledger import EntryKind, redemption_debit_key, redemption_return_key
+from app.loyalty.ledger import EntryKind, redemption_debit_key, redemption_late_use_key, redemption_return_key
 from app.loyalty.rewards import RedemptionTerms, check_redeemable, new_code, terms_for
 from app.models import LedgerEntry, Member, Order, Redemption, Reward, Shop
 from app.services import shops
@@ -496,7 +496,7 @@ def _charge_again_if_returned(session: Session, redemption: Redemption, order: O
         return
     lock_member(session, member)
     post_entry(session, member, NewEntry(
-        key=f"redemption:{redemption.id}:late_use", kind=EntryKind.REDEEM, points=-redemption.points_spent,
+        key=redemption_late_use_key(redemption.id), kind=EntryKind.REDEEM, points=-redemption.points_spent,
         cause_type="redemption", cause_id=str(redemption.id),
         reason=f"Code {redemption.code} was used on order {order.name or order.order_id} after its points came back"),
         now=now)

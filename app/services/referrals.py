@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.loyalty.ledger import EntryKind, referral_reward_key
+from app.loyalty.ledger import (EntryKind, guest_referral_welcome_key, referral_reversal_key, referral_reward_key,
+                                referral_welcome_key)
 from app.loyalty.money import format_money, to_minor
 from app.loyalty.program import Program
 from app.loyalty.referrals import Party, block_reason, referral_reversal_reason, referral_reward_reason
@@ -139,7 +140,7 @@ def welcome_referee(t, shop_id: int, code: str, *, customer_id: int | None, emai
         shop, program, referrer = _open_referral_program(session, shop_id, code)
         if customer_id is not None:
             row = _member_referral(session, shop, referrer, customer_id, t.clock())
-            key, member_id = f"referral:{row.id}:welcome", row.referee_member_id
+            key, member_id = referral_welcome_key(row.id), row.referee_member_id
         else:
             row = _guest_referral(session, shop, referrer, email, t.clock())
             key, member_id = _guest_welcome_key(row), None
@@ -219,8 +220,7 @@ def _welcome_failed(session: Session, guest: GuestReferral) -> bool:
 
 def _guest_welcome_key(guest: GuestReferral) -> str:
     # A retry after a failed code needs a key of its own: the failed redemption keeps the first.
-    suffix = f":after-{guest.welcome_redemption_id}" if guest.welcome_redemption_id else ""
-    return f"guest-referral:{guest.id}:welcome{suffix}"
+    return guest_referral_welcome_key(guest.id, retry_after=guest.welcome_redemption_id)
 
 
 def reverse_referral_for_void_order(session: Session, shop: Shop, order: Order, *, now: datetime) -> None:
@@ -239,7 +239,7 @@ def reverse_referral_for_void_order(session: Session, shop: Shop, order: Order, 
     lock_member(session, referrer)
     split = limit_to_balance(reward.points, balance_of(session, referrer, now).balance, allow_negative=False)
     post_entry(session, referrer, NewEntry(
-        key=f"referral:{referral.id}:reversal", kind=EntryKind.CLAWBACK, points=-split.taken, cause_type="referral",
+        key=referral_reversal_key(referral.id), kind=EntryKind.CLAWBACK, points=-split.taken, cause_type="referral",
         cause_id=str(referral.id), reason=referral_reversal_reason(referral.id, split.taken, split.shortfall),
         reverses_entry_id=reward.id, shortfall_points=split.shortfall), now=now)
     referral.status = "reversed"

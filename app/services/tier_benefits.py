@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.loyalty.ledger import tier_entry_reward_key, tier_free_shipping_key
 from app.loyalty.program import Tier
 from app.loyalty.rewards import free_shipping_perk, terms_for
 from app.models import Member, Redemption, Reward, Shop
@@ -29,11 +30,11 @@ BATCH = 200
 
 
 def entry_reward_key(tier: Tier) -> str:
-    return f"tier:{tier.key}:entry-reward"
+    return tier_entry_reward_key(tier.key)
 
 
 def perk_key(tier: Tier, until: datetime | None) -> str:
-    return f"tier:{tier.key}:free-shipping:{until:%Y%m%d}" if until else f"tier:{tier.key}:free-shipping"
+    return tier_free_shipping_key(tier.key, until)
 
 
 def _due(session: Session, shop: Shop, tier: Tier) -> list[tuple[int, str, datetime | None]]:
