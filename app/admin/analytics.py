@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask import request
 from markupsafe import Markup
 
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.admin.access import render_page, shop_session
 from app.admin.charts import Series, bar_chart, hbar_chart, line_chart
 from app.loyalty.money import format_money

@@ -1,7 +1,7 @@
 """The admin home: the program at a glance and anything that needs the owner's attention."""
 from __future__ import annotations
 
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.admin.access import render_page, shop_session
 from app.runtime import tessera
 from app.services.analytics import shop_analytics

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.admin.access import render_page, shop_session, staff_user_id
 from app.errors import ApiError
 from app.request_limits import allows_body_up_to

@@ -6,7 +6,7 @@ import uuid
 
 from flask import jsonify, request
 
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.admin.access import page_url, render_page, shop_session, staff_user_id
 from app.admin.forms import adjustment_points
 from app.runtime import tessera

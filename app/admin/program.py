@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.admin.access import render_page, shop_session, staff_user_id
 from app.admin.forms import (blank_fields, explain_blanks, local_input_value, program_settings,
                              reward_data, shop_zone)

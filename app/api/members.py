@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from app.admin.access import shop_session, staff_user_id
-from app.api import bp, json_body
+from app.api.blueprint import bp, json_body
 from app.runtime import tessera
 from app.services.adjustments import adjust_points
 from app.services.ledger import balance_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Response, jsonify, request, stream_with_context
 
 from app.admin.access import current_shop_id, shop_session, staff_user_id
-from app.api import bp, json_body
+from app.api.blueprint import bp, json_body
 from app.models import Shop
 from app.parsing import query_number
 from app.runtime import tessera

@@ -41,7 +41,7 @@ from app.loyalty.expiry import add_months, lot_expiry
 from app.loyalty.ledger import EntryKind
 from app.models import ImportJob, LedgerEntry, Member, Shop
 from app.parsing import is_stored_id
-from app.services import shops
+from app.shopify import admin_access
 from app.services.bulk_import import BATCH_ORDERS, import_order_batch, order_facts
 from app.services.bulk_staging import forget_lines, keep_lines, kept_orders, lines_all_kept
 from app.services.ledger import NewEntry, lock_member, post_entry
@@ -231,7 +231,7 @@ def _run_slice(t: "Tessera", session: Session, shop: Shop, job: ImportJob, *, ma
     except BulkFileError as exc:
         _stop(t, session, shop, job, f"Shopify's export file cannot be read ({exc}). Please report this; resuming "
                                      "starts reading at the same place.")
-    except (ShopifyError, shops.ShopNeedsReauth, BulkDownloadError, _ImportStopped) as exc:
+    except (ShopifyError, admin_access.ShopNeedsReauth, BulkDownloadError, _ImportStopped) as exc:
         _stop(t, session, shop, job, f"{exc}. Resume the import to continue where it stopped.")
     except Exception as exc:
         _stop(t, session, shop, job, f"Tessera stopped on an unexpected error ({type(exc).__name__}). Resume the "
@@ -267,9 +267,10 @@ def _stop(t: "Tessera", session: Session, shop: Shop, job: ImportJob, message: s
 def _run_customers(t: "Tessera", session: Session, shop: Shop, job: ImportJob, deadline: float,
                    max_pages: int | None) -> None:
     if job.total is None and not job.processed and not job.cursor:
-        counted = shops.call_admin(t, session, shop, CUSTOMERS_COUNT)["customersCount"] or {}
+        counted = admin_access.call_admin(t, session, shop, CUSTOMERS_COUNT)["customersCount"] or {}
         # Beyond Shopify's counting limit the total is unknown; progress then shows what was done.
         job.total = counted.get("count") if counted.get("precision") == "EXACT" else None
+        session.commit()  # the total stands on its own; Shopify is asked next with nothing pending
     pages = 0
     while job.status == "running":
         _import_customer_page(t, session, shop, job)
@@ -279,7 +280,7 @@ def _run_customers(t: "Tessera", session: Session, shop: Shop, job: ImportJob, d
 
 
 def _import_customer_page(t: "Tessera", session: Session, shop: Shop, job: ImportJob) -> None:
-    result = shops.call_admin_partial(t, session, shop, CUSTOMERS_PAGE, {"after": job.cursor})
+    result = admin_access.call_admin_partial(t, session, shop, CUSTOMERS_PAGE, {"after": job.cursor})
     _warn_withheld(job, withheld_customer_fields(result))
     page = result.data["customers"]
     for node in page["nodes"]:
@@ -393,7 +394,7 @@ def _restart_export(t: "Tessera", session: Session, job: ImportJob, progress: _B
 
 
 def _operation(t: "Tessera", session: Session, shop: Shop, operation_id: str) -> dict[str, Any]:
-    operation = shops.call_admin(t, session, shop, BULK_OPERATION, {"id": operation_id}).get("node")
+    operation = admin_access.call_admin(t, session, shop, BULK_OPERATION, {"id": operation_id}).get("node")
     if not operation:
         raise _ImportStopped("Shopify no longer knows the orders export this import was reading")
     return operation
@@ -434,12 +435,12 @@ def _export_query(t: "Tessera", job: ImportJob, progress: _BulkProgress) -> str:
 
 def _start_export(t: "Tessera", session: Session, shop: Shop, query: str) -> str:
     try:
-        started = shops.call_admin(t, session, shop, RUN_BULK_QUERY, {"query": query})
+        started = admin_access.call_admin(t, session, shop, RUN_BULK_QUERY, {"query": query})
     except ShopifyUserErrors as exc:
         if "OPERATION_IN_PROGRESS" not in exc.codes:
             raise
         # Ours, if a run stopped before saving its id; anyone else's must finish first.
-        latest = shops.call_admin(t, session, shop, LATEST_BULK_QUERY)["bulkOperations"]["nodes"]
+        latest = admin_access.call_admin(t, session, shop, LATEST_BULK_QUERY)["bulkOperations"]["nodes"]
         current = latest[0] if latest else {}
         if current.get("query", "").strip() == query.strip():
             return current["id"]

@@ -103,7 +103,7 @@ def resolve_campaign_collections(t: "Tessera", session: Session, shop: Shop) -> 
 
 
 def _collection_products(t: "Tessera", session: Session, shop: Shop, collection_id: int) -> list[int]:
-    from app.services.shops import call_admin
+    from app.shopify.admin_access import call_admin
     from app.shopify.documents import COLLECTION_PRODUCTS
 
     products, after = [], None

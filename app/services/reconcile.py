@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.loyalty.orders import parse_order
 from app.models import LedgerEntry, Order, Refund, Shop
-from app.services import shops
+from app.shopify import admin_access
 from app.services.orders import apply_order
 from app.shopify.documents import (ORDER_LINE_ITEMS, ORDER_REFUNDS, ORDERS_UPDATED_SINCE, REFUND_DETAILS,
                                    REFUND_LINE_ITEMS, REFUNDS_PER_PAGE)
@@ -156,7 +156,7 @@ def order_payload_from_graphql(node: dict, line_items: list[dict], refunds: list
 def _all_line_items(t: "Tessera", session: Session, shop: Shop, node: dict) -> list[dict]:
     items, page = list(node["lineItems"]["nodes"]), node["lineItems"]["pageInfo"]
     while page["hasNextPage"]:
-        more = shops.call_admin(t, session, shop, ORDER_LINE_ITEMS, {"id": node["id"], "after": page["endCursor"]})
+        more = admin_access.call_admin(t, session, shop, ORDER_LINE_ITEMS, {"id": node["id"], "after": page["endCursor"]})
         items += more["order"]["lineItems"]["nodes"]
         page = more["order"]["lineItems"]["pageInfo"]
     return items
@@ -165,7 +165,7 @@ def _all_line_items(t: "Tessera", session: Session, shop: Shop, node: dict) -> l
 def _refunds(t: "Tessera", session: Session, shop: Shop, node: dict) -> list[dict]:
     if not node.get("refunds"):
         return []
-    return shops.call_admin(t, session, shop, ORDER_REFUNDS, {"id": node["id"]})["order"]["refunds"]
+    return admin_access.call_admin(t, session, shop, ORDER_REFUNDS, {"id": node["id"]})["order"]["refunds"]
 
 
 def refund_details(t: "Tessera", session: Session, shop: Shop, refund_ids: list[str]) -> dict[str, dict]:
@@ -174,7 +174,7 @@ def refund_details(t: "Tessera", session: Session, shop: Shop, refund_ids: list[
     found: dict[str, dict] = {}
     for start in range(0, len(refund_ids), REFUNDS_PER_PAGE):
         ids = refund_ids[start:start + REFUNDS_PER_PAGE]
-        for refund_id, node in zip(ids, shops.call_admin(t, session, shop, REFUND_DETAILS, {"ids": ids})["nodes"]):
+        for refund_id, node in zip(ids, admin_access.call_admin(t, session, shop, REFUND_DETAILS, {"ids": ids})["nodes"]):
             if node is None:
                 raise ShopifyError(f"Shopify did not return refund {refund_id}, which its orders export names")
             found[refund_id] = _all_refund_lines(t, session, shop, node)
@@ -187,7 +187,7 @@ def _all_refund_lines(t: "Tessera", session: Session, shop: Shop, node: dict) ->
         raise ShopifyError(f"refund {node['id']} has more shipping lines than Tessera reads (3)")
     lines, page = list(node["refundLineItems"]["nodes"]), node["refundLineItems"]["pageInfo"]
     while page["hasNextPage"]:
-        more = shops.call_admin(t, session, shop, REFUND_LINE_ITEMS, {"id": node["id"], "after": page["endCursor"]})
+        more = admin_access.call_admin(t, session, shop, REFUND_LINE_ITEMS, {"id": node["id"], "after": page["endCursor"]})
         lines += more["node"]["refundLineItems"]["nodes"]
         page = more["node"]["refundLineItems"]["pageInfo"]
     return {**node, "refundLineItems": {"nodes": lines}}
@@ -210,7 +210,7 @@ def reconcile_shop(t: "Tessera", session: Session, shop: Shop, *, since: datetim
     query = f"updated_at:>='{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
     after = None
     while True:
-        result = shops.call_admin_partial(t, session, shop, ORDERS_UPDATED_SINCE, {"query": query, "after": after})
+        result = admin_access.call_admin_partial(t, session, shop, ORDERS_UPDATED_SINCE, {"query": query, "after": after})
         _note_withheld(shop, report, withheld_customer_fields(result))
         page = result.data["orders"]
         for node in page["nodes"]:

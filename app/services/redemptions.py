@@ -32,7 +32,7 @@ from app.loyalty.errors import InvalidInput, NotFound, RedemptionFailed
 from app.loyalty.ledger import EntryKind, redemption_debit_key, redemption_return_key
 from app.loyalty.rewards import RedemptionTerms, check_redeemable, new_code, terms_for
 from app.models import LedgerEntry, Member, Order, Redemption, Reward, Shop
-from app.services import shops
+from app.shopify import admin_access
 from app.services.ledger import NewEntry, balance_of, entry_by_key, lock_member, post_entry
 from app.services.members import get_or_create_member
 from app.services.program import current_program
@@ -165,9 +165,9 @@ def _free_product_price(t: "Tessera", session: Session, shop: Shop, reward_id: A
         return None
     session.commit()  # no transaction stays open while Shopify answers
     try:
-        data = shops.call_admin(t, session, shop, REWARD_VARIANT_PRICE, {"id": variant_gid(reward.variant_id)},
+        data = admin_access.call_admin(t, session, shop, REWARD_VARIANT_PRICE, {"id": variant_gid(reward.variant_id)},
                                 deadline=deadline)
-    except (ShopifyError, shops.ShopNeedsReauth, OAuthError) as exc:
+    except (ShopifyError, admin_access.ShopNeedsReauth, OAuthError) as exc:
         log.warning("price of variant %s unavailable: %s", reward.variant_id, exc)
         raise RedemptionFailed("We could not check the product's price just now; no points were spent. "
                                "Please try again in a few minutes.") from exc
@@ -182,7 +182,7 @@ def _title(redemption: Redemption, reward_name: str) -> str:
 
 def _ours(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, deadline: float | None) -> str | None:
     """The discount id if Shopify already holds this redemption's code (a resumed saga)."""
-    node = shops.call_admin(t, session, shop, DISCOUNT_BY_CODE, {"code": redemption.code},
+    node = admin_access.call_admin(t, session, shop, DISCOUNT_BY_CODE, {"code": redemption.code},
                             deadline=deadline)["codeDiscountNode"]
     title = ((node or {}).get("codeDiscount") or {}).get("title") or ""
     return node["id"] if node and title.endswith(f"Tessera #{redemption.id}") else None
@@ -197,7 +197,7 @@ def _create_in_shopify(t: "Tessera", session: Session, shop: Shop, redemption: R
         request = discount_request(terms, code=redemption.code, title=_title(redemption, name),
                                    customer_id=customer_id, now=redemption.created_at)
         try:
-            data = shops.call_admin(t, session, shop, request.document, request.variables, deadline=deadline)
+            data = admin_access.call_admin(t, session, shop, request.document, request.variables, deadline=deadline)
             return created_discount_id(data, request.payload_field)
         except ShopifyUserErrors as exc:
             if "TAKEN" not in exc.codes or attempt == CODE_ATTEMPTS:
@@ -219,7 +219,7 @@ def _credit_once(t: "Tessera", session: Session, shop: Shop, redemption: Redempt
         return found
     for attempt in range(1, CREDIT_ATTEMPTS + 1):
         try:
-            data = shops.call_admin(t, session, shop, request.document, request.variables, retry_ambiguous=False,
+            data = admin_access.call_admin(t, session, shop, request.document, request.variables, retry_ambiguous=False,
                                     deadline=deadline)
             return store_credit_transaction_id(data)
         except ShopifyOutcomeUnknown:
@@ -234,7 +234,7 @@ def _our_credit(t: "Tessera", session: Session, shop: Shop, redemption: Redempti
                 deadline: float | None) -> str | None:
     """This redemption's credit transaction in Shopify, if one landed: same amount and expiry,
     made after our first attempt, and not already the credit of another redemption."""
-    data = shops.call_admin(t, session, shop, STORE_CREDIT_CREDITS, {
+    data = admin_access.call_admin(t, session, shop, STORE_CREDIT_CREDITS, {
         "customerId": variables["id"], "accountQuery": f"currency_code:{redemption.currency}"}, deadline=deadline)
     credits = credit_transactions(data)
     taken = set(session.scalars(select(Redemption.shopify_discount_id).where(
@@ -277,7 +277,7 @@ def issue(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, *,
         log.warning("redemption %s: outcome unknown, left pending: %s", redemption.id, exc)
         session.rollback()
         return
-    except (ShopifyError, shops.ShopNeedsReauth, OAuthError) as exc:
+    except (ShopifyError, admin_access.ShopNeedsReauth, OAuthError) as exc:
         session.rollback()
         give_back(session, redemption, why="failed", reason=_failure_text(exc, redemption), now=t.clock())
         return
@@ -344,8 +344,8 @@ def _withdraw_orphan(t: "Tessera", session: Session, shop: Shop, redemption: Red
         return
     log.warning("redemption %s is %s; deactivating its late code", redemption.id, redemption.status)
     try:
-        shops.call_admin(t, session, shop, DEACTIVATE_DISCOUNT_CODE, {"id": shopify_id})
-    except (ShopifyError, shops.ShopNeedsReauth, OAuthError) as exc:
+        admin_access.call_admin(t, session, shop, DEACTIVATE_DISCOUNT_CODE, {"id": shopify_id})
+    except (ShopifyError, admin_access.ShopNeedsReauth, OAuthError) as exc:
         log.error("redemption %s: could not deactivate late code %s (%s); deactivate it in the Shopify admin",
                   redemption.id, shopify_id, exc)
 
@@ -353,7 +353,7 @@ def _withdraw_orphan(t: "Tessera", session: Session, shop: Shop, redemption: Red
 def _failure_text(exc: Exception, redemption: Redemption) -> str:
     log.warning("redemption %s failed at Shopify: %s", redemption.id, exc)
     back = f" Your {redemption.points_spent} points are back." if redemption.points_spent else ""
-    if isinstance(exc, shops.ShopNeedsReauth):
+    if isinstance(exc, admin_access.ShopNeedsReauth):
         return "The store needs to reconnect Tessera before codes can be created." + back
     if isinstance(exc, ShopifyUserErrors):
         return f"Shopify did not accept the code ({exc}).{back} Please contact the store."
@@ -453,7 +453,7 @@ def deactivate_reward_codes(t: "Tessera", shop_id: int, reward_id: int) -> int:
         with t.db.scope() as session:
             redemption, shop = session.get(Redemption, redemption_id), session.get(Shop, shop_id)
             if redemption.shopify_discount_id and redemption.kind != "store_credit":
-                shops.call_admin(t, session, shop, DEACTIVATE_DISCOUNT_CODE, {"id": redemption.shopify_discount_id})
+                admin_access.call_admin(t, session, shop, DEACTIVATE_DISCOUNT_CODE, {"id": redemption.shopify_discount_id})
             give_back(session, redemption, why="reward_deleted", reason="reward withdrawn", now=t.clock(),
                       status="deactivated", from_status="issued")
     return len(ids)

@@ -17,7 +17,7 @@ from app.services.redemption_status import member_redemption, redemption_json
 from app.services.redemptions import redeem_reward
 from app.services.referrals import welcome_referee
 from app.services.signup import welcome_signed_in_customer
-from app.storefront import bp, limit_referral_landings, load_shop, private_json, verified_proxy_request
+from app.storefront.proxy import bp, limit_referral_landings, load_shop, private_json, verified_proxy_request
 
 
 @bp.get("/program")

@@ -8,6 +8,7 @@ import responses
 
 from app.models import Shop, WebhookEvent
 from app.services import shops
+from app.shopify import admin_access
 from app.shopify.oauth import AccessGrant
 from tests.support import SHOP, payload, send_webhook
 
@@ -25,8 +26,8 @@ def install_expiring(t, expires_in_minutes: int):
 
 
 def token_now(t, shop_id):
-    with t.db.scope() as session:
-        return shops.fresh_access_token(t, session, session.get(Shop, shop_id))
+    with t.db.scope(read_only=True) as session:
+        return admin_access.fresh_access_token(t, session.get(Shop, shop_id))
 
 
 def test_token_far_from_expiry_is_used_as_is(t):
@@ -53,7 +54,7 @@ def test_token_close_to_expiry_is_refreshed_and_the_rotated_pair_stored(t):
 def test_refused_refresh_marks_the_shop_and_keeps_queued_webhooks(t, client):
     shop = install_expiring(t, 1)
     responses.post(TOKEN_URL, status=401, json={"error": "invalid_grant"})
-    with pytest.raises(shops.ShopNeedsReauth):
+    with pytest.raises(admin_access.ShopNeedsReauth):
         token_now(t, shop.id)
     with t.db.scope(read_only=True) as session:
         stored = session.get(Shop, shop.id)
@@ -110,10 +111,10 @@ def test_the_outage_is_dated_from_the_first_refusal(t, clock):
     shop = install_expiring(t, 1)
     responses.post(TOKEN_URL, status=401, json={"error": "invalid_grant"})
     first = clock.now
-    with pytest.raises(shops.ShopNeedsReauth):
+    with pytest.raises(admin_access.ShopNeedsReauth):
         token_now(t, shop.id)
     clock.advance(hours=2)
-    with pytest.raises(shops.ShopNeedsReauth):
+    with pytest.raises(admin_access.ShopNeedsReauth):
         token_now(t, shop.id)
     with t.db.scope(read_only=True) as session:
         assert session.get(Shop, shop.id).reauth_required_at == first

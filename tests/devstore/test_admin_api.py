@@ -16,7 +16,8 @@ from app.devstore.cost import Throttle
 from app.loyalty.rewards import RedemptionTerms
 from app.models import ImportJob, Member
 from app.services.imports import start_import
-from app.services.shops import call_admin, register_webhooks
+from app.services.shops import register_webhooks
+from app.shopify.admin_access import call_admin
 from app.shopify.discounts import discount_request, store_credit_request
 from app.shopify.documents import (ALL_DOCUMENTS, DEACTIVATE_DISCOUNT_CODE, DISCOUNT_BY_CODE, SHOP_INFO,
                                    SUBSCRIBE_WEBHOOK, Document)

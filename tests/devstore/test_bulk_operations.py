@@ -14,7 +14,8 @@ from app.devstore import DEMO_SHOP
 from app.devstore.catalog import product
 from app.models import ImportJob, LedgerEntry, Member, Order
 from app.services.imports import start_import
-from app.services.shops import call_admin, find_shop
+from app.services.shops import find_shop
+from app.shopify.admin_access import call_admin
 from app.shopify.documents import BULK_OPERATION, LATEST_BULK_QUERY, RUN_BULK_QUERY, Document, bulk_orders_query
 from app.shopify.graphql import ShopifyUserErrors
 from tests.devstore.conftest import access_token

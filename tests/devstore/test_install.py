@@ -11,7 +11,8 @@ import requests
 from app import create_app
 from app.devstore import DEMO_SHOP
 from app.devstore.guard import DEMO_API_SECRET
-from app.services.shops import call_admin, find_shop
+from app.services.shops import find_shop
+from app.shopify.admin_access import call_admin
 from app.shopify.documents import SHOP_INFO
 from app.shopify.oauth import OAuthError
 from app.shopify.session_tokens import decode_session_token

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.devstore.catalog import product
 from app.models import Redemption, Shop
-from app.services.shops import call_admin
+from app.shopify.admin_access import call_admin
 from app.shopify.discounts import discount_request
 from app.shopify.graphql import ShopifyUserErrors
 from tests.devstore.test_admin_api import TERMS
