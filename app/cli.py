@@ -229,7 +229,7 @@ def members_group() -> None:
 @click.argument("shop_domain")
 @click.argument("customer_id", type=int)
 def members_show(shop_domain: str, customer_id: int) -> None:
-    from app.services.member_state import explained, member_state
+    from app.queries.member_state import explained, member_state
     from app.services.members import find_member
     t = tessera()
     now = t.clock()

@@ -237,3 +237,55 @@ def test_only_services_and_named_unit_of_work_owners_commit():
     committers = {str(p.relative_to(ROOT)) for p in files if _commits(ast.parse(p.read_text()))}
     assert sorted(c for c in committers if not _may_commit(c)) == []
     assert set(COMMITTERS) <= committers, "a listed exception no longer commits: drop it from COMMITTERS"
+
+
+# Session methods that write, and SQLAlchemy statements that change rows.
+WRITING_METHODS = {"commit", "add", "add_all", "flush", "delete", "merge", "bulk_save_objects", "bulk_insert_mappings",
+                   "bulk_update_mappings"}
+WRITING_STATEMENTS = {"insert", "update", "delete"}
+
+
+def _on_a_session(call: ast.Call) -> bool:
+    """session.add(...) or self.connection.flush(...), not a set's add()."""
+    receiver = call.func.value
+    name = receiver.id if isinstance(receiver, ast.Name) else getattr(receiver, "attr", "")
+    return name.endswith(("session", "connection"))
+
+
+def _writes(path: Path) -> list[str]:
+    """Where a module writes: session write calls, and insert/update/delete taken from sqlalchemy."""
+    tree = ast.parse(path.read_text())
+    found = [f"{path.name}:{n.lineno} .{n.func.attr}()" for n in ast.walk(tree)
+             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in WRITING_METHODS
+             and _on_a_session(n)]
+    found += [f"{path.name}:{n.lineno} imports {a.name}" for n in ast.walk(tree)
+              if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("sqlalchemy")
+              for a in n.names if a.name in WRITING_STATEMENTS]
+    return found
+
+
+def test_query_modules_only_read():
+    assert [w for p in _python_files("app/queries") for w in _writes(p)] == []
+
+
+def _functions_that_commit(module: str) -> set[str]:
+    tree = ast.parse(_modules()[module].read_text())
+    return {f.name for f in tree.body if isinstance(f, ast.FunctionDef) and _commits(f)}
+
+
+def test_query_modules_call_no_service_function_that_commits():
+    """Queries may share a service's read helpers (current_program, find_member), never a use case."""
+    used = set()
+    for module in (m for m in _modules() if m.startswith("app.queries.")):
+        for node in _import_nodes(ast.parse(_modules()[module].read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("app.services."):
+                used |= {f"{node.module}.{a.name}" for a in node.names
+                         if a.name in _functions_that_commit(node.module)}
+    assert used == set()
+
+
+def test_the_write_finder_sees_a_commit_and_an_update_statement(tmp_path):
+    module = tmp_path / "q.py"
+    module.write_text("from sqlalchemy import update, select\ndef f(session, seen):\n    seen.add(1)\n"
+                      "    session.commit()\n")
+    assert _writes(module) == ["q.py:4 .commit()", "q.py:1 imports update"]
