@@ -41,7 +41,6 @@ from app.loyalty.expiry import add_months, lot_expiry
 from app.loyalty.ledger import EntryKind
 from app.models import ImportJob, LedgerEntry, Member, Shop
 from app.parsing import is_stored_id
-from app.shopify import admin_access
 from app.services.bulk_import import BATCH_ORDERS, import_order_batch, order_facts
 from app.services.bulk_staging import forget_lines, keep_lines, kept_orders, lines_all_kept
 from app.services.ledger import NewEntry, lock_member, post_entry
@@ -50,6 +49,7 @@ from app.services.program import current_program
 from app.services.reconcile import refund_details, withheld_advice, withheld_customer_fields
 from app.services.tier_recompute import recompute_tiers
 from app.services.tiers import refresh_member_tier
+from app.shopify.admin_access import AdminAccess, ShopNeedsReauth, call_admin, call_admin_partial
 from app.shopify.bulk import BulkDownloadError, BulkFileError, BulkOrder, stream_lines, with_refund_details
 from app.shopify.documents import (BULK_OPERATION, LATEST_BULK_QUERY, CUSTOMERS_COUNT, CUSTOMERS_PAGE,
                                    RUN_BULK_QUERY, bulk_orders_query)
@@ -231,7 +231,7 @@ def _run_slice(t: "Tessera", session: Session, shop: Shop, job: ImportJob, *, ma
     except BulkFileError as exc:
         _stop(t, session, shop, job, f"Shopify's export file cannot be read ({exc}). Please report this; resuming "
                                      "starts reading at the same place.")
-    except (ShopifyError, admin_access.ShopNeedsReauth, BulkDownloadError, _ImportStopped) as exc:
+    except (ShopifyError, ShopNeedsReauth, BulkDownloadError, _ImportStopped) as exc:
         _stop(t, session, shop, job, f"{exc}. Resume the import to continue where it stopped.")
     except Exception as exc:
         _stop(t, session, shop, job, f"Tessera stopped on an unexpected error ({type(exc).__name__}). Resume the "
@@ -267,7 +267,7 @@ def _stop(t: "Tessera", session: Session, shop: Shop, job: ImportJob, message: s
 def _run_customers(t: "Tessera", session: Session, shop: Shop, job: ImportJob, deadline: float,
                    max_pages: int | None) -> None:
     if job.total is None and not job.processed and not job.cursor:
-        counted = admin_access.call_admin(t, session, shop, CUSTOMERS_COUNT)["customersCount"] or {}
+        counted = call_admin(t.shopify, session, shop, CUSTOMERS_COUNT)["customersCount"] or {}
         # Beyond Shopify's counting limit the total is unknown; progress then shows what was done.
         job.total = counted.get("count") if counted.get("precision") == "EXACT" else None
         session.commit()  # the total stands on its own; Shopify is asked next with nothing pending
@@ -280,7 +280,7 @@ def _run_customers(t: "Tessera", session: Session, shop: Shop, job: ImportJob, d
 
 
 def _import_customer_page(t: "Tessera", session: Session, shop: Shop, job: ImportJob) -> None:
-    result = admin_access.call_admin_partial(t, session, shop, CUSTOMERS_PAGE, {"after": job.cursor})
+    result = call_admin_partial(t.shopify, session, shop, CUSTOMERS_PAGE, {"after": job.cursor})
     _warn_withheld(job, withheld_customer_fields(result))
     page = result.data["customers"]
     for node in page["nodes"]:
@@ -370,7 +370,7 @@ def _run_orders(t: "Tessera", session: Session, shop: Shop, job: ImportJob, dead
                 (t.sleep or time.sleep)(min(EXPORT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
                 return  # Shopify is still writing the file; the next slice asks again
         elif progress.phase == "download":
-            operation = operation or _operation(t, session, shop, progress.operation_id)
+            operation = operation or _operation(t.shopify, session, shop, progress.operation_id)
             _download_file(t, session, shop, job, progress, operation, deadline)
         elif progress.phase == "settle":
             _settle_kept(t, session, shop, job, progress, deadline)
@@ -393,8 +393,8 @@ def _restart_export(t: "Tessera", session: Session, job: ImportJob, progress: _B
     _save(t, session, job, progress)
 
 
-def _operation(t: "Tessera", session: Session, shop: Shop, operation_id: str) -> dict[str, Any]:
-    operation = admin_access.call_admin(t, session, shop, BULK_OPERATION, {"id": operation_id}).get("node")
+def _operation(shopify: AdminAccess, session: Session, shop: Shop, operation_id: str) -> dict[str, Any]:
+    operation = call_admin(shopify, session, shop, BULK_OPERATION, {"id": operation_id}).get("node")
     if not operation:
         raise _ImportStopped("Shopify no longer knows the orders export this import was reading")
     return operation
@@ -404,9 +404,9 @@ def _export(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress
     """Start Shopify's bulk export, or see how far it got; moves to the import phase when the
     file is ready."""
     if progress.operation_id is None:
-        progress.operation_id = _start_export(t, session, shop, _export_query(t, job, progress))
+        progress.operation_id = _start_export(t.shopify, session, shop, _export_query(t, job, progress))
         _save(t, session, job, progress)
-    operation = _operation(t, session, shop, progress.operation_id)
+    operation = _operation(t.shopify, session, shop, progress.operation_id)
     status = operation["status"]
     if status in ("CREATED", "RUNNING"):
         progress.objects = int(operation.get("rootObjectCount") or 0)
@@ -433,14 +433,14 @@ def _export_query(t: "Tessera", job: ImportJob, progress: _BulkProgress) -> str:
     return bulk_orders_query(since, customer_profile=not progress.without_customer_profile)
 
 
-def _start_export(t: "Tessera", session: Session, shop: Shop, query: str) -> str:
+def _start_export(shopify: AdminAccess, session: Session, shop: Shop, query: str) -> str:
     try:
-        started = admin_access.call_admin(t, session, shop, RUN_BULK_QUERY, {"query": query})
+        started = call_admin(shopify, session, shop, RUN_BULK_QUERY, {"query": query})
     except ShopifyUserErrors as exc:
         if "OPERATION_IN_PROGRESS" not in exc.codes:
             raise
         # Ours, if a run stopped before saving its id; anyone else's must finish first.
-        latest = admin_access.call_admin(t, session, shop, LATEST_BULK_QUERY)["bulkOperations"]["nodes"]
+        latest = call_admin(shopify, session, shop, LATEST_BULK_QUERY)["bulkOperations"]["nodes"]
         current = latest[0] if latest else {}
         if current.get("query", "").strip() == query.strip():
             return current["id"]
@@ -468,7 +468,7 @@ def _download_file(t: "Tessera", session: Session, shop: Shop, job: ImportJob, p
             # Raised while reading the next chunk, so nothing is pending: job and progress stand
             # at the last commit. A fresh link (or a new export once the file expired), then again.
             session.rollback()
-            operation = _operation(t, session, shop, progress.operation_id)
+            operation = _operation(t.shopify, session, shop, progress.operation_id)
             if operation["status"] == "EXPIRED":  # the file is gone after 7 days: export again
                 return _restart_export(t, session, job, progress)
             if attempt == DOWNLOAD_ATTEMPTS:
@@ -515,7 +515,7 @@ def _settle_batch(t: "Tessera", session: Session, shop: Shop, job: ImportJob, pr
                   kept: list[tuple[int, BulkOrder]], earn: bool) -> None:
     orders = [order for _, order in kept]
     # Read before anything is written: no Shopify call inside an open write transaction.
-    details = refund_details(t, session, shop, [r["id"] for order in orders for r in order.refunds])
+    details = refund_details(t.shopify, session, shop, [r["id"] for order in orders for r in order.refunds])
     facts = [order_facts(with_refund_details(order, details)) for order in orders]
     report = import_order_batch(session, shop, facts, earn_points=earn, now=t.clock())
     progress.settled_through = kept[-1][0]

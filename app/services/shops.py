@@ -49,7 +49,7 @@ def install_shop(t: "Tessera", session: Session, domain: str, grant: AccessGrant
         shop = Shop(domain=domain, currency="USD")
         session.add(shop)
         session.flush()
-    store_grant(t, shop, grant)
+    store_grant(t.cipher, shop, grant)
     shop.token_source = source
     # Every grant from an install flow starts the current installation, even when the previous
     # one's app/uninstalled has not arrived yet: that delivery must not undo this install.
@@ -88,14 +88,14 @@ def reconnect_shop(t: "Tessera", session: Session, shop_id: int, grant: AccessGr
     """A shop that needed re-authentication has a working token again: store it, clear the flag,
     and put back to work what waited for it."""
     shop = lock_shop(session, shop_id)
-    store_grant(t, shop, grant)
+    store_grant(t.cipher, shop, grant)
     flagged_at = clear_reauth(shop)
     session.commit()
     resume_what_waited(t.queue, shop, flagged_at)
 
 
 def sync_shop_details(t: "Tessera", session: Session, shop: Shop) -> None:
-    info = call_admin(t, session, shop, SHOP_INFO)["shop"]
+    info = call_admin(t.shopify, session, shop, SHOP_INFO)["shop"]
     shop.name = info.get("name") or shop.name
     shop.email = info.get("email") or shop.email
     shop.currency = info.get("currencyCode") or shop.currency
@@ -111,7 +111,7 @@ def register_webhooks(t: "Tessera", session: Session, shop: Shop, topics: list[s
     existing: set[str] = set()
     after = None
     while True:
-        page = call_admin(t, session, shop, LIST_WEBHOOK_SUBSCRIPTIONS, {"after": after})["webhookSubscriptions"]
+        page = call_admin(t.shopify, session, shop, LIST_WEBHOOK_SUBSCRIPTIONS, {"after": after})["webhookSubscriptions"]
         existing |= {n["topic"] for n in page["nodes"] if n.get("uri") == callback}
         if not page["pageInfo"]["hasNextPage"]:
             break
@@ -119,7 +119,7 @@ def register_webhooks(t: "Tessera", session: Session, shop: Shop, topics: list[s
     created = []
     for topic in topics:
         if subscription_topic(topic) not in existing:
-            call_admin(t, session, shop, SUBSCRIBE_WEBHOOK, {
+            call_admin(t.shopify, session, shop, SUBSCRIBE_WEBHOOK, {
                 "topic": subscription_topic(topic), "webhookSubscription": {"uri": callback, "format": "JSON"}})
             created.append(topic)
     return created

@@ -9,21 +9,23 @@ acknowledgements would wait for the HTTP call.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import has_uncommitted_writes
+from app.crypto import TokenCipher
+from app.db import Database, has_uncommitted_writes
 from app.models import Shop
 from app.shopify.graphql import AdminClient, PartialResult, ShopifyAuthError
-from app.shopify.oauth import AccessGrant, OAuthError
+from app.shopify.oauth import AccessGrant, OAuthClient, OAuthError, ShopifyEndpoints
 
 if TYPE_CHECKING:
     from app.jobs import Queue
-    from app.runtime import Tessera
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,22 @@ class ShopNeedsReauth(Exception):
 class UncommittedWrites(RuntimeError):
     """A caller asked Shopify for something while holding writes: commit (or roll back) first, so
     a slow or failed Shopify call neither holds locks nor decides the fate of those writes."""
+
+
+@dataclass(frozen=True)
+class AdminAccess:
+    """What talking to a shop's Admin API takes: where Shopify is, how to renew a token, the
+    database for the renewal's own transaction, and the queue that resumes work after a reconnect.
+    Use cases receive this instead of the whole runtime (Tessera.shopify builds it)."""
+    db: Database
+    cipher: TokenCipher
+    endpoints: ShopifyEndpoints
+    oauth_client: Callable[[], OAuthClient]
+    queue: "Queue"
+    clock: Callable[[], datetime]
+    http: requests.Session
+    # Sleep between Shopify retries; tests replace it so backoff costs no wall time.
+    sleep: Callable[[float], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,10 +93,10 @@ def lock_shop(session: Session, shop_id: int) -> Shop:
     return session.scalar(select(Shop).where(Shop.id == shop_id).with_for_update(key_share=True))
 
 
-def store_grant(t: "Tessera", shop: Shop, grant: AccessGrant) -> None:
-    shop.access_token_ciphertext = t.cipher.encrypt(grant.access_token)
+def store_grant(cipher: TokenCipher, shop: Shop, grant: AccessGrant) -> None:
+    shop.access_token_ciphertext = cipher.encrypt(grant.access_token)
     shop.access_token_expires_at = grant.expires_at
-    shop.refresh_token_ciphertext = t.cipher.encrypt(grant.refresh_token) if grant.refresh_token else None
+    shop.refresh_token_ciphertext = cipher.encrypt(grant.refresh_token) if grant.refresh_token else None
     shop.refresh_token_expires_at = grant.refresh_token_expires_at
     if grant.scope:
         shop.scopes = grant.scope
@@ -106,17 +124,17 @@ def _flag_reauth(session: Session, shop: Shop, reason: str, now: datetime) -> No
     log.error("shop %s needs re-authentication: %s", shop.domain, reason)
 
 
-def mark_reauth(t: "Tessera", shop_id: int, reason: str) -> None:
+def mark_reauth(access: AdminAccess, shop_id: int, reason: str) -> None:
     """Flag the shop in a transaction of its own (the caller's may be read-only or gone)."""
-    with t.db.scope() as session:
-        _flag_reauth(session, lock_shop(session, shop_id), reason, t.clock())
+    with access.db.scope() as session:
+        _flag_reauth(session, lock_shop(session, shop_id), reason, access.clock())
 
 
 def _needs_renewal(expires_at: datetime | None, now: datetime) -> bool:
     return expires_at is not None and expires_at - now <= REFRESH_MARGIN
 
 
-def fresh_access_token(t: "Tessera", shop: Shop | ShopCredentials) -> str:
+def fresh_access_token(access: AdminAccess, shop: Shop | ShopCredentials) -> str:
     """A usable access token, renewed shortly before it runs out.
 
     The refresh token rotates on every use, so the renewal holds the shop row locked and
@@ -126,32 +144,32 @@ def fresh_access_token(t: "Tessera", shop: Shop | ShopCredentials) -> str:
     """
     if not shop.access_token_ciphertext:
         raise ShopNeedsReauth(f"{shop.domain} has no access token; {reconnect_advice(shop)}")
-    now = t.clock()
+    now = access.clock()
     if not _needs_renewal(shop.access_token_expires_at, now):
-        return t.cipher.decrypt(shop.access_token_ciphertext)
+        return access.cipher.decrypt(shop.access_token_ciphertext)
     shop_id = shop.shop_id if isinstance(shop, ShopCredentials) else shop.id
-    with t.db.scope() as session:
+    with access.db.scope() as session:
         locked = lock_shop(session, shop_id)
         if not _needs_renewal(locked.access_token_expires_at, now):
             session.rollback()  # another worker refreshed it meanwhile
-            return t.cipher.decrypt(locked.access_token_ciphertext)
-        grant = _renewed_grant(t, session, locked, now)
-        store_grant(t, locked, grant)
+            return access.cipher.decrypt(locked.access_token_ciphertext)
+        grant = _renewed_grant(access, session, locked, now)
+        store_grant(access.cipher, locked, grant)
         flagged_at = clear_reauth(locked)  # Shopify granted a token again: the shop is back
         session.commit()
-    resume_what_waited(t.queue, locked, flagged_at)
+    resume_what_waited(access.queue, locked, flagged_at)
     return grant.access_token
 
 
-def _renewed_grant(t: "Tessera", session: Session, shop: Shop, now: datetime) -> AccessGrant:
+def _renewed_grant(access: AdminAccess, session: Session, shop: Shop, now: datetime) -> AccessGrant:
     """Client-credentials shops ask for a new token; the others spend their refresh token."""
     if shop.token_source != CLIENT_CREDENTIALS and not shop.refresh_token_ciphertext:
         _flag_reauth(session, shop, "the access token expired and there is no refresh token", now)
         raise ShopNeedsReauth(f"{shop.domain}: access token expired; {reconnect_advice(shop)}")
     try:
         if shop.token_source == CLIENT_CREDENTIALS:
-            return t.oauth_client().client_credentials(shop.domain, now=now)
-        return t.oauth_client().refresh(shop.domain, t.cipher.decrypt(shop.refresh_token_ciphertext), now=now)
+            return access.oauth_client().client_credentials(shop.domain, now=now)
+        return access.oauth_client().refresh(shop.domain, access.cipher.decrypt(shop.refresh_token_ciphertext), now=now)
     except OAuthError as exc:
         if exc.permanent:
             _flag_reauth(session, shop, f"token renewal refused: {exc}", now)
@@ -166,39 +184,39 @@ def end_read_before_shopify(session: Session) -> None:
     session.rollback()
 
 
-def _client(t: "Tessera", credentials: ShopCredentials) -> AdminClient:
-    token = fresh_access_token(t, credentials)
-    kwargs = {"sleep": t.sleep} if t.sleep else {}
-    return AdminClient(credentials.domain, token, url=t.endpoints.graphql_url(credentials.domain), http=t.http,
+def _client(access: AdminAccess, credentials: ShopCredentials) -> AdminClient:
+    token = fresh_access_token(access, credentials)
+    kwargs = {"sleep": access.sleep} if access.sleep else {}
+    return AdminClient(credentials.domain, token, url=access.endpoints.graphql_url(credentials.domain), http=access.http,
                        **kwargs)
 
 
-def admin_client(t: "Tessera", session: Session, shop: Shop) -> AdminClient:
+def admin_client(access: AdminAccess, session: Session, shop: Shop) -> AdminClient:
     """An Admin GraphQL client with a fresh token; the caller's read is over when it returns."""
     credentials = ShopCredentials.of(shop)
     end_read_before_shopify(session)
-    return _client(t, credentials)
+    return _client(access, credentials)
 
 
-def call_admin(t: "Tessera", session: Session, shop: Shop, document, variables=None, **options) -> dict:
+def call_admin(access: AdminAccess, session: Session, shop: Shop, document, variables=None, **options) -> dict:
     """Run one Admin GraphQL document; a refused token marks the shop for re-authentication.
     `options` go to AdminClient.execute (retry_ambiguous, deadline)."""
     credentials = ShopCredentials.of(shop)
-    client = admin_client(t, session, shop)
+    client = admin_client(access, session, shop)
     try:
         return client.execute(document, variables, **options)
     except ShopifyAuthError as exc:
-        mark_reauth(t, credentials.shop_id, str(exc))
+        mark_reauth(access, credentials.shop_id, str(exc))
         raise ShopNeedsReauth(str(exc)) from exc
 
 
-def call_admin_partial(t: "Tessera", session: Session, shop: Shop, document, variables=None) -> PartialResult:
+def call_admin_partial(access: AdminAccess, session: Session, shop: Shop, document, variables=None) -> PartialResult:
     """`call_admin` for a caller that can do without fields Shopify withholds (ACCESS_DENIED on
     fields): the data with the withheld fields listed."""
     credentials = ShopCredentials.of(shop)
-    client = admin_client(t, session, shop)
+    client = admin_client(access, session, shop)
     try:
         return client.execute_partial(document, variables)
     except ShopifyAuthError as exc:
-        mark_reauth(t, credentials.shop_id, str(exc))
+        mark_reauth(access, credentials.shop_id, str(exc))
         raise ShopNeedsReauth(str(exc)) from exc

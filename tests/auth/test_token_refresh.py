@@ -27,7 +27,7 @@ def install_expiring(t, expires_in_minutes: int):
 
 def token_now(t, shop_id):
     with t.db.scope(read_only=True) as session:
-        return admin_access.fresh_access_token(t, session.get(Shop, shop_id))
+        return admin_access.fresh_access_token(t.shopify, session.get(Shop, shop_id))
 
 
 def test_token_far_from_expiry_is_used_as_is(t):

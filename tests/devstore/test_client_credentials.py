@@ -25,7 +25,7 @@ def stored_shop(t):
 
 def shop_name_from_admin_api(t) -> str:
     with t.db.scope() as session:
-        return admin_access.call_admin(t, session, shops.find_shop(session, DEMO_SHOP), SHOP_INFO)["shop"]["name"]
+        return admin_access.call_admin(t.shopify, session, shops.find_shop(session, DEMO_SHOP), SHOP_INFO)["shop"]["name"]
 
 
 def test_shops_add_without_a_token_obtains_one_by_client_credentials(app, demo, t):

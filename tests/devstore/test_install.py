@@ -60,7 +60,7 @@ def test_an_expiring_token_is_refreshed_and_the_old_refresh_token_dies(demo, t, 
     clock.advance(minutes=57)
     with t.db.scope() as session:
         shop = find_shop(session, DEMO_SHOP)
-        assert call_admin(t, session, shop, SHOP_INFO)["shop"]["name"] == "Demo Store"
+        assert call_admin(t.shopify, session, shop, SHOP_INFO)["shop"]["name"] == "Demo Store"
         assert shop.access_token_expires_at == clock() + timedelta(hours=1)
     with pytest.raises(OAuthError) as refused:
         t.oauth_client().refresh(DEMO_SHOP, old_refresh, now=clock())

@@ -124,7 +124,7 @@ def test_ack_is_fast_while_a_token_refresh_waits_for_shopify(client, t, shopify,
 
     def refresh():
         with t.db.scope(read_only=True) as session:
-            assert admin_access.fresh_access_token(t, session.get(Shop, shop_id)) == "shpat_new"
+            assert admin_access.fresh_access_token(t.shopify, session.get(Shop, shop_id)) == "shpat_new"
     assert ack_seconds_while(refresh, shopify, client) < ACK_LIMIT_SECONDS
 
 
