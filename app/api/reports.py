@@ -11,8 +11,9 @@ from app.queries.analytics import shop_analytics
 from app.queries.exports import ledger_csv, members_csv
 from app.queries.inbox_activity import event_filter, event_json, recent_events, status_counts
 from app.runtime import tessera
-from app.services.imports import (find_import, import_jobs, import_json, import_starting_balances, run_import_step,
-                                  runs_in_background, start_import)
+from app.services.balance_import import import_starting_balances
+from app.services.imports import (find_import, import_jobs, import_json, run_import_step, runs_in_background,
+                                  start_import)
 from app.services.webhook_activity import retry_event
 
 
