@@ -62,6 +62,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         # Public apps created after 2026-04-01 must use expiring offline tokens (auth.md §4).
         "EXPIRING_OFFLINE_TOKENS": _flag(env.get("EXPIRING_OFFLINE_TOKENS"), default=True),
         "INPROCESS_WORKER": _flag(env.get("INPROCESS_WORKER"), default=False),
+        # How shops get their webhook subscriptions: auto, api or toml (README, 'Configuration').
+        "WEBHOOK_REGISTRATION": env.get("WEBHOOK_REGISTRATION") or "auto",
         # The local demo store; starts only with APP_URL on loopback (app/devstore/guard.py).
         "DEVSTORE": _flag(env.get("DEVSTORE")),
         # Demo store only: where the Shopify stand-in keeps its state, and the Admin schema it

@@ -35,7 +35,7 @@ def _complete_settings(settings: dict[str, Any], instance_path: str) -> None:
         # Stable across restarts without another secret to manage; distinct from the API secret.
         settings["SECRET_KEY"] = hmac.new(settings["SHOPIFY_API_SECRET"].encode(), b"tessera-secret-key",
                                           hashlib.sha256).hexdigest()
-    settings.setdefault("WEBHOOK_REGISTRATION", os.environ.get("WEBHOOK_REGISTRATION", "auto"))
+    settings.setdefault("WEBHOOK_REGISTRATION", "auto")
 
 
 def _apply_demo_store_guard(settings: dict[str, Any]) -> None:

@@ -91,7 +91,7 @@ def shops_add(shop_domain: str, admin_api_token: str | None, no_sync: bool) -> N
 
 def _own_store_grant(t, domain: str, admin_api_token: str | None):
     """The token of a legacy custom app as given, or a client credentials grant from Shopify."""
-    from app.services.shops import CLIENT_CREDENTIALS
+    from app.shopify.admin_access import CLIENT_CREDENTIALS
     from app.shopify.oauth import AccessGrant, OAuthError
 
     if admin_api_token is not None:
@@ -135,7 +135,7 @@ def shops_list() -> None:
                                                "Tessera's /integrations endpoints for this shop. Replaces the old one.")
 @click.argument("shop_domain")
 def shops_integration_token(shop_domain: str) -> None:
-    from app.integrations import new_integration_token
+    from app.services.integration_tokens import new_integration_token
     t = tessera()
     with t.db.scope() as session:
         shop = _find_shop_or_fail(session, shop_domain)
@@ -195,7 +195,7 @@ def loyalty_expire() -> None:
 @click.option("--since", default="7d", show_default=True, help="Window: 7d, 12h, 30m, or a date.")
 def loyalty_reconcile(shop_domain: str | None, since: str) -> None:
     from app.services.reconcile import reconcile_shop
-    from app.services.shops import ShopNeedsReauth
+    from app.shopify.admin_access import ShopNeedsReauth
     from app.shopify.graphql import ShopifyError
     t = tessera()
     start = parse_since(since, t.clock())
@@ -229,7 +229,7 @@ def members_group() -> None:
 @click.argument("shop_domain")
 @click.argument("customer_id", type=int)
 def members_show(shop_domain: str, customer_id: int) -> None:
-    from app.services.member_state import explained, member_state
+    from app.queries.member_state import explained, member_state
     from app.services.members import find_member
     t = tessera()
     now = t.clock()

@@ -64,6 +64,23 @@ def _forget_transaction_cache(session: Session, transaction) -> None:
         session.info.pop(TRANSACTION_CACHE, None)
 
 
+WROTE = "wrote"
+
+
+def has_uncommitted_writes(session: Session) -> bool:
+    """Whether the session's transaction holds changes, flushed or not, that a commit would keep."""
+    return bool(session.new or session.dirty or session.deleted) or transaction_cache(session).get(WROTE, False)
+
+
+def _note_flush(session: Session, _flush_context) -> None:
+    transaction_cache(session)[WROTE] = True
+
+
+def _note_bulk_write(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        transaction_cache(state.session)[WROTE] = True
+
+
 class Database:
     """One engine and two session factories: writers and readers."""
 
@@ -74,6 +91,8 @@ class Database:
                                     expire_on_commit=False)
         for factory in (self._writer, self._reader):
             event.listen(factory, "after_transaction_end", _forget_transaction_cache)
+            event.listen(factory, "after_flush", _note_flush)
+            event.listen(factory, "do_orm_execute", _note_bulk_write)
 
     def session(self, *, read_only: bool = False) -> Session:
         return (self._reader if read_only else self._writer)()

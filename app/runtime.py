@@ -13,6 +13,7 @@ from flask import current_app
 
 from app.crypto import TokenCipher
 from app.db import Database
+from app.shopify.admin_access import AdminAccess
 from app.shopify.oauth import OAuthClient, ShopifyEndpoints
 
 if TYPE_CHECKING:
@@ -49,6 +50,13 @@ class Tessera:
     @property
     def app_url(self) -> str:
         return self.config["APP_URL"]
+
+    @property
+    def shopify(self) -> AdminAccess:
+        """The Admin API access a use case receives; built on each use, so a swapped clock,
+        queue or sleep (tests, `flask worker`) is what it sees."""
+        return AdminAccess(self.db, self.cipher, self.endpoints, self.oauth_client, self.queue, self.clock, self.http,
+                           self.sleep, self.monotonic)
 
     def oauth_client(self) -> OAuthClient:
         return OAuthClient(self.endpoints, self.api_key, self.config["SHOPIFY_API_SECRET"], http=self.http,

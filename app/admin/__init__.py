@@ -1,44 +1,12 @@
-"""The embedded admin: pages rendered inside the Shopify admin iframe.
-
-Every page load needs a valid session token (the `id_token` query parameter Shopify adds, or
-the one admin.js adds when it navigates); without one the answer is a sign-in page with no
-shop data (401). Every form post needs the session token (Authorization: Bearer) and the
-page's CSRF token. The pages' scripts never use cookies.
-"""
+"""The embedded admin: the blueprint (app/admin/blueprint.py) and the pages that add routes to it."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify, render_template, request
-from flask_login import current_user
+from flask import Flask
 
-from app.admin.access import (asset_version, check_csrf, embedded_page, frame_ancestors, page_url,
-                              require_session_token, sign_in_page)
-from app.errors import error_body
-from app.loyalty.errors import NotFound
-
-bp = Blueprint("admin", __name__)
+from app.admin.access import frame_ancestors
+from app.admin.blueprint import bp
 
 __all__ = ["bp", "frame_ancestors", "init_app"]
-
-
-@bp.before_request
-def _authenticate():
-    if request.method in ("GET", "HEAD"):
-        if not current_user.is_authenticated:
-            return sign_in_page()
-        return None
-    require_session_token()
-    check_csrf()
-    return None
-
-
-@bp.errorhandler(NotFound)
-def _not_found(exc: NotFound):
-    """A page for something outside the shop (or gone) reads as a page, not as JSON."""
-    if request.method != "GET":
-        return jsonify(error_body(exc.code, str(exc))), 404
-    html = render_template("admin/not_found.html", message=str(exc), home_url=page_url("admin.home"),
-                           asset_version=asset_version())
-    return embedded_page(html, current_user.shop_domain, status=404)
 
 
 def init_app(app: Flask) -> None:

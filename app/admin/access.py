@@ -22,7 +22,7 @@ from app.auth import ensure_installed_from_session_token
 from app.errors import ApiError
 from app.models import Shop
 from app.runtime import tessera
-from app.services.shops import reconnect_advice
+from app.shopify.admin_access import reconnect_advice
 from app.shopify.domains import InvalidShopDomain, normalize_shop_domain
 
 CSRF_SALT = "tessera-admin-csrf"

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from app.admin import bp
 from app.admin.access import render_page, shop_session
+from app.admin.blueprint import bp
+from app.queries.inbox_activity import STATUSES, event_filter, event_json, recent_events, status_counts
 from app.runtime import tessera
-from app.services.webhook_activity import (STATUSES, event_filter, event_json, recent_events, retry_event,
-                                           status_counts)
+from app.services.webhook_activity import retry_event
 
 
 @bp.get("/activity")

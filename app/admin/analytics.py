@@ -8,13 +8,13 @@ from decimal import Decimal
 from flask import request
 from markupsafe import Markup
 
-from app.admin import bp
 from app.admin.access import render_page, shop_session
+from app.admin.blueprint import bp
 from app.admin.charts import Series, bar_chart, hbar_chart, line_chart
 from app.loyalty.money import format_money
 from app.parsing import query_number
+from app.queries.analytics import Analytics, percent, shop_analytics
 from app.runtime import tessera
-from app.services.analytics import Analytics, percent, shop_analytics
 
 PERIODS = (3, 6, 12, 24)
 

@@ -1,12 +1,12 @@
 """The admin home: the program at a glance and anything that needs the owner's attention."""
 from __future__ import annotations
 
-from app.admin import bp
 from app.admin.access import render_page, shop_session
+from app.admin.blueprint import bp
+from app.queries.analytics import shop_analytics
+from app.queries.inbox_activity import status_counts
+from app.queries.program_summary import program_summary
 from app.runtime import tessera
-from app.services.analytics import shop_analytics
-from app.services.program_summary import program_summary
-from app.services.webhook_activity import status_counts
 
 
 @bp.get("/")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.admin.access import render_page, shop_session, staff_user_id
 from app.errors import ApiError
 from app.request_limits import allows_body_up_to
 from app.runtime import tessera
+from app.services.balance_import import import_starting_balances
 from app.services.imports import (API_KINDS, default_history_since, find_import, import_jobs, import_json,
-                                  import_starting_balances, run_import_step, runs_in_background, start_import)
+                                  run_import_step, runs_in_background, start_import)
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
 # The multipart envelope around the file (boundaries, part headers, other fields).

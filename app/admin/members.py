@@ -6,12 +6,12 @@ import uuid
 
 from flask import jsonify, request
 
-from app.admin import bp
 from app.admin.access import page_url, render_page, shop_session, staff_user_id
+from app.admin.blueprint import bp
 from app.admin.forms import adjustment_points
+from app.queries.member_directory import MemberQuery, member_detail, require_member, search_members
 from app.runtime import tessera
 from app.services.adjustments import adjust_points
-from app.services.member_directory import MemberQuery, member_detail, require_member, search_members
 from app.services.members import block_member, unblock_member
 from app.services.program import current_program
 

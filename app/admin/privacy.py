@@ -5,7 +5,7 @@ import json
 
 from flask import request
 
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.admin.access import render_page, shop_session
 from app.services.privacy_requests import KINDS, privacy_request_json, recent_privacy_requests, request_filter
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from app.admin import bp
 from app.admin.access import render_page, shop_session, staff_user_id
+from app.admin.blueprint import bp
 from app.admin.forms import (blank_fields, explain_blanks, local_input_value, program_settings,
                              reward_data, shop_zone)
 from app.loyalty.errors import InvalidInput
 from app.loyalty.program import NETWORKS
 from app.loyalty.rewards import KIND_LABELS, KINDS as REWARD_KINDS
+from app.queries.program_summary import program_summary
 from app.runtime import tessera
 from app.services.program import current_program, update_program
-from app.services.program_summary import program_summary
 from app.services.rewards import catalog, create_reward, delete_reward, reward_json, update_reward
 
 SECTION_LABELS = {"earning": "Earning rules", "actions": "Actions", "campaigns": "Campaigns", "tiers": "VIP tiers",

@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from app.admin.access import shop_session, staff_user_id
-from app.api import bp, json_body
+from app.api.blueprint import bp, json_body
+from app.queries.member_directory import (MemberQuery, member_detail, member_row_json, require_member,
+                                           search_members)
 from app.runtime import tessera
 from app.services.adjustments import adjust_points
 from app.services.ledger import balance_of
-from app.services.member_directory import (MemberQuery, member_detail, member_row_json, require_member,
-                                           search_members)
 from app.services.members import block_member, unblock_member
 
 

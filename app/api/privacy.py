@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from app.admin.access import shop_session
-from app.api import bp
+from app.api.blueprint import bp
 from app.services.privacy_requests import PAGE_SIZE, privacy_request_json, recent_privacy_requests, request_filter
 
 

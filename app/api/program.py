@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from app.admin.access import shop_session, staff_user_id
-from app.api import bp, json_body
+from app.api.blueprint import bp, json_body
 from app.merge import deep_merge
 from app.models import ProgramVersion
 from app.runtime import tessera

@@ -4,15 +4,17 @@ from __future__ import annotations
 from flask import Response, jsonify, request, stream_with_context
 
 from app.admin.access import current_shop_id, shop_session, staff_user_id
-from app.api import bp, json_body
+from app.api.blueprint import bp, json_body
 from app.models import Shop
 from app.parsing import query_number
+from app.queries.analytics import shop_analytics
+from app.queries.exports import ledger_csv, members_csv
+from app.queries.inbox_activity import event_filter, event_json, recent_events, status_counts
 from app.runtime import tessera
-from app.services.analytics import shop_analytics
-from app.services.exports import ledger_csv, members_csv
-from app.services.imports import (find_import, import_jobs, import_json, import_starting_balances, run_import_step,
-                                  runs_in_background, start_import)
-from app.services.webhook_activity import event_filter, event_json, recent_events, retry_event, status_counts
+from app.services.balance_import import import_starting_balances
+from app.services.imports import (find_import, import_jobs, import_json, run_import_step, runs_in_background,
+                                  start_import)
+from app.services.webhook_activity import retry_event
 
 
 @bp.get("/analytics")

@@ -2,9 +2,6 @@
 Authenticated with the shop's integration token (`flask --app wsgi shops integration-token`)."""
 from __future__ import annotations
 
-import hashlib
-import secrets
-
 from flask import Blueprint, Flask, request
 from sqlalchemy import select
 
@@ -13,22 +10,11 @@ from app.loyalty.errors import InvalidInput
 from app.models import Shop
 from app.runtime import tessera
 from app.services.actions import claim_action
+from app.services.integration_tokens import hash_token
 from app.services.ledger import balance_of
 from app.services.members import get_or_create_member
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_integration_token(session, shop: Shop) -> str:
-    """A new token replaces the old one (shown once; only its hash is stored)."""
-    token = "tsi_" + secrets.token_urlsafe(32)
-    shop.integration_token_hash = hash_token(token)
-    session.commit()
-    return token
 
 
 def _shop_from_token(session) -> Shop:

@@ -1,5 +1,5 @@
-"""Imports: a shop's existing customers and historical orders from the Admin API, and
-starting balances from a CSV file.
+"""Imports: a shop's existing customers and historical orders from the Admin API. (Starting
+balances from a CSV file: services/balance_import.py.)
 
 An Admin API import is an `import_jobs` row that runs in slices: a background worker task
 (`run_import`, which queues its own next slice so other jobs get their turn) or, where no worker
@@ -22,7 +22,6 @@ Shopify down) resumes where its last commit left it, and whatever is done twice 
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -37,19 +36,14 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.loyalty.errors import InvalidInput, NotFound
-from app.loyalty.expiry import add_months, lot_expiry
-from app.loyalty.ledger import EntryKind, starting_balance_key
-from app.models import ImportJob, LedgerEntry, Member, Shop
-from app.parsing import is_stored_id
-from app.services import shops
+from app.loyalty.expiry import add_months
+from app.models import ImportJob, Shop
 from app.services.bulk_import import BATCH_ORDERS, import_order_batch, order_facts
 from app.services.bulk_staging import forget_lines, keep_lines, kept_orders, lines_all_kept
-from app.services.ledger import NewEntry, lock_member, post_entry
-from app.services.members import apply_customer, get_or_create_member
-from app.services.program import current_program
+from app.services.members import apply_customer
 from app.services.reconcile import refund_details, withheld_advice, withheld_customer_fields
 from app.services.tier_recompute import recompute_tiers
-from app.services.tiers import refresh_member_tier
+from app.shopify.admin_access import AdminAccess, ShopNeedsReauth, call_admin, call_admin_partial
 from app.shopify.bulk import BulkDownloadError, BulkFileError, BulkOrder, stream_lines, with_refund_details
 from app.shopify.documents import (BULK_OPERATION, LATEST_BULK_QUERY, CUSTOMERS_COUNT, CUSTOMERS_PAGE,
                                    RUN_BULK_QUERY, bulk_orders_query)
@@ -61,11 +55,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 API_KINDS = ("customers", "orders")
-BALANCES_KIND = "balances"
 # Finished (or never started) jobs are history; any other job of a kind is resumed, not duplicated.
 RESUMABLE = ("pending", "running", "failed")
-MAX_CSV_PROBLEMS = 50
-CSV_CHUNK = 500
 
 # A running job commits at least this often; one not heard from for longer has lost its runner.
 LEASE = timedelta(minutes=2)
@@ -231,7 +222,7 @@ def _run_slice(t: "Tessera", session: Session, shop: Shop, job: ImportJob, *, ma
     except BulkFileError as exc:
         _stop(t, session, shop, job, f"Shopify's export file cannot be read ({exc}). Please report this; resuming "
                                      "starts reading at the same place.")
-    except (ShopifyError, shops.ShopNeedsReauth, BulkDownloadError, _ImportStopped) as exc:
+    except (ShopifyError, ShopNeedsReauth, BulkDownloadError, _ImportStopped) as exc:
         _stop(t, session, shop, job, f"{exc}. Resume the import to continue where it stopped.")
     except Exception as exc:
         _stop(t, session, shop, job, f"Tessera stopped on an unexpected error ({type(exc).__name__}). Resume the "
@@ -267,9 +258,10 @@ def _stop(t: "Tessera", session: Session, shop: Shop, job: ImportJob, message: s
 def _run_customers(t: "Tessera", session: Session, shop: Shop, job: ImportJob, deadline: float,
                    max_pages: int | None) -> None:
     if job.total is None and not job.processed and not job.cursor:
-        counted = shops.call_admin(t, session, shop, CUSTOMERS_COUNT)["customersCount"] or {}
+        counted = call_admin(t.shopify, session, shop, CUSTOMERS_COUNT)["customersCount"] or {}
         # Beyond Shopify's counting limit the total is unknown; progress then shows what was done.
         job.total = counted.get("count") if counted.get("precision") == "EXACT" else None
+        session.commit()  # the total stands on its own; Shopify is asked next with nothing pending
     pages = 0
     while job.status == "running":
         _import_customer_page(t, session, shop, job)
@@ -279,7 +271,7 @@ def _run_customers(t: "Tessera", session: Session, shop: Shop, job: ImportJob, d
 
 
 def _import_customer_page(t: "Tessera", session: Session, shop: Shop, job: ImportJob) -> None:
-    result = shops.call_admin_partial(t, session, shop, CUSTOMERS_PAGE, {"after": job.cursor})
+    result = call_admin_partial(t.shopify, session, shop, CUSTOMERS_PAGE, {"after": job.cursor})
     _warn_withheld(job, withheld_customer_fields(result))
     page = result.data["customers"]
     for node in page["nodes"]:
@@ -369,7 +361,7 @@ def _run_orders(t: "Tessera", session: Session, shop: Shop, job: ImportJob, dead
                 (t.sleep or time.sleep)(min(EXPORT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
                 return  # Shopify is still writing the file; the next slice asks again
         elif progress.phase == "download":
-            operation = operation or _operation(t, session, shop, progress.operation_id)
+            operation = operation or _operation(t.shopify, session, shop, progress.operation_id)
             _download_file(t, session, shop, job, progress, operation, deadline)
         elif progress.phase == "settle":
             _settle_kept(t, session, shop, job, progress, deadline)
@@ -392,8 +384,8 @@ def _restart_export(t: "Tessera", session: Session, job: ImportJob, progress: _B
     _save(t, session, job, progress)
 
 
-def _operation(t: "Tessera", session: Session, shop: Shop, operation_id: str) -> dict[str, Any]:
-    operation = shops.call_admin(t, session, shop, BULK_OPERATION, {"id": operation_id}).get("node")
+def _operation(shopify: AdminAccess, session: Session, shop: Shop, operation_id: str) -> dict[str, Any]:
+    operation = call_admin(shopify, session, shop, BULK_OPERATION, {"id": operation_id}).get("node")
     if not operation:
         raise _ImportStopped("Shopify no longer knows the orders export this import was reading")
     return operation
@@ -403,9 +395,9 @@ def _export(t: "Tessera", session: Session, shop: Shop, job: ImportJob, progress
     """Start Shopify's bulk export, or see how far it got; moves to the import phase when the
     file is ready."""
     if progress.operation_id is None:
-        progress.operation_id = _start_export(t, session, shop, _export_query(t, job, progress))
+        progress.operation_id = _start_export(t.shopify, session, shop, _export_query(t, job, progress))
         _save(t, session, job, progress)
-    operation = _operation(t, session, shop, progress.operation_id)
+    operation = _operation(t.shopify, session, shop, progress.operation_id)
     status = operation["status"]
     if status in ("CREATED", "RUNNING"):
         progress.objects = int(operation.get("rootObjectCount") or 0)
@@ -432,14 +424,14 @@ def _export_query(t: "Tessera", job: ImportJob, progress: _BulkProgress) -> str:
     return bulk_orders_query(since, customer_profile=not progress.without_customer_profile)
 
 
-def _start_export(t: "Tessera", session: Session, shop: Shop, query: str) -> str:
+def _start_export(shopify: AdminAccess, session: Session, shop: Shop, query: str) -> str:
     try:
-        started = shops.call_admin(t, session, shop, RUN_BULK_QUERY, {"query": query})
+        started = call_admin(shopify, session, shop, RUN_BULK_QUERY, {"query": query})
     except ShopifyUserErrors as exc:
         if "OPERATION_IN_PROGRESS" not in exc.codes:
             raise
         # Ours, if a run stopped before saving its id; anyone else's must finish first.
-        latest = shops.call_admin(t, session, shop, LATEST_BULK_QUERY)["bulkOperations"]["nodes"]
+        latest = call_admin(shopify, session, shop, LATEST_BULK_QUERY)["bulkOperations"]["nodes"]
         current = latest[0] if latest else {}
         if current.get("query", "").strip() == query.strip():
             return current["id"]
@@ -467,7 +459,7 @@ def _download_file(t: "Tessera", session: Session, shop: Shop, job: ImportJob, p
             # Raised while reading the next chunk, so nothing is pending: job and progress stand
             # at the last commit. A fresh link (or a new export once the file expired), then again.
             session.rollback()
-            operation = _operation(t, session, shop, progress.operation_id)
+            operation = _operation(t.shopify, session, shop, progress.operation_id)
             if operation["status"] == "EXPIRED":  # the file is gone after 7 days: export again
                 return _restart_export(t, session, job, progress)
             if attempt == DOWNLOAD_ATTEMPTS:
@@ -514,7 +506,7 @@ def _settle_batch(t: "Tessera", session: Session, shop: Shop, job: ImportJob, pr
                   kept: list[tuple[int, BulkOrder]], earn: bool) -> None:
     orders = [order for _, order in kept]
     # Read before anything is written: no Shopify call inside an open write transaction.
-    details = refund_details(t, session, shop, [r["id"] for order in orders for r in order.refunds])
+    details = refund_details(t.shopify, session, shop, [r["id"] for order in orders for r in order.refunds])
     facts = [order_facts(with_refund_details(order, details)) for order in orders]
     report = import_order_batch(session, shop, facts, earn_points=earn, now=t.clock())
     progress.settled_through = kept[-1][0]
@@ -531,146 +523,3 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
             chunk = []
     if chunk:
         yield chunk
-
-
-# ---- starting balances from CSV ----------------------------------------------------------------
-
-POINT_COLUMNS = ("points", "balance", "starting_balance")
-
-
-@dataclass(frozen=True)
-class BalanceRow:
-    line: int
-    customer_id: int
-    points: int
-    email: str | None
-    first_name: str | None
-    last_name: str | None
-    note: str | None
-
-
-@dataclass
-class BalanceImport:
-    rows: int = 0
-    imported: int = 0
-    already_imported: int = 0
-    zero: int = 0
-    points: int = 0
-    problems: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"rows": self.rows, "imported": self.imported, "already_imported": self.already_imported,
-                "zero_balances_skipped": self.zero, "points": self.points}
-
-
-def _text(value: str | None) -> str | None:
-    value = (value or "").strip()
-    # Exports protect text against spreadsheet formulas with a leading quote; undo it.
-    if len(value) > 1 and value[0] == "'" and value[1] in "=+-@":
-        value = value[1:]
-    return value or None
-
-
-def _customer_id(raw: str | None) -> int | None:
-    value = (raw or "").strip().removeprefix("gid://shopify/Customer/")
-    return int(value) if is_stored_id(value) and int(value) > 0 else None
-
-
-def _points(raw: str | None) -> int | None:
-    value = (raw or "").strip().replace(",", "")
-    return int(value) if is_stored_id(value) and int(value) <= 10_000_000 else None
-
-
-def parse_balance_csv(text: str) -> tuple[list[BalanceRow], dict[str, str]]:
-    """Rows and problems (by line). Columns: customer_id and points (or balance), optionally
-    email, first_name, last_name and note; other columns are ignored."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
-    points_column = next((header[c] for c in POINT_COLUMNS if c in header), None)
-    if "customer_id" not in header or points_column is None:
-        return [], {"file": "needs a header row with customer_id and points (or balance) columns"}
-    rows, problems, seen = [], {}, {}
-    for line, record in enumerate(reader, start=2):
-        customer_id, points = _customer_id(record.get(header["customer_id"])), _points(record.get(points_column))
-        if customer_id is None:
-            problems[f"line {line}"] = "customer_id must be a Shopify customer id (digits)"
-        elif points is None:
-            problems[f"line {line}"] = "points must be a whole number from 0 to 10,000,000"
-        elif customer_id in seen:
-            problems[f"line {line}"] = f"customer {customer_id} is already on line {seen[customer_id]}"
-        else:
-            seen[customer_id] = line
-            rows.append(BalanceRow(line, customer_id, points, *(_text(record.get(header[c])) if c in header else None
-                                                                for c in ("email", "first_name", "last_name", "note"))))
-        if len(problems) >= MAX_CSV_PROBLEMS:
-            break
-    return rows, problems
-
-
-def _previous_imports(session: Session, shop: Shop, rows: list[BalanceRow]) -> dict[int, int]:
-    """customer id -> starting balance already imported, for the customers in `rows`."""
-    found: dict[int, int] = {}
-    ids = [r.customer_id for r in rows]
-    for start in range(0, len(ids), CSV_CHUNK):
-        members = session.execute(select(Member.id, Member.customer_id).where(
-            Member.shop_id == shop.id, Member.customer_id.in_(ids[start:start + CSV_CHUNK]))).all()
-        keys = {starting_balance_key(member_id): customer_id for member_id, customer_id in members}
-        for key, points in session.execute(select(LedgerEntry.entry_key, LedgerEntry.points).where(
-                LedgerEntry.shop_id == shop.id, LedgerEntry.entry_key.in_(list(keys)))):
-            found[keys[key]] = points
-    return found
-
-
-def _conflicts(rows: list[BalanceRow], previous: dict[int, int]) -> dict[str, str]:
-    return {f"line {r.line}": f"customer {r.customer_id} already has an imported starting balance of "
-                              f"{previous[r.customer_id]:,} points; remove the line, or change the balance "
-                              "with an adjustment on the member's page"
-            for r in rows if r.customer_id in previous and previous[r.customer_id] != r.points}
-
-
-def import_starting_balances(session: Session, shop: Shop, text: str, *, staff_user_id: str,
-                             now: datetime) -> BalanceImport:
-    """All or nothing on validation: a file with any bad line imports nothing and lists the
-    lines. Valid files post one `import` entry per member (idempotent), in chunks."""
-    rows, problems = parse_balance_csv(text)
-    previous = _previous_imports(session, shop, rows) if rows else {}
-    problems.update(_conflicts(rows, previous))
-    if problems or not rows:
-        raise InvalidInput("Nothing was imported. Fix the lines listed and upload the file again.",
-                           problems or {"file": "has no rows to import"})
-    result = BalanceImport(rows=len(rows))
-    version, program = current_program(session, shop)
-    for start in range(0, len(rows), CSV_CHUNK):
-        for row in rows[start:start + CSV_CHUNK]:
-            _import_balance(session, shop, row, result, staff_user_id=staff_user_id, now=now,
-                            rules=(version.id, program))
-        session.commit()
-    session.add(ImportJob(shop_id=shop.id, kind=BALANCES_KIND, status="done", processed=result.imported,
-                          total=result.rows, started_at=now, finished_at=now, created_at=now, updated_at=now))
-    session.commit()
-    return result
-
-
-def _import_balance(session: Session, shop: Shop, row: BalanceRow, result: BalanceImport, *, staff_user_id: str,
-                    now: datetime, rules) -> None:
-    if row.points == 0:
-        result.zero += 1
-        return
-    version_id, program = rules
-    member = get_or_create_member(session, shop, row.customer_id, now=now)
-    if member.redacted_at is None:
-        member.email = member.email or row.email
-        member.first_name = member.first_name or row.first_name
-        member.last_name = member.last_name or row.last_name
-    lock_member(session, member)
-    entry = post_entry(session, member, NewEntry(
-        key=starting_balance_key(member.id), kind=EntryKind.IMPORT, points=row.points, cause_type="import",
-        cause_id="csv", staff_user_id=staff_user_id, program_version_id=version_id,
-        reason="Starting balance imported" + (f": {row.note}" if row.note else ""),
-        expires_at=lot_expiry(program.expiry, now)), now=now)
-    if entry is None:
-        result.already_imported += 1
-        return
-    result.imported += 1
-    result.points += row.points
-    refresh_member_tier(session, shop, member, program, version_id=version_id, now=now)

@@ -14,6 +14,7 @@ from app.db import transaction_cache
 from app.models import ProgramVersion, Reward, Shop
 
 if TYPE_CHECKING:
+    from app.shopify.admin_access import AdminAccess
     from app.jobs import Queue
     from app.runtime import Tessera
 
@@ -93,7 +94,7 @@ def resolve_campaign_collections(t: "Tessera", session: Session, shop: Shop) -> 
     resolved = []
     for campaign in program.campaigns:
         if campaign.needs_collection_products:
-            products = sorted({p for cid in campaign.collection_ids for p in _collection_products(t, session, shop, cid)})
+            products = sorted({p for cid in campaign.collection_ids for p in _collection_products(t.shopify, session, shop, cid)})
             campaign = campaign.model_copy(update={"collection_product_ids": products})
         resolved.append(campaign)
     new_version = _add_version(session, shop, program.model_copy(update={"campaigns": resolved}),
@@ -102,13 +103,13 @@ def resolve_campaign_collections(t: "Tessera", session: Session, shop: Shop) -> 
     return new_version
 
 
-def _collection_products(t: "Tessera", session: Session, shop: Shop, collection_id: int) -> list[int]:
-    from app.services.shops import call_admin
+def _collection_products(shopify: "AdminAccess", session: Session, shop: Shop, collection_id: int) -> list[int]:
+    from app.shopify.admin_access import call_admin
     from app.shopify.documents import COLLECTION_PRODUCTS
 
     products, after = [], None
     while True:
-        data = call_admin(t, session, shop, COLLECTION_PRODUCTS,
+        data = call_admin(shopify, session, shop, COLLECTION_PRODUCTS,
                           {"id": f"gid://shopify/Collection/{collection_id}", "after": after})["collection"]
         if data is None:
             return products  # a deleted collection holds no products

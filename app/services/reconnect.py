@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
+from app.db import Database
 from app.models import ImportJob, Shop, WebhookEvent
 from app.services.imports import API_KINDS
 
@@ -25,20 +26,20 @@ WAITING_ERROR_PREFIX = "ShopNeedsReauth:"
 RECONCILE_MIN_DAYS, RECONCILE_MAX_DAYS = 2, 60
 
 
-def retry_deliveries_waiting_for_reauth(t: "Tessera", shop_id: int) -> int:
+def retry_deliveries_waiting_for_reauth(db: Database, shop_id: int, *, now: datetime) -> int:
     """Deliveries stopped by the missing token are due again now, with a fresh attempt budget."""
-    with t.db.scope() as session:
+    with db.scope() as session:
         result = session.execute(update(WebhookEvent).where(
             WebhookEvent.shop_id == shop_id, WebhookEvent.status.in_(("pending", "failed")),
             WebhookEvent.last_error.startswith(WAITING_ERROR_PREFIX)).values(
-            status="pending", attempts=0, next_attempt_at=t.clock()), execution_options={"synchronize_session": False})
+            status="pending", attempts=0, next_attempt_at=now), execution_options={"synchronize_session": False})
         session.commit()
         return result.rowcount
 
 
-def imports_stopped_since(t: "Tessera", shop_id: int, flagged_at: datetime) -> list[int]:
+def imports_stopped_since(db: Database, shop_id: int, flagged_at: datetime) -> list[int]:
     """Admin API imports that stopped while the shop could not call Shopify."""
-    with t.db.scope(read_only=True) as session:
+    with db.scope(read_only=True) as session:
         return list(session.scalars(select(ImportJob.id).where(
             ImportJob.shop_id == shop_id, ImportJob.kind.in_(API_KINDS), ImportJob.status == "failed",
             ImportJob.updated_at >= flagged_at).order_by(ImportJob.id)))
@@ -53,8 +54,8 @@ def resume_after_reconnect(t: "Tessera", shop_id: int, flagged_at: datetime) -> 
     """Retry the deliveries, resume the imports, catch up on orders, re-check the install."""
     from app.services.reconcile import reconcile_shop
 
-    retried = retry_deliveries_waiting_for_reauth(t, shop_id)
-    for job_id in imports_stopped_since(t, shop_id, flagged_at):
+    retried = retry_deliveries_waiting_for_reauth(t.db, shop_id, now=t.clock())
+    for job_id in imports_stopped_since(t.db, shop_id, flagged_at):
         t.queue.enqueue("run_import", shop_id, job_id)
     if retried:
         t.queue.enqueue("sweep_inbox")

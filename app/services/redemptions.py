@@ -31,11 +31,11 @@ from app.loyalty.errors import InvalidInput, NotFound, RedemptionFailed
 from app.loyalty.ledger import EntryKind, redemption_debit_key, redemption_late_use_key, redemption_return_key
 from app.loyalty.rewards import RedemptionTerms, check_redeemable, new_code, terms_for
 from app.models import LedgerEntry, Member, Order, Redemption, Reward, Shop
-from app.services import shops
 from app.services.ledger import NewEntry, balance_of, entry_by_key, lock_member, post_entry
 from app.services.members import get_or_create_member
 from app.services.program import current_program
 from app.services.rewards import find_reward, spec_of
+from app.shopify.admin_access import AdminAccess, ShopNeedsReauth, call_admin
 from app.shopify.discounts import (created_discount_id, credit_transactions, discount_request,
                                    is_our_credit, store_credit_request, store_credit_transaction_id, variant_gid)
 from app.shopify.documents import (DEACTIVATE_DISCOUNT_CODE, DISCOUNT_BY_CODE, REWARD_VARIANT_PRICE,
@@ -44,6 +44,7 @@ from app.shopify.graphql import ShopifyDeadlineExceeded, ShopifyError, ShopifyOu
 from app.shopify.oauth import OAuthError
 
 if TYPE_CHECKING:
+    from app.jobs import Queue
     from app.runtime import Tessera
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def redeem_reward(t: "Tessera", shop_id: int, customer_id: int, reward_id: Any, 
     deadline = t.monotonic() + float(t.config.get("REDEEM_DEADLINE_SECONDS", 15))
     with t.db.scope() as session:
         shop = session.get(Shop, shop_id)
-        price = _free_product_price(t, session, shop, reward_id, deadline)
+        price = _free_product_price(t.shopify, session, shop, reward_id, deadline)
         redemption = hold_points(session, shop, customer_id, reward_id, key, now=t.clock(), points=points,
                                  variant_price=price)
         if redemption.status == "pending":
@@ -154,7 +155,8 @@ def finish_redemption(t: "Tessera", shop_id: int, redemption_id: int) -> str | N
         return redemption.status if redemption is not None else None
 
 
-def _free_product_price(t: "Tessera", session: Session, shop: Shop, reward_id: Any, deadline: float) -> Decimal | None:
+def _free_product_price(shopify: AdminAccess, session: Session, shop: Shop, reward_id: Any,
+                        deadline: float) -> Decimal | None:
     """A free product's current price in Shopify, read before any points are held."""
     try:
         reward = find_reward(session, shop, reward_id)
@@ -164,9 +166,9 @@ def _free_product_price(t: "Tessera", session: Session, shop: Shop, reward_id: A
         return None
     session.commit()  # no transaction stays open while Shopify answers
     try:
-        data = shops.call_admin(t, session, shop, REWARD_VARIANT_PRICE, {"id": variant_gid(reward.variant_id)},
+        data = call_admin(shopify, session, shop, REWARD_VARIANT_PRICE, {"id": variant_gid(reward.variant_id)},
                                 deadline=deadline)
-    except (ShopifyError, shops.ShopNeedsReauth, OAuthError) as exc:
+    except (ShopifyError, ShopNeedsReauth, OAuthError) as exc:
         log.warning("price of variant %s unavailable: %s", reward.variant_id, exc)
         raise RedemptionFailed("We could not check the product's price just now; no points were spent. "
                                "Please try again in a few minutes.") from exc
@@ -179,29 +181,31 @@ def _title(redemption: Redemption, reward_name: str) -> str:
     return f"{reward_name} - Tessera #{redemption.id}"
 
 
-def _ours(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, deadline: float | None) -> str | None:
+def _ours(shopify: AdminAccess, session: Session, shop: Shop, redemption: Redemption,
+          deadline: float | None) -> str | None:
     """The discount id if Shopify already holds this redemption's code (a resumed saga)."""
-    node = shops.call_admin(t, session, shop, DISCOUNT_BY_CODE, {"code": redemption.code},
+    node = call_admin(shopify, session, shop, DISCOUNT_BY_CODE, {"code": redemption.code},
                             deadline=deadline)["codeDiscountNode"]
     title = ((node or {}).get("codeDiscount") or {}).get("title") or ""
     return node["id"] if node and title.endswith(f"Tessera #{redemption.id}") else None
 
 
-def _create_in_shopify(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, customer_id: int | None,
-                       name: str, *, tried_before: bool, deadline: float | None) -> str:
+def _create_in_shopify(shopify: AdminAccess, session: Session, shop: Shop, redemption: Redemption,
+                       customer_id: int | None, name: str, *, tried_before: bool, deadline: float | None) -> str:
     terms = _terms(redemption)
     if terms.kind == "store_credit":
-        return _credit_once(t, session, shop, redemption, customer_id, tried_before=tried_before, deadline=deadline)
+        return _credit_once(shopify, session, shop, redemption, customer_id, tried_before=tried_before,
+                            deadline=deadline)
     for attempt in range(1, CODE_ATTEMPTS + 1):
         request = discount_request(terms, code=redemption.code, title=_title(redemption, name),
                                    customer_id=customer_id, now=redemption.created_at)
         try:
-            data = shops.call_admin(t, session, shop, request.document, request.variables, deadline=deadline)
+            data = call_admin(shopify, session, shop, request.document, request.variables, deadline=deadline)
             return created_discount_id(data, request.payload_field)
         except ShopifyUserErrors as exc:
             if "TAKEN" not in exc.codes or attempt == CODE_ATTEMPTS:
                 raise
-            discount_id = _ours(t, session, shop, redemption, deadline)
+            discount_id = _ours(shopify, session, shop, redemption, deadline)
             if discount_id:
                 return discount_id
             redemption.code = new_code(redemption.code.split("-")[0] if "-" in redemption.code else None)
@@ -209,31 +213,31 @@ def _create_in_shopify(t: "Tessera", session: Session, shop: Shop, redemption: R
     raise AssertionError("unreachable")
 
 
-def _credit_once(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, customer_id: int, *,
+def _credit_once(shopify: AdminAccess, session: Session, shop: Shop, redemption: Redemption, customer_id: int, *,
                  tried_before: bool, deadline: float | None) -> str:
     """Store credit, exactly once: the mutation is never resent while an earlier one may have
     landed. After an ambiguous answer (or a crash), the customer's credits are read back."""
     request = store_credit_request(_terms(redemption), customer_id=customer_id, now=redemption.created_at)
-    if tried_before and (found := _our_credit(t, session, shop, redemption, request.variables, deadline)):
+    if tried_before and (found := _our_credit(shopify, session, shop, redemption, request.variables, deadline)):
         return found
     for attempt in range(1, CREDIT_ATTEMPTS + 1):
         try:
-            data = shops.call_admin(t, session, shop, request.document, request.variables, retry_ambiguous=False,
+            data = call_admin(shopify, session, shop, request.document, request.variables, retry_ambiguous=False,
                                     deadline=deadline)
             return store_credit_transaction_id(data)
         except ShopifyOutcomeUnknown:
-            if found := _our_credit(t, session, shop, redemption, request.variables, deadline):
+            if found := _our_credit(shopify, session, shop, redemption, request.variables, deadline):
                 return found
             if attempt == CREDIT_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
 
 
-def _our_credit(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, variables: dict[str, Any],
+def _our_credit(shopify: AdminAccess, session: Session, shop: Shop, redemption: Redemption, variables: dict[str, Any],
                 deadline: float | None) -> str | None:
     """This redemption's credit transaction in Shopify, if one landed: same amount and expiry,
     made after our first attempt, and not already the credit of another redemption."""
-    data = shops.call_admin(t, session, shop, STORE_CREDIT_CREDITS, {
+    data = call_admin(shopify, session, shop, STORE_CREDIT_CREDITS, {
         "customerId": variables["id"], "accountQuery": f"currency_code:{redemption.currency}"}, deadline=deadline)
     credits = credit_transactions(data)
     taken = set(session.scalars(select(Redemption.shopify_discount_id).where(
@@ -266,22 +270,22 @@ def issue(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, *,
     name = reward.name if reward else redemption.purpose.replace("_", " ").title()
     session.commit()  # no transaction stays open while Shopify answers
     try:
-        shopify_id = _create_in_shopify(t, session, shop, redemption, member.customer_id if member else None, name,
-                                        tried_before=tried_before, deadline=deadline)
+        shopify_id = _create_in_shopify(t.shopify, session, shop, redemption, member.customer_id if member else None,
+                                        name, tried_before=tried_before, deadline=deadline)
     except ShopifyDeadlineExceeded:
-        _hand_to_worker(t, session, redemption)
+        _hand_to_worker(t.queue, session, redemption)
         return
     except ShopifyOutcomeUnknown as exc:
         # Maybe credited, maybe not: points stay held; after the lease the resume job reads again.
         log.warning("redemption %s: outcome unknown, left pending: %s", redemption.id, exc)
         session.rollback()
         return
-    except (ShopifyError, shops.ShopNeedsReauth, OAuthError) as exc:
+    except (ShopifyError, ShopNeedsReauth, OAuthError) as exc:
         session.rollback()
         give_back(session, redemption, why="failed", reason=_failure_text(exc, redemption), now=t.clock())
         return
     if not _mark_issued(session, redemption, shopify_id, t.clock()):
-        _withdraw_orphan(t, session, shop, redemption, shopify_id)
+        _withdraw_orphan(t.shopify, session, shop, redemption, shopify_id)
 
 
 def _transition(session: Session, redemption: Redemption, from_status: str, **values: Any) -> bool:
@@ -323,16 +327,17 @@ def _mark_issued(session: Session, redemption: Redemption, shopify_id: str, now:
     return changed
 
 
-def _hand_to_worker(t: "Tessera", session: Session, redemption: Redemption) -> None:
+def _hand_to_worker(queue: "Queue", session: Session, redemption: Redemption) -> None:
     """The request's time is up: release the lease so the worker can carry on at once."""
     session.rollback()
     _transition(session, redemption, "pending", lease_until=None)
     session.commit()
     _reload(session, redemption)
-    t.queue.enqueue("finish_redemption", redemption.shop_id, redemption.id)
+    queue.enqueue("finish_redemption", redemption.shop_id, redemption.id)
 
 
-def _withdraw_orphan(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, shopify_id: str) -> None:
+def _withdraw_orphan(shopify: AdminAccess, session: Session, shop: Shop, redemption: Redemption,
+                     shopify_id: str) -> None:
     """Someone else settled the redemption while we were at Shopify. If its points came back,
     the code we just made must not stay usable."""
     if redemption.status == "issued":
@@ -343,8 +348,8 @@ def _withdraw_orphan(t: "Tessera", session: Session, shop: Shop, redemption: Red
         return
     log.warning("redemption %s is %s; deactivating its late code", redemption.id, redemption.status)
     try:
-        shops.call_admin(t, session, shop, DEACTIVATE_DISCOUNT_CODE, {"id": shopify_id})
-    except (ShopifyError, shops.ShopNeedsReauth, OAuthError) as exc:
+        call_admin(shopify, session, shop, DEACTIVATE_DISCOUNT_CODE, {"id": shopify_id})
+    except (ShopifyError, ShopNeedsReauth, OAuthError) as exc:
         log.error("redemption %s: could not deactivate late code %s (%s); deactivate it in the Shopify admin",
                   redemption.id, shopify_id, exc)
 
@@ -352,7 +357,7 @@ def _withdraw_orphan(t: "Tessera", session: Session, shop: Shop, redemption: Red
 def _failure_text(exc: Exception, redemption: Redemption) -> str:
     log.warning("redemption %s failed at Shopify: %s", redemption.id, exc)
     back = f" Your {redemption.points_spent} points are back." if redemption.points_spent else ""
-    if isinstance(exc, shops.ShopNeedsReauth):
+    if isinstance(exc, ShopNeedsReauth):
         return "The store needs to reconnect Tessera before codes can be created." + back
     if isinstance(exc, ShopifyUserErrors):
         return f"Shopify did not accept the code ({exc}).{back} Please contact the store."
@@ -452,7 +457,7 @@ def deactivate_reward_codes(t: "Tessera", shop_id: int, reward_id: int) -> int:
         with t.db.scope() as session:
             redemption, shop = session.get(Redemption, redemption_id), session.get(Shop, shop_id)
             if redemption.shopify_discount_id and redemption.kind != "store_credit":
-                shops.call_admin(t, session, shop, DEACTIVATE_DISCOUNT_CODE, {"id": redemption.shopify_discount_id})
+                call_admin(t.shopify, session, shop, DEACTIVATE_DISCOUNT_CODE, {"id": redemption.shopify_discount_id})
             give_back(session, redemption, why="reward_deleted", reason="reward withdrawn", now=t.clock(),
                       status="deactivated", from_status="issued")
     return len(ids)

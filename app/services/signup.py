@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from app.loyalty.ledger import action_key
 from app.loyalty.orders import parse_time
 from app.models import LedgerEntry, Member, Shop
-from app.services import shops
 from app.services.actions import try_action_points
 from app.services.ledger import lock_member
 from app.services.members import find_member, get_or_create_member
 from app.services.program import current_program
+from app.shopify.admin_access import ShopNeedsReauth, call_admin
 from app.shopify.documents import SIGNED_IN_CUSTOMER
 from app.shopify.graphql import ShopifyError
 from app.shopify.oauth import OAuthError
@@ -52,9 +52,9 @@ def _customer_from_shopify(t: "Tessera", shop_id: int, customer_id: int) -> dict
         shop = session.get(Shop, shop_id)
         session.commit()  # hold no write lock while Shopify answers
         try:
-            data = shops.call_admin(t, session, shop, SIGNED_IN_CUSTOMER,
+            data = call_admin(t.shopify, session, shop, SIGNED_IN_CUSTOMER,
                                     {"id": f"gid://shopify/Customer/{customer_id}"})
-        except (ShopifyError, shops.ShopNeedsReauth, OAuthError) as exc:
+        except (ShopifyError, ShopNeedsReauth, OAuthError) as exc:
             log.warning("signup for customer %s of %s postponed: %s", customer_id, shop.domain, exc)
             return None
     return data.get("customer")

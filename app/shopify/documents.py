@@ -123,6 +123,11 @@ query RewardVariantPrice($id: ID!) {
 }
 """, expected_cost=1)
 
+def subscription_topic(topic: str) -> str:
+    """`orders/paid` -> `ORDERS_PAID` (the WebhookSubscriptionTopic enum value)."""
+    return topic.upper().replace("/", "_")
+
+
 SUBSCRIBE_WEBHOOK = Document("SubscribeWebhook", """
 mutation SubscribeWebhook($topic: WebhookSubscriptionTopic!, $webhookSubscription: WebhookSubscriptionInput!) {
   webhookSubscriptionCreate(topic: $topic, webhookSubscription: $webhookSubscription) {

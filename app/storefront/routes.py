@@ -7,17 +7,17 @@ from flask import request
 
 from app.errors import ApiError
 from app.parsing import optional_text, optional_whole_number, text
+from app.queries.member_state import member_state
+from app.queries.program_summary import program_summary
+from app.queries.redemption_status import member_redemption, redemption_json
 from app.runtime import tessera
-from app.services.member_state import member_state
-from app.services.program_summary import program_summary
 from app.services.actions import claim_action
 from app.services.ledger import balance_of
 from app.services.members import get_or_create_member, set_birthday
-from app.services.redemption_status import member_redemption, redemption_json
 from app.services.redemptions import redeem_reward
 from app.services.referrals import welcome_referee
 from app.services.signup import welcome_signed_in_customer
-from app.storefront import bp, limit_referral_landings, load_shop, private_json, verified_proxy_request
+from app.storefront.proxy import bp, limit_referral_landings, load_shop, private_json, verified_proxy_request
 
 
 @bp.get("/program")

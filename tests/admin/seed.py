@@ -16,7 +16,7 @@ from datetime import datetime
 
 from app.models import Referral, Shop
 from app.services.adjustments import adjust_points
-from app.services.imports import import_starting_balances
+from app.services.balance_import import import_starting_balances
 from app.services.members import find_member
 from tests.support import payload, utc
 from tests.support.ledger import deliver

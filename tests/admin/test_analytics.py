@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Shop
-from app.services.analytics import shop_analytics
+from app.queries.analytics import shop_analytics
 from tests.support import SHOP, session_token
 
 
@@ -118,7 +118,7 @@ def _rewards(t, shop, *rewards):
 
 
 def test_a_point_is_valued_at_the_best_fixed_money_rate(t, shop):
-    from app.services.analytics import point_value
+    from app.queries.analytics import point_value
     _rewards(t, shop, dict(name="$5 off", kind="amount_off", points_cost=500, value=Decimal(5)),
              dict(name="Credit", kind="store_credit", points_cost=1000, value=Decimal(20)),
              dict(name="Slider", kind="points_slider", points_cost=0, points_per_unit=200),

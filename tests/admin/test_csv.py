@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from app.services.imports import starting_balance_key
+from app.loyalty.ledger import starting_balance_key
 from tests.admin.helpers import bearer, post_form, token
 from tests.support import OTHER_SHOP
 from tests.support.ledger import adjust, balance, entries, member_of

@@ -8,6 +8,7 @@ import responses
 
 from app.models import Shop, WebhookEvent
 from app.services import shops
+from app.shopify import admin_access
 from app.shopify.oauth import AccessGrant
 from tests.support import SHOP, payload, send_webhook
 
@@ -25,8 +26,8 @@ def install_expiring(t, expires_in_minutes: int):
 
 
 def token_now(t, shop_id):
-    with t.db.scope() as session:
-        return shops.fresh_access_token(t, session, session.get(Shop, shop_id))
+    with t.db.scope(read_only=True) as session:
+        return admin_access.fresh_access_token(t.shopify, session.get(Shop, shop_id))
 
 
 def test_token_far_from_expiry_is_used_as_is(t):
@@ -53,7 +54,7 @@ def test_token_close_to_expiry_is_refreshed_and_the_rotated_pair_stored(t):
 def test_refused_refresh_marks_the_shop_and_keeps_queued_webhooks(t, client):
     shop = install_expiring(t, 1)
     responses.post(TOKEN_URL, status=401, json={"error": "invalid_grant"})
-    with pytest.raises(shops.ShopNeedsReauth):
+    with pytest.raises(admin_access.ShopNeedsReauth):
         token_now(t, shop.id)
     with t.db.scope(read_only=True) as session:
         stored = session.get(Shop, shop.id)
@@ -110,10 +111,39 @@ def test_the_outage_is_dated_from_the_first_refusal(t, clock):
     shop = install_expiring(t, 1)
     responses.post(TOKEN_URL, status=401, json={"error": "invalid_grant"})
     first = clock.now
-    with pytest.raises(shops.ShopNeedsReauth):
+    with pytest.raises(admin_access.ShopNeedsReauth):
         token_now(t, shop.id)
     clock.advance(hours=2)
-    with pytest.raises(shops.ShopNeedsReauth):
+    with pytest.raises(admin_access.ShopNeedsReauth):
         token_now(t, shop.id)
     with t.db.scope(read_only=True) as session:
         assert session.get(Shop, shop.id).reauth_required_at == first
+
+
+@responses.activate
+def test_a_token_refresh_commits_its_own_transaction_not_the_callers_unfinished_work(t):
+    shop = install_expiring(t, 3)
+    responses.post(TOKEN_URL, json={"access_token": "shpat_new", "scope": "read_orders", "expires_in": 3600,
+                                    "refresh_token": "shprt_new", "refresh_token_expires_in": 7776000})
+    with t.db.scope(read_only=True) as session:
+        caller_shop = session.get(Shop, shop.id)
+        caller_shop.name = "Half-way through the caller's use case"
+        assert admin_access.fresh_access_token(t.shopify, caller_shop) == "shpat_new"
+        session.rollback()  # the caller changes its mind: its change must not have been committed
+    with t.db.scope(read_only=True) as session:
+        stored = session.get(Shop, shop.id)
+        assert stored.name != "Half-way through the caller's use case"
+        assert t.cipher.decrypt(stored.refresh_token_ciphertext) == "shprt_new"
+
+
+def test_asking_shopify_while_holding_uncommitted_writes_is_refused_before_any_request(t):
+    from app.shopify.documents import SHOP_INFO
+    shop = install_expiring(t, 50)
+    with responses.RequestsMock(), t.db.scope(read_only=True) as session:  # no HTTP at all
+        caller_shop = session.get(Shop, shop.id)
+        caller_shop.name = "Not committed yet"
+        with pytest.raises(admin_access.UncommittedWrites):
+            admin_access.call_admin(t.shopify, session, caller_shop, SHOP_INFO)
+        session.flush()  # flushed is still uncommitted
+        with pytest.raises(admin_access.UncommittedWrites):
+            admin_access.call_admin(t.shopify, session, caller_shop, SHOP_INFO)

@@ -16,7 +16,8 @@ from app.devstore.cost import Throttle
 from app.loyalty.rewards import RedemptionTerms
 from app.models import ImportJob, Member
 from app.services.imports import start_import
-from app.services.shops import call_admin, register_webhooks
+from app.services.shops import register_webhooks
+from app.shopify.admin_access import call_admin
 from app.shopify.discounts import discount_request, store_credit_request
 from app.shopify.documents import (ALL_DOCUMENTS, DEACTIVATE_DISCOUNT_CODE, DISCOUNT_BY_CODE, SHOP_INFO,
                                    SUBSCRIBE_WEBHOOK, Document)
@@ -38,7 +39,7 @@ def create_code(t, shop, code: str, *, now=None, terms=TERMS):
     request = discount_request(terms, code=code, title=f"Reward - Tessera #{code}", customer_id=7412500000001,
                                now=now or t.clock())
     with t.db.scope() as session:
-        return call_admin(t, session, shop, request.document, request.variables)
+        return call_admin(t.shopify, session, shop, request.document, request.variables)
 
 
 def test_a_document_the_admin_schema_does_not_have_is_refused(client, t, installed):
@@ -68,7 +69,7 @@ def test_a_deprecated_input_field_sent_in_the_variables_is_refused(client, t, in
     answer = post(client, t, installed, {"query": request.document.text, "variables": variables}).get_json()
     assert "data" not in answer and "customerSelection" in answer["errors"][0]["message"]
     with t.db.scope() as session:
-        assert call_admin(t, session, installed, DISCOUNT_BY_CODE, {"code": "5OFF-OLDSTYLE"}) == {
+        assert call_admin(t.shopify, session, installed, DISCOUNT_BY_CODE, {"code": "5OFF-OLDSTYLE"}) == {
             "codeDiscountNodeByCode": None}
 
 
@@ -83,7 +84,7 @@ def test_a_discount_for_everyone_and_one_customer_at_once_is_refused(client, t, 
 def test_a_code_for_one_customer_is_limited_to_that_customer(t, installed):
     create_code(t, installed, "5OFF-JUSTYOU")
     with t.db.scope() as session:
-        read = call_admin(t, session, installed, Document("CodeContext", """
+        read = call_admin(t.shopify, session, installed, Document("CodeContext", """
             query CodeContext($code: String!) { codeDiscountNodeByCode(code: $code) { codeDiscount {
               ... on DiscountCodeBasic { context { __typename ... on DiscountCustomers { customers { legacyResourceId } } } }
             } } }""", expected_cost=2), {"code": "5OFF-JUSTYOU"})
@@ -122,9 +123,9 @@ def test_a_code_that_would_end_before_it_starts_or_has_already_ended_is_INVALID(
 def test_created_codes_are_kept_found_by_code_and_deactivated(t, installed):
     node_id = create_code(t, installed, "5OFF-FINDME")["discountCodeBasicCreate"]["codeDiscountNode"]["id"]
     with t.db.scope() as session:
-        found = call_admin(t, session, installed, DISCOUNT_BY_CODE, {"code": "5off-findme"})["codeDiscountNodeByCode"]
-        call_admin(t, session, installed, DEACTIVATE_DISCOUNT_CODE, {"id": node_id})
-        after = call_admin(t, session, installed, DISCOUNT_BY_CODE, {"code": "5OFF-FINDME"})["codeDiscountNodeByCode"]
+        found = call_admin(t.shopify, session, installed, DISCOUNT_BY_CODE, {"code": "5off-findme"})["codeDiscountNodeByCode"]
+        call_admin(t.shopify, session, installed, DEACTIVATE_DISCOUNT_CODE, {"id": node_id})
+        after = call_admin(t.shopify, session, installed, DISCOUNT_BY_CODE, {"code": "5OFF-FINDME"})["codeDiscountNodeByCode"]
     assert found == {"id": node_id, "codeDiscount": {"title": "Reward - Tessera #5OFF-FINDME", "status": "ACTIVE"}}
     assert after["codeDiscount"]["status"] == "EXPIRED"
 
@@ -134,10 +135,10 @@ def test_store_credit_goes_to_a_known_customer_only(t, installed, demo):
     terms = TERMS.__class__(**{**TERMS.__dict__, "kind": "store_credit"})
     with t.db.scope() as session:
         request = store_credit_request(terms, customer_id=customer["id"], now=t.clock())
-        credited = call_admin(t, session, installed, request.document, request.variables)
+        credited = call_admin(t.shopify, session, installed, request.document, request.variables)
         unknown = store_credit_request(terms, customer_id=1234, now=t.clock())
         with pytest.raises(ShopifyUserErrors) as refused:
-            call_admin(t, session, installed, unknown.document, unknown.variables)
+            call_admin(t.shopify, session, installed, unknown.document, unknown.variables)
     account = credited["storeCreditAccountCredit"]["storeCreditAccountTransaction"]["account"]
     assert account["balance"] == {"amount": "5.00", "currencyCode": "USD"}
     assert refused.value.codes == {"OWNER_NOT_FOUND"}
@@ -167,7 +168,7 @@ def test_a_scope_the_app_was_not_granted_is_ACCESS_DENIED(t, installed, demo):
         for entry in state["access_tokens"].values():
             entry["scope"] = "read_orders"
     with t.db.scope() as session, pytest.raises(ShopifyGraphQLError) as refused:
-        call_admin(t, session, installed, DISCOUNT_BY_CODE, {"code": "ANY"})
+        call_admin(t.shopify, session, installed, DISCOUNT_BY_CODE, {"code": "ANY"})
     assert refused.value.errors[0]["extensions"]["code"] == "ACCESS_DENIED"
 
 

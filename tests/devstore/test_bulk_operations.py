@@ -14,7 +14,8 @@ from app.devstore import DEMO_SHOP
 from app.devstore.catalog import product
 from app.models import ImportJob, LedgerEntry, Member, Order
 from app.services.imports import start_import
-from app.services.shops import call_admin, find_shop
+from app.services.shops import find_shop
+from app.shopify.admin_access import call_admin
 from app.shopify.documents import BULK_OPERATION, LATEST_BULK_QUERY, RUN_BULK_QUERY, Document, bulk_orders_query
 from app.shopify.graphql import ShopifyUserErrors
 from tests.devstore.conftest import access_token
@@ -109,11 +110,11 @@ def test_importing_again_adds_nothing(demo, t, installed, history):
 def test_the_export_file_honours_range_requests(demo, t, installed, history, client):
     with t.db.scope() as session:
         shop = find_shop(session, DEMO_SHOP)
-        operation_id = call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})[
+        operation_id = call_admin(t.shopify, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})[
             "bulkOperationRunQuery"]["bulkOperation"]["id"]
         operation = {}
         while operation.get("status") != "COMPLETED":
-            operation = call_admin(t, session, shop, BULK_OPERATION, {"id": operation_id})["node"]
+            operation = call_admin(t.shopify, session, shop, BULK_OPERATION, {"id": operation_id})["node"]
     whole = client.get(operation["url"]).get_data()
     part = client.get(operation["url"], headers={"Range": "bytes=100-"})
     assert part.status_code == 206 and part.get_data() == whole[100:]
@@ -153,16 +154,16 @@ def test_bulk_queries_breaking_shopifys_rules_are_refused(client, t, installed, 
 def test_one_bulk_query_at_a_time(client, t, installed):
     with t.db.scope() as session:
         shop = find_shop(session, DEMO_SHOP)
-        call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})
+        call_admin(t.shopify, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})
         with pytest.raises(ShopifyUserErrors) as refused:
-            call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})
+            call_admin(t.shopify, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})
     assert refused.value.codes == {"OPERATION_IN_PROGRESS"}
 
 
 def test_an_import_adopts_its_own_export_left_running_by_a_stopped_run(demo, t, installed, history):
     with t.db.scope() as session:
         shop = find_shop(session, DEMO_SHOP)
-        call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})
+        call_admin(t.shopify, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})
     job = import_orders(t, installed, earn_points=True, since="2024-01-01")
     assert (job.status, job.processed) == ("done", 5)
 
@@ -173,13 +174,13 @@ def test_the_apps_bulk_operations_are_listed_newest_first_and_filtered_by_status
     """, expected_cost=3)
     with t.db.scope() as session:
         shop = find_shop(session, DEMO_SHOP)
-        first = call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})
+        first = call_admin(t.shopify, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2024-01-01")})
         first_id = first["bulkOperationRunQuery"]["bulkOperation"]["id"]
-        while call_admin(t, session, shop, BULK_OPERATION, {"id": first_id})["node"]["status"] != "COMPLETED":
+        while call_admin(t.shopify, session, shop, BULK_OPERATION, {"id": first_id})["node"]["status"] != "COMPLETED":
             pass
-        second = call_admin(t, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2025-06-01")})
-        latest = call_admin(t, session, shop, LATEST_BULK_QUERY)["bulkOperations"]["nodes"]
-        completed = call_admin(t, session, shop, completed_only)["bulkOperations"]["nodes"]
+        second = call_admin(t.shopify, session, shop, RUN_BULK_QUERY, {"query": bulk_orders_query("2025-06-01")})
+        latest = call_admin(t.shopify, session, shop, LATEST_BULK_QUERY)["bulkOperations"]["nodes"]
+        completed = call_admin(t.shopify, session, shop, completed_only)["bulkOperations"]["nodes"]
     assert [n["id"] for n in latest] == [second["bulkOperationRunQuery"]["bulkOperation"]["id"]]
     assert latest[0]["query"] == bulk_orders_query("2025-06-01")
     assert completed == [{"id": first_id, "status": "COMPLETED"}]
@@ -247,7 +248,7 @@ def test_the_stand_in_withholds_protected_customer_fields_as_shopify_does(demo, 
     from app.shopify.graphql import ShopifyAccessDenied
     demo.withhold_protected_customer_data()
     with t.db.scope() as session, pytest.raises(ShopifyAccessDenied) as withheld:
-        call_admin(t, session, find_shop(session, DEMO_SHOP), CUSTOMERS_PAGE, {"after": None})
+        call_admin(t.shopify, session, find_shop(session, DEMO_SHOP), CUSTOMERS_PAGE, {"after": None})
     nodes = withheld.value.data["customers"]["nodes"]
     assert {n["legacyResourceId"] is not None and n["defaultEmailAddress"] is None
             and n["defaultPhoneNumber"] is None for n in nodes} == {True}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.devstore import DEMO_SHOP
-from app.services.member_state import member_state
+from app.queries.member_state import member_state
 from app.services.shops import find_shop
 
 

@@ -10,6 +10,7 @@ import pytest
 from app.devstore import DEMO_SHOP
 from app.devstore.oauth import token_scopes
 from app.services import shops
+from app.shopify import admin_access
 from app.shopify.documents import SHOP_INFO
 
 
@@ -24,7 +25,7 @@ def stored_shop(t):
 
 def shop_name_from_admin_api(t) -> str:
     with t.db.scope() as session:
-        return shops.call_admin(t, session, shops.find_shop(session, DEMO_SHOP), SHOP_INFO)["shop"]["name"]
+        return admin_access.call_admin(t.shopify, session, shops.find_shop(session, DEMO_SHOP), SHOP_INFO)["shop"]["name"]
 
 
 def test_shops_add_without_a_token_obtains_one_by_client_credentials(app, demo, t):
@@ -79,7 +80,7 @@ def test_a_refused_renewal_flags_the_shop_and_a_later_grant_brings_it_back(app, 
     with demo.stand_in.state.shop(DEMO_SHOP) as state:
         state["client_credentials_app"] = False  # e.g. the app was moved to another organization
     clock.advance(hours=23, minutes=57)
-    with pytest.raises(shops.ShopNeedsReauth) as raised:
+    with pytest.raises(admin_access.ShopNeedsReauth) as raised:
         shop_name_from_admin_api(t)
     assert f"shops add {DEMO_SHOP}" in str(raised.value)  # the advice fits how this shop gets tokens
     flagged = stored_shop(t)

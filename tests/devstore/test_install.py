@@ -11,7 +11,8 @@ import requests
 from app import create_app
 from app.devstore import DEMO_SHOP
 from app.devstore.guard import DEMO_API_SECRET
-from app.services.shops import call_admin, find_shop
+from app.services.shops import find_shop
+from app.shopify.admin_access import call_admin
 from app.shopify.documents import SHOP_INFO
 from app.shopify.oauth import OAuthError
 from app.shopify.session_tokens import decode_session_token
@@ -59,7 +60,7 @@ def test_an_expiring_token_is_refreshed_and_the_old_refresh_token_dies(demo, t, 
     clock.advance(minutes=57)
     with t.db.scope() as session:
         shop = find_shop(session, DEMO_SHOP)
-        assert call_admin(t, session, shop, SHOP_INFO)["shop"]["name"] == "Demo Store"
+        assert call_admin(t.shopify, session, shop, SHOP_INFO)["shop"]["name"] == "Demo Store"
         assert shop.access_token_expires_at == clock() + timedelta(hours=1)
     with pytest.raises(OAuthError) as refused:
         t.oauth_client().refresh(DEMO_SHOP, old_refresh, now=clock())

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.devstore import DEMO_SHOP
 from app.models import WebhookEvent
 from app.services import inbox, shops
+from app.shopify import admin_access
 from app.shopify.documents import SHOP_INFO
 from tests.support import API_KEY, payload, webhook_headers
 
@@ -30,7 +31,7 @@ def lose_access(demo, clock):
 
 
 def needs_admin_api(ctx):
-    shops.call_admin(ctx.tessera, ctx.session, ctx.shop, SHOP_INFO)
+    admin_access.call_admin(ctx.tessera.shopify, ctx.session, ctx.shop, SHOP_INFO)
 
 
 def delivery_failing_for_reauth(demo, t) -> int:
@@ -64,7 +65,7 @@ def test_opening_the_app_reconnects_and_retries_the_deliveries_that_waited(clien
     demo.run_jobs()
     assert event_status(t, event_id) == "done"
     with t.db.scope() as session:
-        assert shops.call_admin(t, session, shops.find_shop(session, DEMO_SHOP), SHOP_INFO)["shop"]["name"]
+        assert admin_access.call_admin(t.shopify, session, shops.find_shop(session, DEMO_SHOP), SHOP_INFO)["shop"]["name"]
 
 
 def test_a_rate_limited_token_endpoint_is_waited_for_not_taken_as_a_refusal(client, demo, installed, t, clock):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.devstore.catalog import product
 from app.models import Redemption, Shop
-from app.services.shops import call_admin
+from app.shopify.admin_access import call_admin
 from app.shopify.discounts import discount_request
 from app.shopify.graphql import ShopifyUserErrors
 from tests.devstore.test_admin_api import TERMS
@@ -126,7 +126,7 @@ def test_shopify_refuses_a_free_shipping_code_that_combines_with_shipping_discou
     terms = TERMS.__class__(**{**TERMS.__dict__, "kind": "free_shipping"})
     request = discount_request(terms, code="SHIP-TWICE", title="x", customer_id=None, now=t.clock())
     with t.db.scope() as session, pytest.raises(ShopifyUserErrors) as refused:
-        call_admin(t, session, installed, request.document, request.variables)
+        call_admin(t.shopify, session, installed, request.document, request.variables)
     assert refused.value.codes == {"INVALID_COMBINES_WITH_FOR_DISCOUNT_CLASS"}
 
 

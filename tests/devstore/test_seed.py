@@ -12,7 +12,7 @@ from app.devstore.crowd import CROWD_CUSTOMERS, YEAR_DAYS, plan_crowd
 from app.devstore.seed import SHOPPERS, reset_demo_store, seed_demo_store
 from app.devstore.state import DemoState
 from app.models import LedgerEntry, Member, Redemption, Referral, WebhookEvent
-from app.services.member_state import member_state
+from app.queries.member_state import member_state
 from app.services.reconcile import reconcile_shop
 from app.services.shops import find_shop
 

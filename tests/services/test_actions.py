@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from app.integrations import new_integration_token
+from app.services.integration_tokens import new_integration_token
 from app.models import Member, Shop
 from app.services.maintenance import maintain_members
 from app.services.members import set_birthday

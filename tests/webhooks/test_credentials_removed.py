@@ -2,7 +2,7 @@
 integration token other apps (e.g. a reviews app) use to call Tessera."""
 import pytest
 
-from app.integrations import new_integration_token
+from app.services.integration_tokens import new_integration_token
 from app.models import Shop
 from tests.conftest import install
 from tests.support import CUSTOMER_ID, SHOP, payload, send_webhook

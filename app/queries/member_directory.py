@@ -12,8 +12,8 @@ from app.loyalty.errors import NotFound
 from app.loyalty.ledger import EARNING_KINDS, explain
 from app.models import LedgerEntry, Member, Redemption, Referral, Reward, Shop
 from app.parsing import is_stored_id, query_number
+from app.queries.member_state import member_state
 from app.services.ledger import entries_of
-from app.services.member_state import member_state
 from app.services.members import find_member
 
 SORTS = ("newest", "oldest", "name", "email", "balance", "-balance", "lifetime", "-lifetime", "activity")

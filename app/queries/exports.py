@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import LedgerEntry, Member, Shop
-from app.services.member_directory import balances_by_member
+from app.queries.member_directory import balances_by_member
 
 MEMBER_COLUMNS = ("customer_id", "email", "first_name", "last_name", "tier", "balance", "pending", "lifetime_earned",
                   "referral_code", "account_state", "blocked", "member_since", "last_activity_at")
