@@ -125,11 +125,21 @@ def record_deliveries(db: "Database", rows: list[dict[str, Any]]) -> list[Delive
                 continue
             existing = connection.execute(_EXISTING, {"shop_id": key[0], "delivery_key": key[1]}).one()
             deliveries.append(Delivery(event_id=existing.id, is_new=False, status=existing.status))
-        connection.commit()
+        _commit_or_discard(connection)
     for row in rows:
         if row["last_error"]:
             log.warning("webhook %s for shop %s recorded as failed: %s", row["topic"], row["shop_id"], row["last_error"])
     return deliveries
+
+
+def _commit_or_discard(connection) -> None:
+    """After a failed COMMIT the connection's state is unknown (still in a transaction, or
+    broken): it is closed rather than handed to the next acknowledgement."""
+    try:
+        connection.commit()
+    except Exception:
+        connection.invalidate()
+        raise
 
 
 def record_delivery(db: "Database", shop_id: int, *, topic: str, headers: Mapping[str, str], body: bytes,
