@@ -207,14 +207,15 @@ def run_rq_worker(t: "Tessera", *, burst: bool = False) -> None:
     # rq forks its scheduler; a forked child must not reuse the parent's pooled connections.
     os.register_at_fork(after_in_child=lambda: t.db.engine.dispose(close=False))
     while True:
-        worker = SimpleWorker([t.queue.rq], connection=t.queue.redis)
+        worker = None
         try:
+            worker = SimpleWorker([t.queue.rq], connection=t.queue.redis)  # names itself in Redis
             worker.work(burst=burst, with_scheduler=True)
-        except RedisError:  # raised from rq's own teardown while Redis is still down
-            log.warning("RQ worker teardown could not reach Redis", exc_info=True)
+        except RedisError:  # Redis down at start, or rq's own teardown while it is still down
+            log.warning("RQ worker could not reach Redis", exc_info=True)
         # rq quits its loop when Redis drops a connection mid-job (a Redis restart); only a stop
         # signal (rq notes when one came, busy or idle) or burst mode means the worker should end.
-        if burst or worker._shutdown_requested_date is not None:
+        if burst or (worker is not None and worker._shutdown_requested_date is not None):
             return
         log.error("RQ worker lost its Redis connection; polling the inbox until it is back")
         _poll_inbox_without_redis(t)

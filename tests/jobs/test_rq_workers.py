@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from rq import Worker
 from rq.job import Job
 from sqlalchemy import func, select, update
 
+from app import create_app
 from app.models import LedgerEntry, Member, WebhookEvent
 from app.runtime import utc_now
 from tests.jobs.conftest import start_worker, stop_worker, wait_for
@@ -124,3 +126,33 @@ def test_killed_worker_job_and_lost_jobs_are_processed_once_by_the_next_worker(c
     assert (rows[hanging].status, rows[hanging].attempts) == ("done", 2)
     assert (rows[waiting].status, rows[waiting].attempts) == ("done", 2)  # its batch died with the worker
     assert signup_entries_by_customer(rq_t) == {400: 1, 401: 1}
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_deliveries_are_processed_while_redis_is_down_because_workers_poll_the_inbox(app_settings, shop):
+    settings = {**app_settings, "REDIS_URL": f"redis://127.0.0.1:{_closed_port()}/0"}
+    app = create_app(settings)
+    t = app.extensions["tessera"]
+    client = app.test_client()
+    sent = [send_webhook(client, "customers/create", customer(450 + i)) for i in range(3)]
+    assert [r.status_code for r in sent] == [200] * 3  # durable; only the wake-up was lost
+    worker = start_worker(settings)
+    try:
+        done = wait_for_quietly(lambda: len(inbox_rows(t)) == 3 and all_done(t), timeout=30)
+    finally:
+        output = stop_worker(worker)
+        t.db.engine.dispose()
+    assert done, output
+    assert signup_entries_by_customer(t) == {450: 1, 451: 1, 452: 1}
+
+
+def wait_for_quietly(condition, timeout: float) -> bool:
+    try:
+        return wait_for(condition, timeout=timeout)
+    except AssertionError:
+        return False
