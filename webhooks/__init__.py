@@ -17,7 +17,7 @@ from app.runtime import tessera
 from app.services import inbox, shops
 from app.shopify.domains import InvalidShopDomain, normalize_shop_domain
 from app.shopify.signatures import webhook_hmac_valid
-from webhooks.intake import IntakeUnavailable, intake_writer
+from webhooks.intake import IntakeUnavailable, InstalledShops, intake_writer
 from webhooks.topics import COMPLIANCE_TOPICS, HANDLERS
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,8 @@ def _recipient_shop_id(domain: str, topic: str) -> int | None:
     installed Tessera has no data, and an uninstalled one gets no more loyalty updates. A 200
     stops Shopify retrying for 48 hours. Privacy topics for an uninstalled shop are kept: its
     data stays with us until shop/redact, and those requests must be honoured."""
-    recipient = shops.webhook_recipient(tessera(), domain)
+    recipient = _recipients(current_app.extensions).look_up(
+        domain, topic, lambda: shops.webhook_recipient(tessera(), domain))
     if recipient is None:
         log.warning("webhook %s for %s ignored: that shop never installed Tessera", topic, domain)
         return None
@@ -64,3 +65,7 @@ def _recipient_shop_id(domain: str, topic: str) -> int | None:
         log.warning("webhook %s for %s ignored: Tessera is uninstalled there", topic, domain)
         return None
     return shop_id
+
+
+def _recipients(extensions: dict) -> InstalledShops:
+    return extensions.setdefault("tessera_installed_shops", InstalledShops())

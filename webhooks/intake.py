@@ -53,6 +53,7 @@ class IntakeWriter:
         self._in_flight = 0
         self._lock = threading.Lock()
         self._pid: int | None = None
+        self._connection = None  # the writer thread's own, kept between groups
         self.groups_committed = 0
 
     def record(self, row: dict[str, Any]) -> inbox.Delivery:
@@ -77,6 +78,7 @@ class IntakeWriter:
         if self._pid != os.getpid():
             self._pid = os.getpid()
             self._arrivals = stdlib_queue.Queue()
+            self._connection = None  # a parent's connection is not this process's to use
             threading.Thread(target=self._write_forever, name="tessera-intake", daemon=True).start()
 
     def _write_forever(self) -> None:
@@ -105,9 +107,12 @@ class IntakeWriter:
 
     def _commit_group(self, group: list[_Waiting]) -> None:
         try:
-            deliveries = inbox.record_deliveries(self._t.db, [w.row for w in group])
+            if self._connection is None or self._connection.invalidated or self._connection.closed:
+                self._connection = self._t.db.engine.connect()
+            deliveries = inbox.record_deliveries(self._t.db, [w.row for w in group], self._connection)
         except Exception as exc:  # noqa: BLE001 - every waiting request answers 503; nothing was kept
             log.exception("inbox write of %d deliveries failed; Shopify will send them again", len(group))
+            self._discard_connection()
             for waiting in group:
                 waiting.error = exc
                 waiting.done.set()
@@ -115,9 +120,21 @@ class IntakeWriter:
         self.groups_committed += 1
         # Woken before the 200s go out, so every acknowledged delivery has a processor coming.
         self._wake_processors(deliveries)
+        if self._arrivals.empty():  # idle: give the connection back (PostgreSQL counts them)
+            self._connection.close()
+            self._connection = None
         for waiting, delivery in zip(group, deliveries):
             waiting.delivery = delivery
             waiting.done.set()
+
+    def _discard_connection(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.invalidate()
+                self._connection.close()
+            except Exception:  # noqa: BLE001 - it is being thrown away
+                log.debug("closing a failed intake connection", exc_info=True)
+        self._connection = None
 
     def _wake_processors(self, deliveries: list[inbox.Delivery]) -> None:
         try:
@@ -141,3 +158,29 @@ def intake_writer(extensions: dict, t: "Tessera") -> IntakeWriter:
 def _wake(t: "Tessera", deliveries: list[inbox.Delivery]) -> None:
     if any(d.is_new and d.status == "pending" for d in deliveries):
         t.queue.enqueue_once("process_inbox")
+
+
+# How long an installed shop is believed installed without asking the database. An uninstall
+# seen by this process (its app/uninstalled delivery) ends the belief at once; one handled
+# elsewhere is noticed within this time, like a delivery already in flight when it happened.
+INSTALLED_SHOP_SECONDS = 1.0
+
+
+class InstalledShops:
+    """The shop lookup of the acknowledgement path, cached for installed shops only: a shop that
+    installs or reinstalls is seen at its first delivery, never a second later."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._installed: dict[str, tuple[int, float]] = {}
+
+    def look_up(self, domain: str, topic: str, read: Callable[[], tuple[int, bool] | None]):
+        if topic == "app/uninstalled":
+            self._installed.pop(domain, None)
+        cached = self._installed.get(domain)
+        if cached and cached[1] > self._clock():
+            return cached[0], True
+        recipient = read()
+        if recipient is not None and recipient[1] and topic != "app/uninstalled":
+            self._installed[domain] = (recipient[0], self._clock() + INSTALLED_SHOP_SECONDS)
+        return recipient

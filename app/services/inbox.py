@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -109,23 +109,27 @@ def _insert_ignoring_duplicates(dialect: str):
             .returning(WebhookEvent.id, WebhookEvent.shop_id, WebhookEvent.delivery_key))
 
 
-def record_deliveries(db: "Database", rows: list[dict[str, Any]]) -> list[Delivery]:
+def record_deliveries(db: "Database", rows: list[dict[str, Any]], connection: Connection | None = None
+                      ) -> list[Delivery]:
     """The one write of the acknowledgement path: all rows in one INSERT and one commit, so they
     are durable when this returns. A delivery key already stored (before, or earlier in `rows`)
-    is a duplicate, not an error. Returns one Delivery per row, in order."""
-    with db.engine.connect() as connection:
-        inserted = {(r.shop_id, r.delivery_key): r.id for r in
-                    connection.execute(_insert_ignoring_duplicates(db.engine.dialect.name), rows)}
-        deliveries, claimed = [], set()
-        for row in rows:
-            key = (row["shop_id"], row["delivery_key"])
-            if key in inserted and key not in claimed:
-                claimed.add(key)
-                deliveries.append(Delivery(event_id=inserted[key], is_new=True, status=row["status"]))
-                continue
-            existing = connection.execute(_EXISTING, {"shop_id": key[0], "delivery_key": key[1]}).one()
-            deliveries.append(Delivery(event_id=existing.id, is_new=False, status=existing.status))
-        _commit_or_discard(connection)
+    is a duplicate, not an error. Returns one Delivery per row, in order. The intake writer
+    passes the connection it keeps (no pool checkout and ping per group)."""
+    if connection is None:
+        with db.engine.connect() as connection:
+            return record_deliveries(db, rows, connection)
+    inserted = {(r.shop_id, r.delivery_key): r.id for r in
+                connection.execute(_insert_ignoring_duplicates(db.engine.dialect.name), rows)}
+    deliveries, claimed = [], set()
+    for row in rows:
+        key = (row["shop_id"], row["delivery_key"])
+        if key in inserted and key not in claimed:
+            claimed.add(key)
+            deliveries.append(Delivery(event_id=inserted[key], is_new=True, status=row["status"]))
+            continue
+        existing = connection.execute(_EXISTING, {"shop_id": key[0], "delivery_key": key[1]}).one()
+        deliveries.append(Delivery(event_id=existing.id, is_new=False, status=existing.status))
+    _commit_or_discard(connection)
     for row in rows:
         if row["last_error"]:
             log.warning("webhook %s for shop %s recorded as failed: %s", row["topic"], row["shop_id"], row["last_error"])
