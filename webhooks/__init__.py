@@ -53,7 +53,7 @@ def _recipient_shop_id(domain: str, topic: str) -> int | None:
 
     Shopify's delivery is authentic (the HMAC held) but there is nothing to do: a shop that never
     installed Tessera has no data, and an uninstalled one gets no more loyalty updates. A 200
-    stops Shopify retrying for 48 hours. Privacy topics for an uninstalled shop are kept: its
+    stops Shopify retrying (8 times over 4 hours). Privacy topics for an uninstalled shop are kept: its
     data stays with us until shop/redact, and those requests must be honoured."""
     recipient = _recipients(current_app.extensions).look_up(
         domain, topic, lambda: shops.webhook_recipient(tessera(), domain))
