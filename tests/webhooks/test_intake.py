@@ -104,3 +104,22 @@ def test_the_same_delivery_twice_in_one_commit_group_is_stored_once(app, t, shop
     assert sorted(answer["status"] for answer in answers) == ["duplicate"] * 3 + ["pending"]
     with t.db.scope(read_only=True) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(WebhookEvent)) == 1
+
+
+def test_a_shop_uninstalled_by_another_process_is_noticed_once_the_installed_cache_runs_out(
+        client, t, shop, monkeypatch):
+    from webhooks import intake
+    monkeypatch.setattr(intake, "INSTALLED_SHOP_SECONDS", 0.3)
+    assert send_webhook(client, "customers/create", customer(970)).json["status"] == "pending"
+    with t.db.scope() as session:  # another web process handled app/uninstalled
+        session.execute(sa.update(type(shop)).where(type(shop).id == shop.id).values(uninstalled_at=t.clock()))
+        session.commit()
+    time.sleep(0.35)
+    assert send_webhook(client, "customers/create", customer(971)).json == {"status": "ignored"}
+
+
+def test_an_uninstall_delivered_to_this_process_ends_the_installed_cache_at_once(client, t, shop):
+    assert send_webhook(client, "customers/create", customer(980)).json["status"] == "pending"
+    send_webhook(client, "app/uninstalled", payload("app/uninstalled"))
+    t.queue.drain(t)
+    assert send_webhook(client, "orders/paid", payload("orders/paid")).json == {"status": "ignored"}
