@@ -257,7 +257,10 @@ def members_show(shop_domain: str, customer_id: int) -> None:
 @with_appcontext
 def worker_command(burst: bool) -> None:
     t = tessera()
-    t.queue.enqueue("sweep_inbox")  # deliveries a crashed process left pending are picked up at start
+    try:
+        t.queue.enqueue("sweep_inbox")  # deliveries a crashed process left pending are picked up at start
+    except Exception:  # noqa: BLE001 - Redis down: the RQ worker polls the inbox until it is back
+        log.warning("could not queue the start-up inbox sweep", exc_info=True)
     if current_app.config.get("REDIS_URL"):
         from app.jobs import run_rq_worker
         run_rq_worker(t, burst=burst)

@@ -3,9 +3,10 @@
 50 concurrent senders (wrk, keep-alive, closed loop) POST signed orders/paid deliveries (the
 real payload, a new X-Shopify-Webhook-Id each time) to Tessera served by gunicorn with
 gunicorn.conf.py, then the same load to a trivial Flask handler served the same way.
-Modes: production (PostgreSQL + Redis: the request verifies, writes the inbox row, enqueues
-one RQ job) and embedded (SQLite with durable commits; the in-process worker thread of each
-web process processes what arrives, as in the default deployment).
+Modes: production (PostgreSQL + Redis: the request verifies the HMAC and hands the row to the
+process's intake writer, which commits concurrent deliveries together and rings one coalesced
+wake-up per commit) and embedded (SQLite with durable commits; the in-process worker thread of
+each web process processes what arrives, as in the default deployment).
 
     .venv/bin/python bench/webhook_ack.py [--seconds 15] [--mode production|embedded|both] [--quick]
 """
@@ -139,7 +140,8 @@ def measure_trivial(seconds: int, directory: Path) -> dict:
 
 def row(name: str, loaded: dict, alone: dict, trivial: dict, stored) -> list:
     return [name, f"{loaded['p50']:.1f}", f"{loaded['p99']:.1f}", f"{loaded['rps']:.0f}",
-            f"{loaded['rps'] / trivial['rps']:.2f}", loaded["errors"] + alone["errors"],
+            f"{loaded['rps'] / trivial['rps']:.2f}", f"{loaded['p99'] / trivial['p99']:.2f}",
+            loaded["errors"] + alone["errors"],
             f"{alone['p50']:.2f} / {alone['p99']:.2f}", stored]
 
 
@@ -156,9 +158,9 @@ def main() -> None:
             figures, alone, stored = measure_tessera(mode, seconds, directory)
             rows.append(row(f"Tessera /webhooks ({mode})", figures, alone, trivial, stored))
         common.print_table(f"Webhook ack: {CONNECTIONS} concurrent senders for {seconds} s, then 1 sender (service time "
-                           "without queueing); gunicorn.conf.py defaults. Targets: p99 < 25 ms at 50 senders, "
-                           "throughput >= 0.50 x trivial",
-                           ["server", "p50 ms", "p99 ms", "req/s", "vs trivial", "non-2xx", "1 sender p50/p99 ms",
+                           "without queueing); gunicorn.conf.py defaults. Targets: production >= 0.50 x trivial "
+                           "throughput and p99 <= 2 x trivial p99; embedded >= 0.30 x trivial throughput",
+                           ["server", "p50 ms", "p99 ms", "req/s", "vs trivial", "p99 vs trivial", "non-2xx", "1 sender p50/p99 ms",
                             "inbox rows"], rows)
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.services import members, orders, privacy, shops
-from app.services.inbox import HandlerContext
+from app.services.inbox import BatchHandler, HandlerContext
 
 Handler = Callable[[HandlerContext], None]
 
@@ -27,6 +27,10 @@ HANDLERS: dict[str, Handler] = {
     "customers/redact": privacy.handle_customer_redact,
     "shop/redact": privacy.handle_shop_redact,
 }
+
+# Topics settled a run at a time (consecutive deliveries of one shop and topic); the others go
+# through inbox.apply_events_one_by_one.
+BATCH_HANDLERS: dict[str, BatchHandler] = {}
 
 # Mandatory privacy topics: subscribed through `compliance_topics` in shopify.app.toml only;
 # the Admin API has no WebhookSubscriptionTopic for them.

@@ -4,9 +4,12 @@
   sweeps the inbox for due or abandoned deliveries and runs the periodic schedule. Without
   `start()` (tests, CLI) tasks wait until `drain()` runs them in the calling thread.
 - RQQueue (REDIS_URL set): tasks go to Redis and run in `flask --app wsgi worker` processes;
-  `flask --app wsgi scheduler` enqueues the inbox sweep and the periodic tasks. The sweep hands
-  due inbox rows back to the workers, so a job lost with Redis or with a killed worker is
-  enqueued again (the inbox, not Redis, is the record of what is left to do).
+  `flask --app wsgi scheduler` enqueues the inbox sweep and the periodic tasks.
+
+Webhook deliveries are not jobs: the inbox table is their queue. A committed group of deliveries
+only rings a wake-up (`enqueue_once("process_inbox")`: at most one waiting at a time), and the
+processor claims batches of due rows itself. A wake-up lost with Redis costs a few seconds, until
+the periodic sweep rings again; while Redis is down, RQ workers poll the inbox instead.
 
 Either way a task is `tasks.TASKS[name](tessera, *args)`, and every task is idempotent: the
 inbox lease and the ledger's idempotency keys make running one twice harmless.
@@ -38,6 +41,9 @@ def worker_id() -> str:
 class Queue(Protocol):
     def enqueue(self, task: str, *args: Any) -> None: ...
 
+    def enqueue_once(self, task: str) -> None:
+        """Enqueue `task` unless it is already waiting (a coalesced wake-up)."""
+
 
 def run_task(t: "Tessera", task: str, *args: Any) -> Any:
     from app.jobs.tasks import TASKS
@@ -53,9 +59,23 @@ class InProcessQueue:
         self._sweep_interval = sweep_interval
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._waiting_once: set[str] = set()
+        self._once_lock = threading.Lock()
 
     def enqueue(self, task: str, *args: Any) -> None:
         self._jobs.put((task, args, 0))
+
+    def enqueue_once(self, task: str) -> None:
+        with self._once_lock:
+            if task in self._waiting_once:
+                return
+            self._waiting_once.add(task)
+        self._jobs.put((task, (), 0))
+
+    def _taken(self, task: str) -> None:
+        # Taken off the queue: whatever arrives from now on needs a new wake-up.
+        with self._once_lock:
+            self._waiting_once.discard(task)
 
     def pending(self) -> int:
         return self._jobs.qsize()
@@ -76,6 +96,7 @@ class InProcessQueue:
                 task, args, attempt = self._jobs.get_nowait()
             except stdlib_queue.Empty:
                 return ran
+            self._taken(task)
             if on_error is None:
                 self._run(t, task, args, attempt)
             else:
@@ -118,6 +139,7 @@ class InProcessQueue:
             while not self._stop.is_set():
                 try:
                     task, args, attempt = self._jobs.get(timeout=self._sweep_interval)
+                    self._taken(task)
                     self._run(t, task, args, attempt)
                 except stdlib_queue.Empty:
                     pass
@@ -152,9 +174,24 @@ class RQQueue:
         self.rq.enqueue("app.jobs.rq_entry.run", task, *args, retry=Retry(max=len(RETRY_DELAYS),
                                                                         interval=list(RETRY_DELAYS)))
 
+    def enqueue_once(self, task: str) -> None:
+        # One Redis round trip when a wake-up is already waiting; the key expires in case its
+        # job was lost (a Redis restart without persistence), so a later wake-up gets through.
+        if self.redis.set(self._once_key(task), 1, nx=True, ex=ONCE_KEY_SECONDS):
+            self.enqueue(task)
+
+    def taken(self, task: str) -> None:
+        self.redis.delete(self._once_key(task))
+
+    def _once_key(self, task: str) -> str:
+        return f"{self.rq.name}:waiting-once:{task}"
+
     def waiting(self) -> int:
         """Jobs waiting for a worker (running ones not counted)."""
         return self.rq.count
+
+
+ONCE_KEY_SECONDS = 30
 
 
 def run_rq_worker(t: "Tessera", *, burst: bool = False) -> None:
@@ -170,17 +207,32 @@ def run_rq_worker(t: "Tessera", *, burst: bool = False) -> None:
     # rq forks its scheduler; a forked child must not reuse the parent's pooled connections.
     os.register_at_fork(after_in_child=lambda: t.db.engine.dispose(close=False))
     while True:
-        worker = SimpleWorker([t.queue.rq], connection=t.queue.redis)
+        worker = None
         try:
+            worker = SimpleWorker([t.queue.rq], connection=t.queue.redis)  # names itself in Redis
             worker.work(burst=burst, with_scheduler=True)
-        except RedisError:  # raised from rq's own teardown while Redis is still down
-            log.warning("RQ worker teardown could not reach Redis", exc_info=True)
+        except RedisError:  # Redis down at start, or rq's own teardown while it is still down
+            log.warning("RQ worker could not reach Redis", exc_info=True)
         # rq quits its loop when Redis drops a connection mid-job (a Redis restart); only a stop
         # signal (rq notes when one came, busy or idle) or burst mode means the worker should end.
-        if burst or worker._shutdown_requested_date is not None:
+        if burst or (worker is not None and worker._shutdown_requested_date is not None):
             return
-        log.error("RQ worker lost its Redis connection; starting again in %s s", REDIS_RECONNECT_SECONDS)
-        time.sleep(REDIS_RECONNECT_SECONDS)
+        log.error("RQ worker lost its Redis connection; polling the inbox until it is back")
+        _poll_inbox_without_redis(t)
+
+
+def _poll_inbox_without_redis(t: "Tessera") -> None:
+    """Redis only rings the wake-up: deliveries keep being processed while it is down."""
+    from app.jobs.tasks import process_inbox
+    deadline = time.monotonic() + REDIS_RECONNECT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if not process_inbox(t):
+                time.sleep(INBOX_POLL_SECONDS)
+        except Exception:  # noqa: BLE001 - the database may be restarting too; try again shortly
+            log.warning("inbox poll failed", exc_info=True)
+            time.sleep(INBOX_POLL_SECONDS)
 
 
 REDIS_RECONNECT_SECONDS = 2
+INBOX_POLL_SECONDS = 0.2

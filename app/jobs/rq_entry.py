@@ -22,4 +22,7 @@ def use_runtime(t) -> None:
 
 def run(task: str, *args: Any) -> Any:
     from app.jobs import run_task
-    return run_task(_runtime(), task, *args)
+    t = _runtime()
+    if not args and hasattr(t.queue, "taken"):
+        t.queue.taken(task)  # a coalesced wake-up: the next arrival may ring again
+    return run_task(t, task, *args)

@@ -25,38 +25,44 @@ def task(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @task
 def process_webhook_event(t: "Tessera", event_id: int) -> str:
+    """One delivery by id (the owner's retry from the activity page)."""
     from webhooks.topics import HANDLERS
     return inbox.process_webhook_event(t, event_id, worker_id(), HANDLERS)
 
 
 @task
-def sweep_inbox(t: "Tessera") -> int:
-    """Deliveries that are due: new ones whose job was lost, retries, abandoned leases.
-    In-process they are processed here; on RQ they are handed back to the workers."""
-    if isinstance(t.queue, RQQueue):
-        return requeue_due_events(t)
+def process_inbox(t: "Tessera") -> int:
+    """The wake-up: process batches of due deliveries until none is left; returns how many.
+    A full batch means a backlog: ring again first, so another worker joins in."""
+    from webhooks.topics import BATCH_HANDLERS, HANDLERS
     processed = 0
     while True:
-        with t.db.scope(read_only=True) as session:
-            due = inbox.due_event_ids(session, t.clock())
-        if not due:
+        outcomes = inbox.process_due_events(t, worker_id(), HANDLERS, batch_handlers=BATCH_HANDLERS)
+        processed += sum(1 for outcome in outcomes.values() if outcome != "skipped")
+        if len(outcomes) < inbox.BATCH_SIZE:
             return processed
-        for event_id in due:
-            process_webhook_event(t, event_id)
-            processed += 1
+        if isinstance(t.queue, RQQueue):
+            _ring_quietly(t)
 
 
-def requeue_due_events(t: "Tessera", limit: int = 1000) -> int:
-    """Enqueue a job for each due inbox row, but only when no job is waiting: then no due row
-    can still have a job in the queue, so none is enqueued twice during a backlog. (A race
-    with a delivery being enqueued right now costs one job that finds the row taken.)"""
-    if t.queue.waiting():
-        return 0
-    with t.db.scope(read_only=True) as session:
-        due = inbox.due_event_ids(session, t.clock(), limit=limit)
-    for event_id in due:
-        t.queue.enqueue("process_webhook_event", event_id)
-    return len(due)
+def _ring_quietly(t: "Tessera") -> None:
+    try:
+        t.queue.enqueue_once("process_inbox")
+    except Exception:  # noqa: BLE001 - this worker carries on alone
+        log.warning("could not ask for a second inbox worker", exc_info=True)
+
+
+@task
+def sweep_inbox(t: "Tessera") -> int:
+    """Deliveries that are due: retries, abandoned leases, ones whose wake-up was lost.
+    In-process they are processed here; on RQ the sweep only rings the wake-up for the workers."""
+    if isinstance(t.queue, RQQueue):
+        with t.db.scope(read_only=True) as session:
+            due = len(inbox.due_event_ids(session, t.clock(), limit=1))
+        if due:
+            t.queue.enqueue_once("process_inbox")
+        return due
+    return process_inbox(t)
 
 
 def registers_webhooks_by_api(mode: str, token_source: str | None) -> bool:

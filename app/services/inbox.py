@@ -1,8 +1,9 @@
 """The webhook inbox: record deliveries durably, then process each exactly once.
 
-Recording happens in the request (and commits before Shopify gets its 200). Processing is a
-job: claim the row with a lease, run the topic's service and mark the row done in one
-transaction. The "done" update only succeeds for the worker holding the lease, so a worker
+Recording happens in the request (and commits before Shopify gets its 200), many deliveries
+per commit (webhooks/intake.py). The inbox is the queue: a processor claims a batch of due rows
+with a lease, runs each row's topic service under a savepoint and marks it done, and commits
+the batch once. The "done" update only succeeds for the worker holding the lease, so a worker
 that lost its lease (crashed, or too slow) can never commit a second set of effects; and a
 crash between claim and commit leaves the row to be claimed again when the lease runs out.
 """
@@ -18,13 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.models import Shop, WebhookEvent
 from app.shopify.webhook_payloads import payload_mismatch
-from app.upsert import insert_ignoring_conflicts
 
 if TYPE_CHECKING:
     from app.db import Database
@@ -77,44 +78,80 @@ def _parse_time(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
-def _initial_status(topic: str, body: bytes, known_topics: Iterable[str]) -> tuple[str, str | None]:
-    if topic not in set(known_topics):
+def _initial_status(topic: str, known_topics: Iterable[str]) -> tuple[str, str | None]:
+    """Only what is free to decide on the acknowledgement path; the body is parsed in processing."""
+    if topic not in known_topics:
         return "failed", (f"Tessera has no handler for topic '{topic}'; check the webhook subscriptions "
                           "in shopify.app.toml")
-    try:
-        json.loads(body)
-    except ValueError as exc:
-        return "failed", f"body is not valid JSON ({exc}); Shopify will not resend it, so it was kept for review"
     return "pending", None
 
 
-_INSERT = insert_ignoring_conflicts(WebhookEvent.__table__, ("shop_id", "delivery_key"))
+def delivery_row(shop_id: int, *, topic: str, headers: Mapping[str, str], body: bytes,
+                 known_topics: Iterable[str], now: datetime) -> dict[str, Any]:
+    """The inbox row for one verified delivery, ready for record_deliveries."""
+    status, error = _initial_status(topic, known_topics)
+    return dict(shop_id=shop_id, topic=topic[:64], delivery_key=delivery_key(headers, topic, body),
+                event_id=(headers.get("X-Shopify-Event-Id") or None),
+                triggered_at=_parse_time(headers.get("X-Shopify-Triggered-At")),
+                api_version=(headers.get("X-Shopify-API-Version") or None), body=body, status=status, attempts=0,
+                last_error=error, received_at=now, next_attempt_at=None, locked_by=None, locked_until=None,
+                processed_at=None, body_erased_at=None)
+
+
 _EXISTING = select(WebhookEvent.id, WebhookEvent.status).where(
     WebhookEvent.shop_id == bindparam("shop_id"), WebhookEvent.delivery_key == bindparam("delivery_key"))
 
 
+def _insert_ignoring_duplicates(dialect: str):
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(WebhookEvent.__table__)
+            .on_conflict_do_nothing(index_elements=["shop_id", "delivery_key"])
+            .returning(WebhookEvent.id, WebhookEvent.shop_id, WebhookEvent.delivery_key))
+
+
+def record_deliveries(db: "Database", rows: list[dict[str, Any]], connection: Connection | None = None
+                      ) -> list[Delivery]:
+    """The one write of the acknowledgement path: all rows in one INSERT and one commit, so they
+    are durable when this returns. A delivery key already stored (before, or earlier in `rows`)
+    is a duplicate, not an error. Returns one Delivery per row, in order. The intake writer
+    passes the connection it keeps (no pool checkout and ping per group)."""
+    if connection is None:
+        with db.engine.connect() as connection:
+            return record_deliveries(db, rows, connection)
+    inserted = {(r.shop_id, r.delivery_key): r.id for r in
+                connection.execute(_insert_ignoring_duplicates(db.engine.dialect.name), rows)}
+    deliveries, claimed = [], set()
+    for row in rows:
+        key = (row["shop_id"], row["delivery_key"])
+        if key in inserted and key not in claimed:
+            claimed.add(key)
+            deliveries.append(Delivery(event_id=inserted[key], is_new=True, status=row["status"]))
+            continue
+        existing = connection.execute(_EXISTING, {"shop_id": key[0], "delivery_key": key[1]}).one()
+        deliveries.append(Delivery(event_id=existing.id, is_new=False, status=existing.status))
+    _commit_or_discard(connection)
+    for row in rows:
+        if row["last_error"]:
+            log.warning("webhook %s for shop %s recorded as failed: %s", row["topic"], row["shop_id"], row["last_error"])
+    return deliveries
+
+
+def _commit_or_discard(connection) -> None:
+    """After a failed COMMIT the connection's state is unknown (still in a transaction, or
+    broken): it is closed rather than handed to the next acknowledgement."""
+    try:
+        connection.commit()
+    except Exception:
+        connection.invalidate()
+        raise
+
+
 def record_delivery(db: "Database", shop_id: int, *, topic: str, headers: Mapping[str, str], body: bytes,
                     known_topics: Iterable[str], now: datetime) -> Delivery:
-    """The one write of the acknowledgement path (Core, one short transaction): the delivery is
-    durable when this returns. A delivery key already stored is a duplicate, not an error."""
-    key = delivery_key(headers, topic, body)
-    status, error = _initial_status(topic, body, known_topics)
-    values = dict(shop_id=shop_id, topic=topic[:64], delivery_key=key,
-                  event_id=(headers.get("X-Shopify-Event-Id") or None),
-                  triggered_at=_parse_time(headers.get("X-Shopify-Triggered-At")),
-                  api_version=(headers.get("X-Shopify-API-Version") or None), body=body, status=status, attempts=0,
-                  last_error=error, received_at=now, next_attempt_at=None, locked_by=None, locked_until=None,
-                  processed_at=None, body_erased_at=None)
-    with db.engine.connect() as connection:
-        inserted_id = connection.execute(_INSERT, values).scalar()
-        if inserted_id is None:  # a duplicate delivery: report the row we already hold
-            row = connection.execute(_EXISTING, {"shop_id": shop_id, "delivery_key": key}).one()
-            connection.commit()
-            return Delivery(event_id=row.id, is_new=False, status=row.status)
-        connection.commit()
-    if error:
-        log.warning("webhook %s for shop %s recorded as failed: %s", topic, shop_id, error)
-    return Delivery(event_id=inserted_id, is_new=True, status=status)
+    """One delivery written on its own (CLI, tests, benchmarks); requests go through the intake writer."""
+    [delivery] = record_deliveries(db, [delivery_row(shop_id, topic=topic, headers=headers, body=body,
+                                                     known_topics=known_topics, now=now)])
+    return delivery
 
 
 def _claimable(now: datetime):
@@ -125,10 +162,29 @@ def _claimable(now: datetime):
 
 
 def claim_event(session: Session, event_id: int, worker_id: str, now: datetime) -> bool:
-    result = session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id, _claimable(now)).values(
-        status="processing", locked_by=worker_id, locked_until=now + LEASE, attempts=WebhookEvent.attempts + 1))
+    return claim_events(session, [event_id], worker_id, now) == [event_id]
+
+
+def claim_events(session: Session, event_ids: list[int], worker_id: str, now: datetime) -> list[int]:
+    """Lease the given rows that are still claimable; returns the ids this worker now holds."""
+    held = list(session.scalars(update(WebhookEvent).where(WebhookEvent.id.in_(event_ids), _claimable(now)).values(
+        status="processing", locked_by=worker_id, locked_until=now + LEASE, attempts=WebhookEvent.attempts + 1)
+        .returning(WebhookEvent.id)))
     session.commit()
-    return result.rowcount == 1
+    return sorted(held)
+
+
+def claim_due_events(session: Session, worker_id: str, now: datetime, limit: int) -> list[int]:
+    """Lease up to `limit` due rows, oldest first. On PostgreSQL two processors skip each other's
+    locked rows instead of waiting (SKIP LOCKED); SQLite's write transaction (BEGIN IMMEDIATE)
+    admits one claimer at a time. Either way no row is held by two processors."""
+    due = (select(WebhookEvent.id).where(_claimable(now)).order_by(WebhookEvent.received_at, WebhookEvent.id)
+           .limit(limit).with_for_update(skip_locked=True))
+    ids = list(session.scalars(due))
+    if not ids:
+        session.commit()
+        return []
+    return claim_events(session, ids, worker_id, now)
 
 
 def due_event_ids(session: Session, now: datetime, limit: int = 100) -> list[int]:
@@ -147,31 +203,121 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 10 * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2))
 
 
-def process_webhook_event(t: "Tessera", event_id: int, worker_id: str,
-                          handlers: Mapping[str, Callable[[HandlerContext], None]]) -> str:
+Handlers = Mapping[str, Callable[[HandlerContext], None]]
+# A batch handler receives consecutive deliveries of one shop and topic, in arrival order, and
+# returns what happened to each. The default applies them one by one (apply_events_one_by_one);
+# a topic may register a set-based one that settles the whole run at once.
+BatchHandler = Callable[["Tessera", Session, list[WebhookEvent], str, Handlers], dict[int, str]]
+
+BATCH_SIZE = 100
+
+
+def process_due_events(t: "Tessera", worker_id: str, handlers: Handlers, *, limit: int = BATCH_SIZE,
+                       batch_handlers: Mapping[str, BatchHandler] | None = None) -> dict[int, str]:
+    """Claim a batch of due deliveries and process it; returns event id -> outcome."""
+    with t.db.scope() as session:
+        held = claim_due_events(session, worker_id, t.clock(), limit)
+    return process_claimed_events(t, held, worker_id, handlers, batch_handlers=batch_handlers)
+
+
+def process_webhook_event(t: "Tessera", event_id: int, worker_id: str, handlers: Handlers) -> str:
     """Claim and process one inbox row; returns what happened (done, retry, failed, skipped)."""
     with t.db.scope() as session:
         if not claim_event(session, event_id, worker_id, t.clock()):
             return "skipped"
+    return process_claimed_events(t, [event_id], worker_id, handlers)[event_id]
+
+
+def process_claimed_events(t: "Tessera", event_ids: list[int], worker_id: str, handlers: Handlers, *,
+                           batch_handlers: Mapping[str, BatchHandler] | None = None) -> dict[int, str]:
+    """First deliveries share one transaction; a delivery that failed before is retried in a
+    transaction of its own, so one poison event never holds up (or rolls back) the others."""
+    if not event_ids:
+        return {}
+    with t.db.scope(read_only=True) as session:
+        attempts = dict(session.execute(select(WebhookEvent.id, WebhookEvent.attempts)
+                                        .where(WebhookEvent.id.in_(event_ids))).all())
+    first = [i for i in event_ids if attempts.get(i) == 1]
+    outcomes = _process_in_one_transaction(t, first, worker_id, handlers, batch_handlers or {}) if first else {}
+    for event_id in (i for i in event_ids if i not in outcomes):
+        outcomes |= _process_in_one_transaction(t, [event_id], worker_id, handlers, batch_handlers or {})
+    return outcomes
+
+
+def _process_in_one_transaction(t: "Tessera", event_ids: list[int], worker_id: str, handlers: Handlers,
+                                batch_handlers: Mapping[str, BatchHandler]) -> dict[int, str]:
     with t.db.scope() as session:
-        event = session.get(WebhookEvent, event_id)
-        ctx = HandlerContext(session=session, shop=session.get(Shop, event.shop_id), topic=event.topic,
-                             payload=None, event=event, now=t.clock(), tessera=t)
         try:
-            ctx.payload = _payload(event)
-            _check_body_matches_headers(event, ctx.payload, ctx.shop)
-            if event.topic not in handlers:
-                raise UnprocessableEvent(f"no handler for topic '{event.topic}'")
-            handlers[event.topic](ctx)
-            if not _finish(session, event_id, worker_id, status="done", processed_at=ctx.now, last_error=None):
-                session.rollback()
-                log.warning("webhook event %s: lease lost before commit; left to its new owner", event_id)
-                return "skipped"
+            outcomes = {}
+            for topic, run in _runs_by_shop_and_topic(session, event_ids):
+                batch_handler = batch_handlers.get(topic, apply_events_one_by_one)
+                outcomes |= batch_handler(t, session, run, worker_id, handlers)
             session.commit()
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
+            return outcomes
+        except Exception as exc:  # noqa: BLE001 - the transaction itself failed (database lost)
             _rollback_quietly(session)
-            return _record_failure_when_reachable(t, event_id, worker_id, exc)
-    return "done"
+            return {event_id: _record_failure_when_reachable(t, event_id, worker_id, exc) for event_id in event_ids}
+
+
+def _runs_by_shop_and_topic(session: Session, event_ids: list[int]):
+    """Consecutive deliveries of one topic per shop, each shop's in arrival order: a batch handler
+    may settle a run at once without reordering, say, an order's create and its later update."""
+    events = session.scalars(select(WebhookEvent).where(WebhookEvent.id.in_(event_ids))
+                             .order_by(WebhookEvent.shop_id, WebhookEvent.received_at, WebhookEvent.id)).all()
+    run: list[WebhookEvent] = []
+    for event in events:
+        if run and (run[-1].shop_id, run[-1].topic) != (event.shop_id, event.topic):
+            yield run[0].topic, run
+            run = []
+        run.append(event)
+    if run:
+        yield run[0].topic, run
+
+
+def apply_events_one_by_one(t: "Tessera", session: Session, events: list[WebhookEvent], worker_id: str,
+                            handlers: Handlers) -> dict[int, str]:
+    """Each delivery under its own SAVEPOINT: one that raises is undone alone and marked for a
+    retry (or failed), in the same transaction that commits the others."""
+    shop = session.get(Shop, events[0].shop_id)
+    return {event.id: _apply_one(t, session, shop, event, worker_id, handlers) for event in events}
+
+
+def _apply_one(t: "Tessera", session: Session, shop: Shop, event: WebhookEvent, worker_id: str,
+               handlers: Handlers) -> str:
+    ctx = HandlerContext(session=session, shop=shop, topic=event.topic, payload=None, event=event, now=t.clock(),
+                         tessera=t)
+    savepoint = session.begin_nested()
+    try:
+        ctx.payload = _payload(event)
+        _check_body_matches_headers(event, ctx.payload, shop)
+        if event.topic not in handlers:
+            raise UnprocessableEvent(f"no handler for topic '{event.topic}'")
+        handlers[event.topic](ctx)
+        if not _finish(session, event.id, worker_id, status="done", processed_at=ctx.now, last_error=None):
+            _undo(session, savepoint)
+            log.warning("webhook event %s: lease lost before commit; left to its new owner", event.id)
+            return "skipped"
+        if savepoint.is_active:
+            savepoint.commit()
+        return "done"
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise  # the database is gone: the whole batch is recorded as failed by the caller
+        _undo(session, savepoint)
+        return _mark_failed_attempt(t, session, event, worker_id, exc)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
+        _undo(session, savepoint)
+        return _mark_failed_attempt(t, session, event, worker_id, exc)
+
+
+def _undo(session: Session, savepoint) -> None:
+    """Roll back this delivery's work. A service that had to commit itself (marking a shop for
+    re-authentication before a Shopify call fails) ended the savepoint with the batch's outer
+    transaction: what came before is committed, and only what followed is rolled back."""
+    if savepoint.is_active:
+        savepoint.rollback()
+    else:
+        session.rollback()
 
 
 def _rollback_quietly(session: Session) -> None:
@@ -217,16 +363,22 @@ def _check_body_matches_headers(event: WebhookEvent, payload: Any, shop: Shop) -
 
 def _record_failure(t: "Tessera", event_id: int, worker_id: str, exc: Exception) -> str:
     with t.db.scope() as session:
-        event = session.get(WebhookEvent, event_id)
-        permanent = isinstance(exc, UnprocessableEvent) or event.attempts >= MAX_ATTEMPTS
-        message = f"{type(exc).__name__}: {exc}"[:2000]
-        if permanent:
-            _finish(session, event_id, worker_id, status="failed", last_error=message)
-        else:
-            _finish(session, event_id, worker_id, status="pending", last_error=message,
-                    next_attempt_at=t.clock() + retry_delay(event.attempts))
+        outcome = _mark_failed_attempt(t, session, session.get(WebhookEvent, event_id), worker_id, exc)
         session.commit()
-    log.log(logging.ERROR if permanent else logging.WARNING, "webhook event %s %s: %s", event_id,
+    return outcome
+
+
+def _mark_failed_attempt(t: "Tessera", session: Session, event: WebhookEvent, worker_id: str,
+                         exc: Exception) -> str:
+    """Back to pending with a backoff, or failed for good (unprocessable, or out of attempts)."""
+    permanent = isinstance(exc, UnprocessableEvent) or event.attempts >= MAX_ATTEMPTS
+    message = f"{type(exc).__name__}: {exc}"[:2000]
+    if permanent:
+        _finish(session, event.id, worker_id, status="failed", last_error=message)
+    else:
+        _finish(session, event.id, worker_id, status="pending", last_error=message,
+                next_attempt_at=t.clock() + retry_delay(event.attempts))
+    log.log(logging.ERROR if permanent else logging.WARNING, "webhook event %s %s: %s", event.id,
             "failed for good" if permanent else "will be retried", message, exc_info=not permanent)
     return "failed" if permanent else "retry"
 

@@ -33,9 +33,9 @@ def find_shop(session: Session, domain: str) -> Shop | None:
 def webhook_recipient(t: "Tessera", domain: str) -> tuple[int, bool] | None:
     """(shop id, installed now?) for a webhook's shop domain, or None for a shop we never had.
     Read on every delivery: the installed state changes, unlike the id."""
-    with t.db.engine.connect() as connection:
-        row = connection.execute(select(Shop.id, Shop.installed_at, Shop.uninstalled_at)
-                                 .where(Shop.domain == domain)).first()
+    with t.db.session(read_only=True) as session:  # on SQLite, not behind the inbox writes' lock
+        row = session.execute(select(Shop.id, Shop.installed_at, Shop.uninstalled_at)
+                              .where(Shop.domain == domain)).first()
     if row is None:
         return None
     return row.id, row.installed_at is not None and row.uninstalled_at is None

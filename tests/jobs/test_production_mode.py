@@ -13,14 +13,15 @@ from app.jobs.tasks import sweep_inbox
 from tests.support import PROJECT_ROOT, payload, send_webhook
 
 
-def test_sweep_hands_due_rows_to_workers_only_when_no_job_is_waiting(client, rq_t):
-    sent = [send_webhook(client, "customers/create", dict(payload("customers/create"), id=500 + i)).get_json()["id"]
-            for i in range(3)]
-    assert rq_t.queue.waiting() == 3
-    assert sweep_inbox(rq_t) == 0  # their jobs are still waiting: nothing is enqueued twice
-    rq_t.queue.rq.empty()  # the jobs are lost
-    assert sweep_inbox(rq_t) == 3
-    assert sorted(job.args[1] for job in rq_t.queue.rq.jobs) == sorted(sent)
+def test_deliveries_ring_one_wake_up_not_one_job_each_and_the_sweep_rings_again_once_it_is_lost(client, rq_t):
+    for i in range(3):
+        send_webhook(client, "customers/create", dict(payload("customers/create"), id=500 + i))
+    assert [job.args for job in rq_t.queue.rq.jobs] == [("process_inbox",)]
+    assert sweep_inbox(rq_t) == 1 and rq_t.queue.waiting() == 1  # still waiting: not rung twice
+    rq_t.queue.rq.empty()  # the wake-up is lost with Redis
+    rq_t.queue.redis.flushdb()
+    assert sweep_inbox(rq_t) == 1
+    assert [job.args for job in rq_t.queue.rq.jobs] == [("process_inbox",)]
 
 
 def test_scheduler_enqueues_the_inbox_sweep_for_the_workers(rq_t):
