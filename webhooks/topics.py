@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.services import members, orders, privacy, shops
-from app.services.inbox import BatchHandler, HandlerContext
+from app.services.inbox import BatchHandler, HandlerContext, settled_as_one_batch
 
 Handler = Callable[[HandlerContext], None]
 
@@ -30,7 +30,9 @@ HANDLERS: dict[str, Handler] = {
 
 # Topics settled a run at a time (consecutive deliveries of one shop and topic); the others go
 # through inbox.apply_events_one_by_one.
-BATCH_HANDLERS: dict[str, BatchHandler] = {}
+BATCH_HANDLERS: dict[str, BatchHandler] = {
+    topic: settled_as_one_batch(orders.order_event, orders.apply_orders)
+    for topic, handler in HANDLERS.items() if handler in (orders.handle_order_webhook, orders.handle_refund_webhook)}
 
 # Mandatory privacy topics: subscribed through `compliance_topics` in shopify.app.toml only;
 # the Admin API has no WebhookSubscriptionTopic for them.

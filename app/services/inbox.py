@@ -282,6 +282,45 @@ def apply_events_one_by_one(t: "Tessera", session: Session, events: list[Webhook
     return {event.id: _apply_one(t, session, shop, event, worker_id, handlers) for event in events}
 
 
+def settled_as_one_batch(parse: Callable[[str, Any], Any],
+                         settle: Callable[..., Any]) -> BatchHandler:
+    """A batch handler for topics whose service settles many deliveries set-based
+    (`settle(session, shop, parsed_deliveries, now=...)`, e.g. orders.apply_orders). The run is
+    tried as one unit under a SAVEPOINT; if anything in it fails, it is undone and the run goes
+    one by one, so the failing delivery is found, retried alone, and the others still commit."""
+    def settle_run(t: "Tessera", session: Session, events: list[WebhookEvent], worker_id: str,
+                   handlers: Handlers) -> dict[int, str]:
+        if len(events) == 1:
+            return apply_events_one_by_one(t, session, events, worker_id, handlers)
+        shop, now = session.get(Shop, events[0].shop_id), t.clock()
+        savepoint = session.begin_nested()
+        try:
+            parsed = []
+            for event in events:
+                payload = _payload(event)
+                _check_body_matches_headers(event, payload, shop)
+                parsed.append(parse(event.topic, payload))
+            settle(session, shop, parsed, now=now)
+            for event in events:
+                if not _finish(session, event.id, worker_id, status="done", processed_at=now, last_error=None):
+                    raise _LeaseLost(f"webhook event {event.id}: lease lost before commit")
+            savepoint.commit()
+            return {event.id: "done" for event in events}
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise  # the database is gone: the whole batch is recorded as failed by the caller
+            _undo(session, savepoint)
+        except Exception:  # noqa: BLE001 - found and recorded below, delivery by delivery
+            _undo(session, savepoint)
+        log.info("a run of %d %s deliveries goes one by one after a failure", len(events), events[0].topic)
+        return apply_events_one_by_one(t, session, events, worker_id, handlers)
+    return settle_run
+
+
+class _LeaseLost(RuntimeError):
+    pass
+
+
 def _apply_one(t: "Tessera", session: Session, shop: Shop, event: WebhookEvent, worker_id: str,
                handlers: Handlers) -> str:
     ctx = HandlerContext(session=session, shop=shop, topic=event.topic, payload=None, event=event, now=t.clock(),

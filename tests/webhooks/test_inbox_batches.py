@@ -150,3 +150,53 @@ def test_a_claim_skips_rows_another_processor_has_locked_instead_of_waiting(clie
     with t.db.scope(read_only=True) as session:
         assert session.scalar(select(func.count()).select_from(WebhookEvent)
                               .where(WebhookEvent.status == "pending")) == 2
+
+
+def paid_order(order_id: int, customer_id: int) -> dict:
+    body = payload("orders/paid")
+    body.update(id=order_id, name=f"#{order_id}", order_number=order_id)
+    body["customer"] = dict(body["customer"], id=customer_id, email=f"c{customer_id}@example.com")
+    return body
+
+
+def ledger_by_key(t) -> dict[str, int]:
+    from app.models import LedgerEntry
+    with t.db.scope(read_only=True) as session:
+        return dict(session.execute(select(LedgerEntry.entry_key, LedgerEntry.points)).all())
+
+
+def settle_nine_paid_orders(client, t, first_order_id: int, first_customer_id: int) -> int:
+    """Statements the processor runs to settle nine paid orders of three members."""
+    for i in range(9):
+        send_webhook(client, "orders/paid", paid_order(first_order_id + i, first_customer_id + i % 3))
+    statements = []
+    listener = lambda *_args: statements.append(1)  # noqa: E731
+    event.listen(t.db.engine, "before_cursor_execute", listener)
+    try:
+        assert process_inbox(t) == 9
+    finally:
+        event.remove(t.db.engine, "before_cursor_execute", listener)
+    assert {e.status for e in rows(t).values()} == {"done"}
+    return len(statements)
+
+
+def test_a_run_of_paid_orders_is_settled_as_one_batch_with_the_ledger_of_one_by_one(client, t, shop, monkeypatch):
+    from webhooks import topics
+    batched = settle_nine_paid_orders(client, t, 5000, 800)
+    monkeypatch.setattr(topics, "BATCH_HANDLERS", {})
+    one_by_one = settle_nine_paid_orders(client, t, 6000, 810)
+    ledger = ledger_by_key(t)
+    assert [ledger[f"order:{5000 + i}:earn"] for i in range(9)] == [ledger[f"order:{6000 + i}:earn"] for i in range(9)]
+    assert batched * 2 < one_by_one  # measured: ~40 statements against ~140
+
+
+def test_a_poison_order_in_a_batch_sends_the_run_one_by_one_and_the_others_commit(client, t, shop):
+    good = [paid_order(5100 + i, 900 + i) for i in range(3)]
+    broken = dict(paid_order(5199, 999), line_items="not a list")
+    for body in (good[0], broken, good[1], good[2]):
+        send_webhook(client, "orders/paid", body)
+    assert process_inbox(t) == 4
+    ledger = ledger_by_key(t)
+    assert all(f"order:{5100 + i}:earn" in ledger for i in range(3)) and "order:5199:earn" not in ledger
+    states = sorted((e.status, e.attempts) for e in rows(t).values())
+    assert states.count(("done", 1)) == 3 and len(states) == 4 and states[-1][0] in ("pending", "failed")
