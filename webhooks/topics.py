@@ -39,8 +39,3 @@ BATCH_HANDLERS: dict[str, BatchHandler] = {
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 
 REGISTERED_TOPICS = sorted(set(HANDLERS) - COMPLIANCE_TOPICS)
-
-
-def graphql_topic(topic: str) -> str:
-    """`orders/paid` -> `ORDERS_PAID` (the WebhookSubscriptionTopic enum value)."""
-    return topic.upper().replace("/", "_")

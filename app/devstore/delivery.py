@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 import requests
 
 from app.devstore.state import ShopState
+from app.shopify.documents import subscription_topic
 from app.shopify.signatures import webhook_hmac
-from webhooks.topics import COMPLIANCE_TOPICS, graphql_topic
+from webhooks.topics import COMPLIANCE_TOPICS
 
 APP_TOML = Path(__file__).resolve().parents[2] / "shopify.app.toml"
 DELIVERY_LOG_SIZE = 300
@@ -47,7 +48,7 @@ def declared_subscriptions() -> dict[str, tuple[str, ...]]:
 def addresses(shop: ShopState, topic: str, app_url: str) -> list[str]:
     if topic not in COMPLIANCE_TOPICS and not shop["installed"]:
         return []
-    subscribed = [s["callback_url"] for s in shop["subscriptions"] if s["topic"] == graphql_topic(topic)]
+    subscribed = [s["callback_url"] for s in shop["subscriptions"] if s["topic"] == subscription_topic(topic)]
     declared = [app_url.rstrip("/") + path for path in declared_subscriptions().get(topic, ())]
     return list(dict.fromkeys(subscribed + declared))
 
@@ -107,7 +108,7 @@ FAILED_ATTEMPTS_BEFORE_REMOVAL = 8
 def drop_failing_subscriptions(shop: ShopState, results: list[DeliveryResult]) -> None:
     for result in results:
         for subscription in shop["subscriptions"]:
-            if subscription["callback_url"] == result.address and subscription["topic"] == graphql_topic(result.topic):
+            if subscription["callback_url"] == result.address and subscription["topic"] == subscription_topic(result.topic):
                 subscription["failures"] = 0 if result.ok else subscription.get("failures", 0) + 1
     shop["subscriptions"] = [s for s in shop["subscriptions"]
                              if s.get("failures", 0) < FAILED_ATTEMPTS_BEFORE_REMOVAL]
