@@ -280,10 +280,9 @@ query CollectionProducts($id: ID!, $after: String) {
 }
 """, expected_cost=252)
 
-CUSTOMERS_PAGE = Document("CustomersPage", """
-query CustomersPage($after: String) {
-  customers(first: 100, after: $after) {
-    nodes {
+# The customer fields both the customers import and the widget's first sight read (one list,
+# so imports.customer_payload and signup read the same shape).
+_CUSTOMER_FIELDS = """
       legacyResourceId
       firstName
       lastName
@@ -291,7 +290,12 @@ query CustomersPage($after: String) {
       createdAt
       defaultEmailAddress { emailAddress marketingState }
       defaultPhoneNumber { phoneNumber }
-    }
+"""
+
+CUSTOMERS_PAGE = Document("CustomersPage", """
+query CustomersPage($after: String) {
+  customers(first: 100, after: $after) {
+    nodes {""" + _CUSTOMER_FIELDS + """    }
     pageInfo { hasNextPage endCursor }
   }
 }
@@ -299,19 +303,10 @@ query CustomersPage($after: String) {
 
 
 # One signed-in customer Tessera has not met yet (new customer accounts send no "enabled" state,
-# so the widget's first load is where they join). Only fields valid and undeprecated in both the
-# 2025-01 and 2026-10 schemas: e-mail and phone arrive with customers/create and the import.
+# so the widget's first load is where they join).
 SIGNED_IN_CUSTOMER = Document("SignedInCustomer", """
 query SignedInCustomer($id: ID!) {
-  customer(id: $id) {
-    legacyResourceId
-    firstName
-    lastName
-    state
-    createdAt
-    defaultEmailAddress { emailAddress marketingState }
-    defaultPhoneNumber { phoneNumber }
-  }
+  customer(id: $id) {""" + _CUSTOMER_FIELDS + """  }
 }
 """, expected_cost=1)
 
