@@ -86,4 +86,16 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
                                                       env.get("REFERRAL_LANDINGS_PER_SHOP_PER_HOUR"), 500),
         # Proxies of ours between Shopify's app proxy and the app (each appends to X-Forwarded-For).
         "APP_PROXY_TRUSTED_HOPS": _count("APP_PROXY_TRUSTED_HOPS", env.get("APP_PROXY_TRUSTED_HOPS"), 0, minimum=0),
+        # Plans and Shopify recurring charges for the hosted app; self-hosted installations keep it off.
+        "BILLING": _billing_mode(env.get("BILLING")),
+        # Charges created as test charges (no money moves): development stores need them, and a
+        # forgotten setting should never bill an owner by mistake. Set BILLING_TEST=0 in production.
+        "BILLING_TEST": _flag(env.get("BILLING_TEST"), default=True),
     }
+
+
+def _billing_mode(value: str | None) -> bool:
+    mode = (value or "off").strip().lower()
+    if mode not in {"on", "off"}:
+        raise ValueError(f"BILLING must be 'on' or 'off' (got {value!r}); the default, for self-hosting, is off")
+    return mode == "on"

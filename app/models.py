@@ -495,3 +495,21 @@ class MemberEventRecord(Base):
     dispatched_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AppSubscriptionRecord(Base):
+    """A recurring charge for the hosted app (BILLING=on), as Shopify last reported it."""
+
+    __tablename__ = "app_subscriptions"
+    __table_args__ = (UniqueConstraint("shop_id", "subscription_gid", name="uq_app_subscriptions_shop_gid"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    subscription_gid: Mapped[str] = mapped_column(String(128))
+    plan_key: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(20))
+    test: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmation_url: Mapped[str | None] = mapped_column(Text)
+    current_period_end: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

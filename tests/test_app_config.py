@@ -32,3 +32,15 @@ def test_toml_scopes_match_what_the_app_requests():
     assert scopes == set(DEFAULT_SCOPES.split(","))
     assert {"read_orders", "read_customers", "write_discounts", "write_app_proxy"} <= scopes
     assert TOML["auth"]["redirect_urls"][0].endswith("/auth/callback")
+
+
+def test_billing_is_off_unless_asked_for_and_charges_are_test_charges_by_default():
+    import pytest
+
+    from config import settings_from_env
+    assert settings_from_env({})["BILLING"] is False
+    on = settings_from_env({"BILLING": "on"})
+    assert on["BILLING"] is True and on["BILLING_TEST"] is True
+    assert settings_from_env({"BILLING": "on", "BILLING_TEST": "0"})["BILLING_TEST"] is False
+    with pytest.raises(ValueError, match="BILLING must be 'on' or 'off'"):
+        settings_from_env({"BILLING": "maybe"})

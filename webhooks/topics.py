@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.services import members, orders, privacy, shops
+from app.services import billing, members, orders, privacy, shops
 from app.services.inbox import BatchHandler, HandlerContext, settled_as_one_batch
 
 Handler = Callable[[HandlerContext], None]
@@ -23,6 +23,7 @@ HANDLERS: dict[str, Handler] = {
     "customers/update": members.handle_customer_webhook,
     "customers/delete": members.handle_customer_deleted_webhook,
     "app/uninstalled": shops.handle_app_uninstalled_webhook,
+    "app_subscriptions/update": billing.handle_subscription_update_webhook,
     "customers/data_request": privacy.handle_customer_data_request,
     "customers/redact": privacy.handle_customer_redact,
     "shop/redact": privacy.handle_shop_redact,

@@ -138,7 +138,8 @@ def shell_context(shop: Shop) -> dict:
     t = tessera()
     return {"shop": shop, "api_key": t.api_key, "devstore": bool(t.config.get("DEVSTORE")),
             "host": request.args.get("host", ""), "csrf_token": csrf_token(), "staff_user_id": staff_user_id(),
-            "asset_version": asset_version(), "page_url": page_url, "nav": NAV,
+            "asset_version": asset_version(), "page_url": page_url,
+            "nav": NAV + ((("admin.billing_page", "Plan"),) if t.config.get("BILLING") else ()),
             "current_section": (request.endpoint or "").split(".")[-1],
             "reconnect_advice": reconnect_advice(shop)}
 

@@ -13,10 +13,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from flask import url_for
 from graphql import (DocumentNode, FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute,
                      get_operation_ast, parse)
 
-from app.devstore import bulk, catalog, discounts, nodes
+from app.devstore import billing, bulk, catalog, discounts, nodes
 from app.devstore.commerce import find_customer
 from app.devstore.cost import MAX_QUERY_COST, Throttle, actual_cost, requested_cost
 from app.devstore.graph import connection, iso, money, parse_time, user_error
@@ -127,6 +128,9 @@ class AdminRoot:
     def node(self, _info, id):  # noqa: A002
         if str(id).startswith("gid://shopify/Refund/"):
             return nodes.find_refund(self.state, id)
+        if str(id).startswith("gid://shopify/AppSubscription/"):
+            record = billing.find(self.state, id)
+            return billing.subscription_node(record) if record else None
         return bulk.find_operation(self.state, id, self._bulk(), self.now)
 
     def bulkOperation(self, _info, id):  # noqa: N802,A002
@@ -204,7 +208,17 @@ class AdminRoot:
                         "balance": money(account["balance"], currency)}},
             "userErrors": []}
 
+    def appSubscriptionCreate(self, _info, **args):  # noqa: N802
+        return billing.create(self.state, args, self.now, self._confirmation_url)
+
+    def appSubscriptionCancel(self, _info, id, prorate=False):  # noqa: N802,A002
+        return billing.cancel(self.state, id, self.now)
+
     # --- helpers ------------------------------------------------------------------------------
+    def _confirmation_url(self, number: int) -> str:
+        # The stand-in answers inside the demo store's own request, so it can name its own page.
+        return url_for("demo_store.confirm_charge", shop=self.state["domain"], charge_id=number, _external=True)
+
     def _bulk(self) -> bulk.BulkContext:
         if self.bulk_context is None:
             raise GraphQLError("Bulk operations need the demo store's file storage (admin_graphql(bulk_files=...)).")

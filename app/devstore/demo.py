@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask
 
-from app.devstore import commerce, payloads
+from app.devstore import billing, commerce, payloads
 from app.devstore.catalog import DEMO_SHOP, Product
 from app.devstore.commerce import Address, DemoStoreError
 from app.devstore.delivery import (DeliveryResult, Webhook, addresses, deliver, drop_failing_subscriptions,
@@ -80,6 +80,10 @@ class DemoShop:
                 self.run_jobs()
         finally:
             self._jobs_deferred = False
+
+    def answer_subscription(self, charge_id: str, *, approved: bool) -> Outcome:
+        """The owner approves or declines an app charge on Shopify's confirmation page."""
+        return self._act(lambda shop: _decided(billing.decide(shop, charge_id, approved, self.now)))
 
     # --- plumbing -----------------------------------------------------------------------------
     def _act(self, change: Callable[[ShopState], tuple[Any, list[tuple[str, dict]]]],
@@ -304,3 +308,8 @@ class DemoShop:
         response = self.app.test_client().open(f"/proxy/{path}?{query}", method=method,
                                                data=json.dumps(body or {}), content_type="application/json")
         return response.status_code, response.get_json(silent=True)
+
+
+def _decided(decision: tuple[dict, list[dict]]) -> tuple[dict, list[tuple[str, dict]]]:
+    record, payloads_ = decision
+    return record, [("app_subscriptions/update", body) for body in payloads_]

@@ -25,7 +25,8 @@ ID_BASES = {"Shop": 61_234_000_000, "Customer": 7_412_500_000_000, "MailingAddre
             "DiscountRedeemCode": 19_102_318_000_000, "WebhookSubscription": 1_365_800_000_000,
             "StoreCreditAccount": 3_200_000_000, "StoreCreditAccountCreditTransaction": 8_800_000_000,
             "Checkout": 37_456_000_000_000, "DataRequest": 4_400, "OrderNumber": 1_000,
-            "BulkOperation": 3_514_700_000, "OrderAdjustment": 104_518_000_000}
+            "BulkOperation": 3_514_700_000, "OrderAdjustment": 104_518_000_000,
+            "AppSubscription": 29_710_000}
 
 ShopState = dict[str, Any]
 

@@ -13,7 +13,8 @@ import re
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 
-from app.devstore import oauth
+from app.devstore import billing, oauth
+from app.devstore.demo import DemoShop
 from app.devstore.admin_api import admin_graphql
 from app.devstore.bulk import file_path
 from app.devstore.catalog import DEMO_SHOP
@@ -97,6 +98,22 @@ def admin_api(shop: str, version: str):
                                throttle=demo.throttle, bulk_files=demo.bulk_files,
                                bulk_file_url=lambda token: url_for("demo_store.bulk_file", token=token, _external=True))
         return ({"errors": "Bad gateway"}, fault.status) if fault is not None else answer
+
+
+@bp.route("/shopify/<shop>/admin/charges/<charge_id>/confirm", methods=["GET", "POST"])
+def confirm_charge(shop: str, charge_id: str):
+    """Shopify's page where the owner approves or declines an app's recurring charge; either
+    way they land on the app's return URL with the charge id."""
+    domain = _domain(shop)
+    record = billing.subscriptions(stand_in().state.snapshot(domain)).get(charge_id)
+    if record is None:
+        abort(404)
+    if request.method == "GET" or record["status"] != "PENDING":
+        return render_template("devstore/charge.html", charge=record, shop=domain)
+    DemoShop(current_app._get_current_object(), domain).answer_subscription(
+        charge_id, approved=request.form.get("decision") == "approve")
+    separator = "&" if "?" in record["return_url"] else "?"
+    return redirect(f"{record['return_url']}{separator}charge_id={charge_id}")
 
 
 @bp.get("/bulk/<token>.jsonl")

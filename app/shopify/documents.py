@@ -486,3 +486,36 @@ ALL_DOCUMENTS: list[Document] = [
     ORDER_LINE_ITEMS, ORDER_REFUNDS, COLLECTION_PRODUCTS, CUSTOMERS_PAGE, HISTORICAL_ORDERS, CUSTOMERS_COUNT,
     ORDERS_COUNT, RUN_BULK_QUERY, BULK_OPERATION, LATEST_BULK_QUERY, SIGNED_IN_CUSTOMER, REFUND_DETAILS, REFUND_LINE_ITEMS,
 ]
+
+
+# ---- billing of the hosted app (BILLING=on) ------------------------------------------------------
+_APP_SUBSCRIPTION_FIELDS = "id name status test currentPeriodEnd"
+
+CREATE_APP_SUBSCRIPTION = Document("CreateAppSubscription", """
+mutation CreateAppSubscription($name: String!, $lineItems: [AppSubscriptionLineItemInput!]!, $returnUrl: URL!,
+                               $test: Boolean, $replacementBehavior: AppSubscriptionReplacementBehavior) {
+  appSubscriptionCreate(name: $name, lineItems: $lineItems, returnUrl: $returnUrl, test: $test,
+                        replacementBehavior: $replacementBehavior) {
+    appSubscription { %s }
+    confirmationUrl
+    userErrors { field message }
+  }
+}
+""" % _APP_SUBSCRIPTION_FIELDS, root_field="appSubscriptionCreate")
+
+APP_SUBSCRIPTION = Document("AppSubscriptionById", """
+query AppSubscriptionById($id: ID!) {
+  node(id: $id) { ... on AppSubscription { %s } }
+}
+""" % _APP_SUBSCRIPTION_FIELDS, expected_cost=1)
+
+CANCEL_APP_SUBSCRIPTION = Document("CancelAppSubscription", """
+mutation CancelAppSubscription($id: ID!) {
+  appSubscriptionCancel(id: $id) {
+    appSubscription { %s }
+    userErrors { field message }
+  }
+}
+""" % _APP_SUBSCRIPTION_FIELDS, root_field="appSubscriptionCancel")
+
+ALL_DOCUMENTS += [CREATE_APP_SUBSCRIPTION, APP_SUBSCRIPTION, CANCEL_APP_SUBSCRIPTION]

@@ -183,6 +183,11 @@
         return;
       }
       toast(data.message);
+      if (data.top_redirect) {
+        // Shopify's pages (e.g. approving a charge) refuse to load inside the app's iframe.
+        window.open(data.top_redirect, "_top");
+        return;
+      }
       if (data.download) download(data.download.url, data.download.filename);
       if (form.dataset.stay === undefined) setTimeout(() => navigate(data.redirect || location.href), 600);
     } catch (error) {
