@@ -8,6 +8,7 @@ so a per-segment report is the same query with a filter.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.feedback import scores
 from app.loyalty.money import to_decimal
 from app.models import Donation, FeedbackAnswer, Order, Shop
+from app.queries.exports import _csv_lines as csv_lines, safe_text
 from app.queries.leaderboard import shop_zone
 
 
@@ -81,4 +83,28 @@ def donation_totals(session: Session, shop: Shop, *, since: datetime | None = No
     return [{"month": month, "cause": cause, "cause_name": names[cause], "donations": n, "points": points,
              "currency": currency, "donated": str(to_decimal(amount, currency)),
              "matched": str(to_decimal(matched, currency)), "owed": str(to_decimal(amount + matched, currency))}
-            for (month, cause, currency), (n, points, amount, matched) in sorted(totals.items(), reverse=True)]
+            for (month, cause, currency), (n, points, amount, matched) in sorted(
+                totals.items(), key=lambda item: (_newest_first(item[0][0]), item[0][1]))]
+
+
+def _newest_first(month: str) -> int:
+    return -int(month.replace("-", ""))
+
+
+FEEDBACK_COLUMNS = ("answered_at", "order", "nps", "csat", "comment")
+DONATION_COLUMNS = ("month", "cause", "cause_name", "donations", "points", "currency", "donated", "matched", "owed")
+
+
+def feedback_csv(session: Session, shop: Shop) -> Iterator[str]:
+    """Every answer (with or without a comment), newest first."""
+    query = _answers(shop, None, None, None).with_only_columns(FeedbackAnswer, Order.name).outerjoin(
+        Order, (Order.shop_id == shop.id) & (Order.order_id == FeedbackAnswer.order_id)).order_by(
+        FeedbackAnswer.created_at.desc(), FeedbackAnswer.id.desc())
+    return csv_lines(FEEDBACK_COLUMNS, ((a.created_at.isoformat(), safe_text(name or str(a.order_id)), a.nps, a.csat,
+                                         safe_text(a.comment)) for a, name in session.execute(query)))
+
+
+def donations_csv(session: Session, shop: Shop) -> Iterator[str]:
+    return csv_lines(DONATION_COLUMNS, ((row["month"], row["cause"], safe_text(row["cause_name"]), row["donations"],
+                                         row["points"], row["currency"], row["donated"], row["matched"], row["owed"])
+                                        for row in donation_totals(session, shop)))

@@ -21,6 +21,13 @@ GUEST_STATE = {"badges": [], "next_badges": [], "challenges": [], "feedback_due"
                "charity": None}
 
 
+def member_games_state(session: Session, shop: Shop, customer_id: int, *, now: datetime) -> dict[str, Any]:
+    from app.services.members import find_member
+    from app.services.program import current_program
+    _, program = current_program(session, shop)
+    return games_state(session, shop, find_member(session, shop, customer_id), program, now=now)
+
+
 def games_state(session: Session, shop: Shop, member: Member | None, program: Program, *,
                 now: datetime) -> dict[str, Any]:
     if member is None:
