@@ -518,7 +518,7 @@
 
     // ---- games and giving: badges, challenges, feedback, leaderboard, donations ----
     gamesView() {
-      return [this.badgesView(), this.challengesView(), this.feedbackView(), this.leaderboardView(), this.donateView()];
+      return [this.badgesView(), this.challengesView(), this.feedbackView(), this.leaderboardView(), this.donateView()].flat();
     }
 
     async loadGames() {
