@@ -226,7 +226,7 @@ def catch_up_badges(t: "Tessera") -> int:
 
 @task
 def grant_challenge_rewards(t: "Tessera") -> int:
-    from app.services.challenges import grant_challenge_rewards as grant
+    from app.services.challenge_rewards import grant_challenge_rewards as grant
     return grant(t)
 
 

@@ -2,13 +2,12 @@
 member's running challenges are measured from the records (orders, referrals, review entries)
 and each completed window is recorded once, with its points in the ledger. A challenge whose
 reward is a catalog item gets a free code from grant_challenge_rewards (a periodic job, like a
-tier's entry reward): Shopify is called outside the order's transaction.
+tier's entry reward, services/challenge_rewards.py): Shopify is called outside the order's
+transaction.
 """
 from __future__ import annotations
 
-import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,19 +16,13 @@ from app.loyalty.challenges import (Challenge, QualifyingEvent, Window, challeng
                                     windows)
 from app.loyalty.ledger import EntryKind, challenge_reward_key, order_earn_key
 from app.loyalty.program import Program
-from app.loyalty.rewards import terms_for
-from app.models import ChallengeCompletion, LedgerEntry, Member, Order, Redemption, Referral, Reward, Shop
+from app.models import ChallengeCompletion, LedgerEntry, Member, Order, Referral, Shop
 from app.services.badges import standing_orders
 from app.services.ledger import NewEntry, post_entry
 from app.upsert import insert_ignoring_conflicts
 
-if TYPE_CHECKING:
-    from app.runtime import Tessera
-
-log = logging.getLogger(__name__)
 _INSERT_COMPLETION = insert_ignoring_conflicts(ChallengeCompletion.__table__,
                                                ("shop_id", "member_id", "challenge_key", "window_start"))
-BATCH = 200
 
 
 def qualifying_events(session: Session, shop: Shop, member: Member, kind: str) -> list[QualifyingEvent]:
@@ -104,42 +97,3 @@ def _order_vests_at(session: Session, shop: Shop, order_id: int | None) -> datet
     return session.scalar(select(LedgerEntry.vests_at).where(LedgerEntry.shop_id == shop.id,
                                                              LedgerEntry.entry_key == order_earn_key(order_id)))
 
-
-# ---- rewards that are catalog items: free codes, outside any order's transaction ----------------
-
-def _rewards_due(session: Session, shop_id: int) -> list[tuple[int, int, int, str]]:
-    """(shop id, member id, reward id, redemption key) of completions whose code is not asked yet."""
-    rows = session.scalars(select(ChallengeCompletion).where(
-        ChallengeCompletion.shop_id == shop_id, ChallengeCompletion.reward_id.is_not(None))
-        .order_by(ChallengeCompletion.id))
-    wanted = [(c.shop_id, c.member_id, c.reward_id, challenge_reward_key(c.member_id, c.challenge_key,
-                                                                         c.window_start)) for c in rows]
-    if not wanted:
-        return []
-    asked = set(session.scalars(select(Redemption.idempotency_key).where(
-        Redemption.shop_id == shop_id, Redemption.purpose == "challenge_reward")))
-    return [w for w in wanted if w[3] not in asked][:BATCH]
-
-
-def grant_challenge_rewards(t: "Tessera") -> int:
-    """Issue the free codes of completed challenges whose reward is a catalog item (each once:
-    the redemption's idempotency key is the completion's ledger key)."""
-    from app.services.redemptions import issue_free_code
-    from app.services.rewards import spec_of
-    granted = 0
-    with t.db.scope(read_only=True) as session:
-        shop_ids = session.scalars(select(Shop.id).where(Shop.uninstalled_at.is_(None),
-                                                         Shop.reauth_required_at.is_(None))).all()
-        due = [d for shop_id in shop_ids for d in _rewards_due(session, shop_id)]
-        work = []
-        for shop_id, member_id, reward_id, key in due:
-            shop, reward = session.get(Shop, shop_id), session.get(Reward, reward_id)
-            if reward is None or reward.shop_id != shop_id or reward.kind in ("points_slider", "free_product"):
-                log.warning("challenge reward %s of shop %s cannot be given as a free code", reward_id, shop_id)
-                continue
-            terms = terms_for(spec_of(reward), shop.currency)
-            work.append((shop_id, member_id, key, type(terms)(**{**terms.__dict__, "points": 0}), reward.code_prefix))
-    for shop_id, member_id, key, terms, prefix in work:
-        issue_free_code(t, shop_id, member_id, key=key, terms=terms, purpose="challenge_reward", prefix=prefix)
-        granted += 1
-    return granted
