@@ -280,3 +280,22 @@ def test_one_shops_donations_and_answers_are_invisible_to_another(client, t, sho
     assert donate(client, {"cause": "trees", "points": 100}, customer_id=CUSTOMER_ID).status_code in (201, 409)
     other_member = client.get(f"/proxy/member?{signed_proxy_query(shop=OTHER_SHOP)}").json
     assert other_member["charity"] is None and other_member["badges"] == []
+
+
+# ---- privacy -----------------------------------------------------------------------------------
+
+def test_data_request_exports_and_redact_erases_the_feedback_comment_and_leaderboard_choice(client, t, shop):
+    from app.models import FeedbackAnswer, LeaderboardChoice, PrivacyRequest
+    set_program(t, shop, {"feedback": {"enabled": True}, "leaderboard": {"enabled": True}})
+    paid_order(client, t, ORDER_ID)
+    feedback(client, {"order_id": ORDER_ID, "nps": 8, "csat": 4, "comment": "Call me on 555-0142"})
+    client.post(f"/proxy/leaderboard/opt-in?{signed_proxy_query()}", json={"opted_in": True})
+    deliver(client, t, "customers/data_request", payload("customers/data_request"))
+    with t.db.scope(read_only=True) as session:
+        export = session.scalar(select(PrivacyRequest.export).where(PrivacyRequest.kind == "data_request"))
+    assert export["feedback"][0]["comment"] == "Call me on 555-0142" and export["leaderboard_opted_in"] is True
+    deliver(client, t, "customers/redact", payload("customers/redact"))
+    with t.db.scope(read_only=True) as session:
+        answer = session.scalar(select(FeedbackAnswer))
+        assert (answer.nps, answer.csat, answer.comment) == (8, 4, None)  # the scores stay for the report
+        assert session.scalar(select(LeaderboardChoice.opted_in)) is False
