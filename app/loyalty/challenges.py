@@ -147,7 +147,8 @@ def completions_due(found: list[Window], *, now: datetime) -> list[Window]:
 
 
 def challenge_reason(challenge: Challenge, currency: str) -> str:
-    return f"Challenge completed: {challenge.name} ({goal_text(challenge, currency)}) = {challenge.reward_points} points"
+    points = challenge.reward_points
+    return f"Challenge completed: {challenge.name} ({goal_text(challenge, currency)}) = {points} points"
 
 
 def goal_text(challenge: Challenge, currency: str) -> str:

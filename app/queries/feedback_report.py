@@ -78,7 +78,8 @@ def donation_totals(session: Session, shop: Shop, *, since: datetime | None = No
     names: dict[str, str] = {}
     for d in session.scalars(query.order_by(Donation.id)):
         row = totals[(_month(shop, d.created_at), d.cause_key, d.currency)]
-        row[0], row[1], row[2], row[3] = row[0] + 1, row[1] + d.points, row[2] + d.amount_minor, row[3] + d.matched_minor
+        for index, value in enumerate((1, d.points, d.amount_minor, d.matched_minor)):
+            row[index] += value
         names[d.cause_key] = d.cause_name
     return [{"month": month, "cause": cause, "cause_name": names[cause], "donations": n, "points": points,
              "currency": currency, "donated": str(to_decimal(amount, currency)),

@@ -56,7 +56,8 @@ def upgrade() -> None:
         sa.Column("idempotency_key", sa.String(128), nullable=False),
         sa.Column("cause_key", sa.String(40), nullable=False), sa.Column("cause_name", sa.String(80), nullable=False),
         sa.Column("points", sa.Integer(), nullable=False), sa.Column("amount_minor", sa.BigInteger(), nullable=False),
-        sa.Column("matched_minor", sa.BigInteger(), nullable=False), sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("matched_minor", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("created_at", _AT, nullable=False),
         sa.UniqueConstraint("shop_id", "member_id", "idempotency_key", name="uq_donations_request"))
     op.create_index("ix_donations_shop_cause", "donations", ["shop_id", "cause_key", "created_at"])
