@@ -578,7 +578,7 @@
           this.act('/feedback', { order_id: order.order_id, nps: Number(data.get('nps')), csat: Number(data.get('csat')), comment: comment.value || null }, 'feedback', error, 'feedback.thanks');
         },
       }, this.scale('nps', 0, 10, this.t('feedback.nps')), this.scale('csat', 1, 5, this.t('feedback.csat')),
-      el('label', { for: comment.id }, this.t('feedback.comment')), comment, error,
+      el('div', { class: 'tessera-field' }, el('label', { for: comment.id }, this.t('feedback.comment')), comment), error,
       el('button', { type: 'submit', class: 'tessera-button' }, this.t('feedback.send')));
       return [el('h3', {}, this.t('feedback.heading', { order: order.name })),
         el('p', { class: 'tessera-muted' }, this.t('feedback.intro', { points: this.count('points', order.points) })), form];
@@ -590,8 +590,8 @@
       const box = el('input', { type: 'checkbox', id, checked: this.member.leaderboard.opted_in, 'data-focus': 'board', onchange: () => this.optIn(box) });
       const { entries = [], me } = this.board || {};
       return [el('h3', {}, this.t('board.heading')),
-        el('div', { class: 'tessera-field' }, box, el('label', { for: id }, this.t('board.opt_in'))),
-        entries.length ? el('ol', {}, entries.map((r) => el('li', { class: 'tessera-item', value: r.rank }, el('span', {}, r.name), el('span', { class: 'tessera-points' }, this.count('points', r.points)))))
+        el('p', {}, box, ' ', el('label', { for: id }, this.t('board.opt_in'))),
+        entries.length ? el('ol', {}, entries.map((r) => el('li', { class: 'tessera-item' }, el('span', {}, this.numbers.format(r.rank) + '. ' + r.name), el('span', { class: 'tessera-points' }, this.count('points', r.points)))))
           : el('p', { class: 'tessera-muted' }, this.t('board.empty')),
         me && me.rank && el('p', {}, this.t('board.me', { rank: this.numbers.format(me.rank), points: this.count('points', me.points) }))];
     }
@@ -616,7 +616,7 @@
       const error = el('p', { class: 'tessera-error', role: 'alert' });
       const key = newKey(); // reused by a retry of the same form, so a retried click gives once
       return [el('h3', {}, this.t('donate.heading')),
-        el('ul', {}, c.causes.map((x) => el('li', {}, el('strong', {}, x.name), x.description && el('span', { class: 'tessera-muted' }, x.description)))),
+        el('ul', {}, c.causes.map((x) => el('li', { class: 'tessera-item' }, el('div', {}, el('strong', {}, x.name), x.description && el('span', { class: 'tessera-muted' }, x.description))))),
         el('p', { class: 'tessera-muted' }, this.t('donate.value', { points: this.count('points', c.points_per_unit), amount: this.money(1) })),
         Number(c.matching_percent) > 0 && el('p', {}, this.t('donate.matching', { percent: this.numbers.format(Number(c.matching_percent)) })),
         el('form', {
