@@ -19,8 +19,9 @@ COUNTED_FACTS = ("orders", "referrals", "birthday_set", "membership_days")
 COUNTED_ACTIONS = ("signup", "birthday", "newsletter", "social_follow", "social_share", "product_review",
                    "profile_completion")
 COUNTABLE = COUNTED_FACTS + COUNTED_ACTIONS
-# Whose count only grows with time, not with an event: the periodic catch-up awards them.
-TIME_BASED = ("membership_days",)
+# Whose count grows with time, or with a profile fact that may arrive without an event of ours
+# (a birthday set elsewhere): the periodic catch-up awards them.
+CAUGHT_UP = ("membership_days", "birthday_set")
 
 
 class _Settings(BaseModel):

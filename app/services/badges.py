@@ -1,6 +1,7 @@
 """Awarding badges: when a counted thing happens (an order settles, a referral completes, an
 action earns) within that use case's transaction, and by a periodic catch-up for the badges
-that only need time (a year as a member), set-based per shop.
+that need only time (a year as a member) or a profile fact (a birthday on file), set-based per
+shop.
 
 The counts behind a badge are read from the records themselves, never kept as counters that
 could drift: orders paid and still standing, referrals completed, action entries earned.
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.loyalty.badges import COUNTED_ACTIONS, TIME_BASED, BadgeRule, badge_reason, badges_due
+from app.loyalty.badges import CAUGHT_UP, COUNTED_ACTIONS, BadgeRule, badge_reason, badges_due
 from app.loyalty.ledger import EntryKind, badge_bonus_key
 from app.loyalty.program import Program
 from app.models import LedgerEntry, Member, MemberBadge, Order, Referral, Shop
@@ -94,13 +95,14 @@ def award_badges_for(session: Session, shop: Shop, members: Mapping[int, Member]
 
 
 def catch_up_time_badges(session: Session, shop: Shop, *, now: datetime) -> int:
-    """The periodic catch-up: members whose time as a member reached a time-based badge, found
-    with one query per badge (set-based), then awarded. Commits; returns the badges awarded."""
+    """The periodic catch-up: members whose time as a member (or a birthday on file) reached a
+    badge, found with one query per badge (set-based), then awarded. Commits; returns the number
+    awarded (at most 1000 per badge a run; the next run takes the rest)."""
     version, program = current_program(session, shop)
     if not program.badges.enabled:
         return 0
     awarded = 0
-    for rule in (r for r in program.badges.rules if r.action in TIME_BASED):
+    for rule in (r for r in program.badges.rules if r.action in CAUGHT_UP):
         for member in _members_due(session, shop, rule, now):
             awarded += _award(session, member, rule, version_id=version.id, now=now)
     session.commit()
@@ -108,12 +110,14 @@ def catch_up_time_badges(session: Session, shop: Shop, *, now: datetime) -> int:
 
 
 def _members_due(session: Session, shop: Shop, rule: BadgeRule, now: datetime) -> list[Member]:
-    cutoff = now - timedelta(days=rule.count)
     held = select(MemberBadge.member_id).where(MemberBadge.shop_id == shop.id, MemberBadge.badge_key == rule.key)
-    since = func.coalesce(Member.customer_created_at, Member.created_at)
+    if rule.action == "birthday_set":
+        reached = Member.birthday.is_not(None)
+    else:
+        reached = func.coalesce(Member.customer_created_at, Member.created_at) <= now - timedelta(days=rule.count)
     return list(session.scalars(select(Member).where(
-        Member.shop_id == shop.id, Member.blocked_at.is_(None), Member.redacted_at.is_(None), since <= cutoff,
-        Member.id.not_in(held)).limit(1000)))
+        Member.shop_id == shop.id, Member.blocked_at.is_(None), Member.redacted_at.is_(None), reached,
+        Member.id.not_in(held)).order_by(Member.id).limit(1000)))
 
 
 def catch_up_badges_everywhere(db, *, now: datetime) -> int:
