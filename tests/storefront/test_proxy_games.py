@@ -76,6 +76,20 @@ def test_a_year_as_a_member_is_awarded_by_the_periodic_catch_up_once(client, t, 
     assert "one-year" in {b["key"] for b in member_json(client)["badges"]}
 
 
+def test_a_birthday_on_file_without_an_event_of_ours_is_caught_up(client, t, shop, clock):
+    from datetime import date
+
+    from app.models import Member
+    from app.services.badges import catch_up_badges_everywhere
+    set_program(t, shop, {"badges": {"enabled": True}})
+    paid_order(client, t, ORDER_ID)
+    with t.db.scope() as session:
+        session.scalar(select(Member)).birthday = date(1990, 5, 1)  # e.g. an import of customer data
+        session.commit()
+    assert catch_up_badges_everywhere(t.db, now=clock()) == 1
+    assert "birthday-set" in {b["key"] for b in member_json(client)["badges"]}
+
+
 def test_badges_are_off_until_the_owner_turns_them_on(client, t, shop):
     paid_order(client, t, ORDER_ID)
     body = member_json(client)
