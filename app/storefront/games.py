@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import request
 
 from app.errors import ApiError
+from app.loyalty.money import to_decimal
 from app.queries.leaderboard import leaderboard
 from app.runtime import tessera
 from app.services.donations import donate_points, request_key
@@ -85,7 +86,6 @@ def donate():
 
 
 def donation_json(donation) -> dict:
-    from app.loyalty.money import to_decimal
     return {"id": donation.id, "cause": donation.cause_key, "cause_name": donation.cause_name,
             "points": donation.points, "currency": donation.currency,
             "amount": str(to_decimal(donation.amount_minor, donation.currency)),
