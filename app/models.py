@@ -513,3 +513,93 @@ class AppSubscriptionRecord(Base):
     current_period_end: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+# ---- games (issue 18): badges, challenges, leaderboard, feedback, donations -------------------
+
+class MemberBadge(Base):
+    """A badge a member earned; earned once (its bonus points carry their own ledger key)."""
+
+    __tablename__ = "member_badges"
+    __table_args__ = (UniqueConstraint("shop_id", "member_id", "badge_key", name="uq_member_badges_member_badge"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    badge_key: Mapped[str] = mapped_column(String(40))
+    # The name when earned: renaming a badge later does not rewrite what the member saw.
+    name: Mapped[str] = mapped_column(String(80))
+    bonus_points: Mapped[int] = mapped_column(Integer, default=0)
+    earned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChallengeCompletion(Base):
+    """One member completing one window of a challenge (a rolling window is named by its start)."""
+
+    __tablename__ = "challenge_completions"
+    __table_args__ = (UniqueConstraint("shop_id", "member_id", "challenge_key", "window_start",
+                                       name="uq_challenge_completions_window"),
+                      Index("ix_challenge_completions_reward", "shop_id", "reward_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    challenge_key: Mapped[str] = mapped_column(String(40))
+    window_start: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    completed_at: Mapped[datetime]
+    order_id: Mapped[int | None] = mapped_column(BigInteger)  # the order that completed it, if any
+    reward_points: Mapped[int] = mapped_column(Integer, default=0)
+    # A catalog reward given as a free code by the reward job (redemption key from ledger.py).
+    reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LeaderboardChoice(Base):
+    """Whether a member shows on the monthly leaderboard (nobody does until they opt in)."""
+
+    __tablename__ = "leaderboard_choices"
+    __table_args__ = (UniqueConstraint("shop_id", "member_id", name="uq_leaderboard_choices_member"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    opted_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeedbackAnswer(Base):
+    """A member's answer about one of their paid orders: NPS 0-10, CSAT 1-5, optional comment."""
+
+    __tablename__ = "feedback_answers"
+    __table_args__ = (UniqueConstraint("shop_id", "order_id", name="uq_feedback_answers_order"),
+                      Index("ix_feedback_answers_shop_created", "shop_id", "created_at"),
+                      Index("ix_feedback_answers_member", "shop_id", "member_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(BigInteger)
+    nps: Mapped[int] = mapped_column(Integer)
+    csat: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Donation(Base):
+    """Points a member gave to a cause and the money the shop owes it (matching included)."""
+
+    __tablename__ = "donations"
+    __table_args__ = (UniqueConstraint("shop_id", "member_id", "idempotency_key", name="uq_donations_request"),
+                      Index("ix_donations_shop_cause", "shop_id", "cause_key", "created_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    cause_key: Mapped[str] = mapped_column(String(40))
+    cause_name: Mapped[str] = mapped_column(String(80))
+    points: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    matched_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

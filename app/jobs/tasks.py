@@ -219,6 +219,18 @@ def grant_tier_benefits(t: "Tessera") -> int:
 
 
 @task
+def catch_up_badges(t: "Tessera") -> int:
+    from app.services.badges import catch_up_badges_everywhere
+    return catch_up_badges_everywhere(t.db, now=t.clock())
+
+
+@task
+def grant_challenge_rewards(t: "Tessera") -> int:
+    from app.services.challenge_rewards import grant_challenge_rewards as grant
+    return grant(t)
+
+
+@task
 def resume_stalled_imports(t: "Tessera") -> int:
     """Imports whose next slice was lost (a killed worker, a restarted web process and its
     in-process queue) carry on without the owner pressing Resume. Only when no job is waiting,

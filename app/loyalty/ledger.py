@@ -20,6 +20,7 @@ class EntryKind(StrEnum):
     EXPIRE = "expire"
     ADJUST = "adjust"  # staff adjustment, reason required
     IMPORT = "import"  # starting balance imported from another program
+    DONATION = "donation"  # points given to a cause the shop supports (charity.py)
 
 
 # Kinds that count towards "lifetime earned": what the member earned, net of take-backs.
@@ -102,6 +103,24 @@ def tier_entry_reward_key(tier_key: str) -> str:
 
 def tier_free_shipping_key(tier_key: str, until: datetime | None) -> str:
     return f"tier:{tier_key}:free-shipping:{until:%Y%m%d}" if until else f"tier:{tier_key}:free-shipping"
+
+
+def badge_bonus_key(member_id: int, badge_key: str) -> str:
+    return f"member:{member_id}:badge:{badge_key}"
+
+
+def challenge_reward_key(member_id: int, challenge_key: str, window_start: datetime) -> str:
+    """One reward per member, challenge and window (a rolling window is named by its start)."""
+    return f"member:{member_id}:challenge:{challenge_key}:{window_start.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}"
+
+
+def feedback_reward_key(order_id: int) -> str:
+    return f"order:{order_id}:feedback"
+
+
+def donation_key(member_id: int, request_key: str) -> str:
+    """The member's request key (Idempotency-Key header or client id): a retried donation counts once."""
+    return f"member:{member_id}:donation:{request_key}"
 
 
 class Balance(NamedTuple):

@@ -12,7 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from app.loyalty.badges import BadgeSettings
+from app.loyalty.challenges import ChallengeSettings
+from app.loyalty.charity import CharitySettings
 from app.loyalty.errors import InvalidInput
+from app.loyalty.feedback import FeedbackSettings
 
 NETWORKS = ("instagram", "facebook", "tiktok", "x", "youtube", "pinterest")
 
@@ -190,6 +194,10 @@ class WidgetSettings(_Settings):
     position: Literal["bottom-right", "bottom-left"] = "bottom-right"
 
 
+class LeaderboardSettings(_Settings):
+    enabled: bool = False
+
+
 class Program(_Settings):
     earning: EarningRule = EarningRule()
     actions: Actions = Actions()
@@ -199,6 +207,12 @@ class Program(_Settings):
     expiry: ExpirySettings = ExpirySettings()
     clawback: ClawbackSettings = ClawbackSettings()
     widget: WidgetSettings = WidgetSettings()
+    # Games and giving (issue 18): each module is off until the owner turns it on.
+    badges: BadgeSettings = BadgeSettings()
+    challenges: ChallengeSettings = ChallengeSettings()
+    leaderboard: LeaderboardSettings = LeaderboardSettings()
+    feedback: FeedbackSettings = FeedbackSettings()
+    charity: CharitySettings = CharitySettings()
 
     @field_validator("campaigns")
     @classmethod

@@ -44,6 +44,8 @@ def post_action_points(session: Session, shop: Shop, member: Member, action: str
         raise ActionNotAllowed("Already claimed: these points were given before.")
     member.last_activity_at = now
     refresh_member_tier(session, shop, member, rules, version_id=version, now=now)  # points can lift the tier
+    from app.services.games import follow_member  # badges and challenges count actions
+    follow_member(session, shop, member, now=now, program=(version, rules))
     return entry
 
 

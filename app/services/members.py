@@ -118,6 +118,8 @@ def set_birthday(session: Session, shop: Shop, member: Member, birthday: date, *
         raise InvalidInput("That birthday is not a valid date.", {"birthday": "must be a past date"})
     member.birthday = birthday
     award_profile_actions(session, shop, member, now=now)
+    from app.services.games import follow_member  # the "birthday set" badge
+    follow_member(session, shop, member, now=now)
     session.commit()
 
 

@@ -24,7 +24,7 @@ from app.loyalty.orders import EarningBases, OrderFacts, RefundFacts
 from app.loyalty.program import Program
 from app.loyalty.settlement import MemberState, OrderEntry, OrderPlan, ProgramInForce, plan_order
 from app.models import LedgerEntry, Member, Order, ProgramVersion, Refund, Shop
-from app.services import referrals, tiers
+from app.services import games, referrals, tiers
 from app.services.ledger import entry_row, spendable_points, write_entries
 from app.services.members import award_profile_actions
 from app.services.program import current_program, program_of
@@ -139,6 +139,8 @@ class OrderBatch:
             self._refresh_tier(member_id)
         for member_id in dict.fromkeys(o.member_id for o, plan in self.plans if plan.took_back):
             self._refresh_tier(member_id, after_refund=True)
+        games.follow_order_batch(self.session, self.shop, dict.fromkeys(o for o, plan in self.plans if plan.entries),
+                                 self.members, self.rules.program, version_id=self.rules.version_id, now=now)
 
     def _refresh_tier(self, member_id: int, *, after_refund: bool = False) -> None:
         tiers.refresh_member_tier(self.session, self.shop, self.members[member_id], self.rules.program,

@@ -13,6 +13,7 @@ from app.loyalty.referrals import normalise_email
 from app.models import AppSubscriptionRecord
 from app.models import (BulkExportLine, GuestReferral, ImportJob, LedgerEntry, Member, MemberNotification, Order, PrivacyRequest,
                         ProgramVersion, RateLimitWindow, Redemption, Referral, Refund, Reward, Shop, WebhookEvent)
+from app.services.games_privacy import games_data_export, redact_games_data
 from app.services.inbox import UnprocessableEvent
 from app.services.referrals import guest_email_digest
 
@@ -52,6 +53,7 @@ def member_data_export(session: Session, shop: Shop, member: Member) -> dict[str
         "redemptions": [{"created_at": r.created_at.isoformat(), "code": r.code, "status": r.status,
                          "points_spent": r.points_spent} for r in redemptions],
         "referrals_made": [{"created_at": r.created_at.isoformat(), "status": r.status} for r in referrals],
+        **games_data_export(session, shop, member),
     }
 
 
@@ -72,6 +74,7 @@ def redact_member(session: Session, shop: Shop, member: Member | None, subject: 
     attached to an anonymous member."""
     if member is not None:
         _erase_member_profile(member, subject, now)
+        redact_games_data(session, shop, member)
         session.execute(update(Order).where(Order.shop_id == shop.id, Order.member_id == member.id)
                         .values(customer_id=None))
     session.execute(update(Order).where(Order.shop_id == shop.id, Order.customer_id == subject.customer_id)

@@ -78,6 +78,8 @@ def update_program(session: Session, shop: Shop, settings: dict, *, staff_user_i
     """Save a new version. Campaigns limited to collections get their products from Shopify
     in a follow-up job (they match no product until then, never every product)."""
     program = parse_program(settings)
+    from app.services.challenge_checks import check_challenge_rewards  # a reward of this shop's catalog
+    check_challenge_rewards(session, shop, program)
     version = _add_version(session, shop, program, created_by=staff_user_id)
     session.commit()
     if queue is not None and any(c.needs_collection_products for c in program.campaigns):

@@ -7,6 +7,7 @@ from flask import request
 
 from app.errors import ApiError
 from app.parsing import optional_text, optional_whole_number, text
+from app.queries.games_state import GUEST_STATE, member_games_state
 from app.queries.member_state import member_state
 from app.queries.program_summary import program_summary
 from app.queries.redemption_status import member_redemption, redemption_json
@@ -34,11 +35,13 @@ def program():
 def member():
     proxy = verified_proxy_request()
     if proxy.customer_id is None:
-        return private_json({"guest": True, "balance": 0, "pending": 0, "lifetime_earned": 0, "tier": None})
+        return private_json({"guest": True, "balance": 0, "pending": 0, "lifetime_earned": 0, "tier": None,
+                             **GUEST_STATE})
     t = tessera()
     welcome_signed_in_customer(t, proxy.shop_id, proxy.customer_id)
     with t.db.scope(read_only=True) as session:
         state = member_state(session, load_shop(session, proxy), proxy.customer_id, now=t.clock())
+        state.update(member_games_state(session, load_shop(session, proxy), proxy.customer_id, now=t.clock()))
     return private_json({"guest": False, **state})
 
 

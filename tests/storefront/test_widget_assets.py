@@ -114,7 +114,8 @@ def test_every_string_the_scripts_ask_for_exists_and_is_passed_from_liquid():
     passed = set(re.findall(r'<i data-key="([a-z_.]+)">{{ \'tessera\.\1\' \| t }}</i>', snippet))
     assert passed == {k.removeprefix("tessera.") for k in default if not k.startswith("tessera.launcher.")}
     asked = {lit for source in scripts().values() for lit in string_literals(source)
-             if re.fullmatch(r"(panel|guest|member|earn|rewards|code|referral|history|count|error)\.[a-z_]*[a-z]", lit)}
+             if re.fullmatch(r"(panel|guest|member|earn|rewards|code|referral|history|count|error"
+                             r"|games|feedback|board|donate)\.[a-z_]*[a-z]", lit)}
     assert asked and asked <= passed
     # Keys the scripts build from data: every way to earn, reward kind and count.
     assert {f"earn.{action}" for action in ACTION_LABELS} <= passed

@@ -95,6 +95,7 @@
       const member = this.cfg.customerId ? this.api('/member') : null;
       [this.program, this.member] = await Promise.all([this.api('/program'), member]);
       if (this.member && this.member.guest) this.member = null;
+      await this.loadGames();
     }
 
     async refresh() {
@@ -213,7 +214,7 @@
 
     memberView() {
       return [this.balanceView(), this.codesView(), this.rewardsView(this.member.rewards || [], true),
-        this.earnView(), this.referView(), this.historyView()];
+        this.earnView(), this.referView(), this.gamesView(), this.historyView()];
     }
 
     balanceView() {
@@ -513,6 +514,131 @@
       });
       return [el('h3', {}, this.t('history.heading')),
         items.length ? el('ul', {}, items) : el('p', { class: 'tessera-muted' }, this.t('history.empty'))];
+    }
+
+    // ---- games and giving: badges, challenges, feedback, leaderboard, donations ----
+    gamesView() {
+      return [this.badgesView(), this.challengesView(), this.feedbackView(), this.leaderboardView(), this.donateView()].flat();
+    }
+
+    async loadGames() {
+      this.board = this.member && this.member.leaderboard ? await this.api('/leaderboard').catch(() => null) : null;
+    }
+
+    // Screen readers get the text as the bar's label; sighted shoppers see the bar and the text.
+    meter(now, goal, text) {
+      return [el('div', { class: 'tessera-bar', role: 'progressbar', 'aria-label': text, 'aria-valuemin': 0, 'aria-valuemax': goal, 'aria-valuenow': Math.min(now, goal) },
+        el('span', { style: `width: ${Math.round(Math.min(now / goal, 1) * 100)}%` })), el('span', { class: 'tessera-muted', 'aria-hidden': 'true' }, text)];
+    }
+
+    progress(now, goal, format) {
+      return this.t('games.progress', { progress: format(now), goal: format(goal) });
+    }
+
+    badgesView() {
+      const { badges = [], next_badges: next = [] } = this.member;
+      if (!badges.length && !next.length) return null;
+      const n = (v) => this.numbers.format(v);
+      return [el('h3', {}, this.t('games.badges')), el('ul', {},
+        badges.map((b) => el('li', { class: 'tessera-item' }, el('strong', {}, b.name), el('span', { class: 'tessera-muted' }, this.t('games.earned', { date: this.date(b.earned_at) })))),
+        next.map((b) => el('li', { class: 'tessera-item' }, el('div', {}, b.name, this.meter(b.progress, b.goal, this.progress(b.progress, b.goal, n))))))];
+    }
+
+    challengesView() {
+      const list = this.member.challenges || [];
+      if (!list.length) return null;
+      return [el('h3', {}, this.t('games.challenges')), el('ul', {}, list.map((c) => {
+        const format = (v) => (c.kind === 'spend' ? this.money(v) : this.numbers.format(v));
+        const text = c.completed_at ? this.t('games.completed') : this.progress(c.progress, c.goal, format);
+        return el('li', { class: 'tessera-item' }, el('div', {}, el('strong', {}, c.name), this.meter(Number(c.progress), Number(c.goal), text),
+          c.ends_at && el('span', { class: 'tessera-muted' }, this.t('games.ends', { date: this.date(c.ends_at) }))),
+        c.reward_points > 0 && el('span', { class: 'tessera-points' }, '+' + this.count('points', c.reward_points)));
+      }))];
+    }
+
+    // Radio groups in fieldsets: arrow keys move within a scale, the legend names it.
+    scale(name, from, to, legend) {
+      return el('fieldset', { class: 'tessera-scale' }, el('legend', {}, legend), Array.from({ length: to - from + 1 }, (_, i) => {
+        const id = this.id();
+        return el('span', {}, el('input', { type: 'radio', name, id, value: from + i, required: true }), el('label', { for: id }, String(from + i)));
+      }));
+    }
+
+    feedbackView() {
+      const order = (this.member.feedback_due || [])[0];
+      if (!order) return this.thanked ? el('p', { 'data-focus': 'feedback' }, this.t('feedback.thanks')) : null;
+      const comment = el('textarea', { id: this.id(), name: 'comment', maxlength: 1000, rows: 2 });
+      const error = el('p', { class: 'tessera-error', role: 'alert' });
+      const form = el('form', {
+        'data-focus': 'feedback',
+        onsubmit: (event) => {
+          event.preventDefault();
+          const data = new FormData(form);
+          this.thanked = true;
+          this.act('/feedback', { order_id: order.order_id, nps: Number(data.get('nps')), csat: Number(data.get('csat')), comment: comment.value || null }, 'feedback', error, 'feedback.thanks');
+        },
+      }, this.scale('nps', 0, 10, this.t('feedback.nps')), this.scale('csat', 1, 5, this.t('feedback.csat')),
+      el('div', { class: 'tessera-field' }, el('label', { for: comment.id }, this.t('feedback.comment')), comment), error,
+      el('button', { type: 'submit', class: 'tessera-button' }, this.t('feedback.send')));
+      return [el('h3', {}, this.t('feedback.heading', { order: order.name })),
+        el('p', { class: 'tessera-muted' }, this.t('feedback.intro', { points: this.count('points', order.points) })), form];
+    }
+
+    leaderboardView() {
+      if (!this.member.leaderboard) return null;
+      const id = this.id();
+      const box = el('input', { type: 'checkbox', id, checked: this.member.leaderboard.opted_in, 'data-focus': 'board', onchange: () => this.optIn(box) });
+      const { entries = [], me } = this.board || {};
+      return [el('h3', {}, this.t('board.heading')),
+        el('p', {}, box, ' ', el('label', { for: id }, this.t('board.opt_in'))),
+        entries.length ? el('ol', {}, entries.map((r) => el('li', { class: 'tessera-item' }, el('span', {}, this.numbers.format(r.rank) + '. ' + r.name), el('span', { class: 'tessera-points' }, this.count('points', r.points)))))
+          : el('p', { class: 'tessera-muted' }, this.t('board.empty')),
+        me && me.rank && el('p', {}, this.t('board.me', { rank: this.numbers.format(me.rank), points: this.count('points', me.points) }))];
+    }
+
+    async optIn(box) {
+      try {
+        await this.api('/leaderboard/opt-in', { opted_in: box.checked });
+        await this.reloadMember();
+        await this.loadGames();
+        this.render('board');
+      } catch (failure) {
+        box.checked = !box.checked;
+        this.announce(failure.message);
+      }
+    }
+
+    donateView() {
+      const c = this.member.charity;
+      if (!c) return null;
+      const cause = el('select', { id: this.id() }, c.causes.map((x) => el('option', { value: x.key }, x.name)));
+      const points = el('input', { type: 'number', id: this.id(), min: c.min_points, step: 1, value: c.min_points, required: true });
+      const error = el('p', { class: 'tessera-error', role: 'alert' });
+      const key = newKey(); // reused by a retry of the same form, so a retried click gives once
+      return [el('h3', {}, this.t('donate.heading')),
+        el('ul', {}, c.causes.map((x) => el('li', { class: 'tessera-item' }, el('div', {}, el('strong', {}, x.name), x.description && el('span', { class: 'tessera-muted' }, x.description))))),
+        el('p', { class: 'tessera-muted' }, this.t('donate.value', { points: this.count('points', c.points_per_unit), amount: this.money(1) })),
+        Number(c.matching_percent) > 0 && el('p', {}, this.t('donate.matching', { percent: this.numbers.format(Number(c.matching_percent)) })),
+        el('form', {
+          'data-focus': 'donate',
+          onsubmit: (event) => {
+            event.preventDefault();
+            this.act('/donate', { cause: cause.value, points: Number(points.value), client_id: key }, 'donate', error, 'donate.thanks');
+          },
+        }, el('div', { class: 'tessera-field' }, el('label', { for: cause.id }, this.t('donate.cause')), cause),
+        el('div', { class: 'tessera-field' }, el('label', { for: points.id }, this.t('donate.points')), points),
+        error, el('button', { type: 'submit', class: 'tessera-button' }, this.t('donate.give')))];
+    }
+
+    async act(path, body, focus, error, done) {
+      try {
+        await this.api(path, body);
+        await this.reloadMember();
+        this.render(focus);
+        this.announce(this.t(done));
+      } catch (failure) {
+        error.textContent = failure.message;
+      }
     }
 
     // ---- referral landing (?ref=CODE) ----
