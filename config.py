@@ -86,4 +86,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
                                                       env.get("REFERRAL_LANDINGS_PER_SHOP_PER_HOUR"), 500),
         # Proxies of ours between Shopify's app proxy and the app (each appends to X-Forwarded-For).
         "APP_PROXY_TRUSTED_HOPS": _count("APP_PROXY_TRUSTED_HOPS", env.get("APP_PROXY_TRUSTED_HOPS"), 0, minimum=0),
+        # Outbound webhooks may go to http:// and private addresses (local use and tests only).
+        "OUTBOUND_WEBHOOKS_ALLOW_PRIVATE": _flag(env.get("OUTBOUND_WEBHOOKS_ALLOW_PRIVATE")),
+        # Klaviyo's API; tests point it at a stand-in.
+        "KLAVIYO_API_URL": (env.get("KLAVIYO_API_URL") or "https://a.klaviyo.com").rstrip("/"),
     }

@@ -242,3 +242,16 @@ def run_import(t: "Tessera", shop_id: int, job_id: int) -> None:
     from app.services.imports import run_import as run
     if run(t, shop_id, job_id):
         t.queue.enqueue("run_import", shop_id, job_id)
+
+
+@task
+def deliver_outbound_webhooks(t: "Tessera") -> int:
+    """Owners' webhook endpoints: due deliveries (first tries and retries), batch after batch."""
+    from app.services.outbound_webhooks import DELIVERY_BATCH, deliver_due_webhooks
+    total = 0
+    while True:
+        sent = deliver_due_webhooks(t.db.session, clock=t.clock, http=t.http, cipher=t.cipher,
+                                    allow_private=bool(t.config.get("OUTBOUND_WEBHOOKS_ALLOW_PRIVATE")))
+        total += sent
+        if sent < DELIVERY_BATCH:
+            return total
