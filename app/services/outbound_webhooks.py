@@ -93,7 +93,7 @@ def delete_webhook_endpoint(session: Session, shop: Shop, endpoint_id: int) -> N
     session.commit()
 
 
-def disabled_webhook_endpoints(session: Session, shop_id: int) -> list[WebhookEndpoint]:
+def disabled_endpoints_of(session: Session, shop_id: int) -> list[WebhookEndpoint]:
     """What the owner must be told about (admin banner, owner notifications)."""
     return list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.shop_id == shop_id,
                                                               WebhookEndpoint.disabled_at.is_not(None))
