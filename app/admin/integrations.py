@@ -8,6 +8,7 @@ from app.admin.access import page_url, render_page, shop_session, staff_user_id
 from app.admin.blueprint import bp
 from app.runtime import tessera
 from app.services.api_keys import api_key_json, api_key_label, api_keys_of, mint_api_key, revoke_api_key
+from app.services.klaviyo import connect_klaviyo, disconnect_klaviyo, klaviyo_key_input, klaviyo_status
 from app.services.outbound_webhooks import (WEBHOOK_EVENT_TYPES, create_webhook_endpoint, delete_webhook_endpoint,
                                             delivery_json, disabled_endpoints_of, endpoint_json, find_webhook_endpoint, recent_deliveries,
                                             webhook_endpoints_of)
@@ -19,7 +20,7 @@ def integrations():
         return render_page("admin/integrations.html", shop,
                            api_keys=[api_key_json(k) for k in api_keys_of(session, shop)],
                            endpoints=[endpoint_json(e) for e in webhook_endpoints_of(session, shop)],
-                           event_types=WEBHOOK_EVENT_TYPES)
+                           event_types=WEBHOOK_EVENT_TYPES, klaviyo=klaviyo_status(session, shop))
 
 
 @bp.post("/integrations/api-keys")
@@ -62,6 +63,22 @@ def endpoint_deliveries(endpoint_id: int):
         deliveries = [delivery_json(d) for d in recent_deliveries(session, shop, endpoint_id)]
         return render_page("admin/webhook_deliveries.html", shop, endpoint=endpoint, deliveries=deliveries)
 
+
+
+@bp.post("/integrations/klaviyo")
+def klaviyo_connect():
+    t = tessera()
+    api_key = klaviyo_key_input(request.form.get("api_key"))
+    with shop_session() as (session, shop):
+        connect_klaviyo(session, shop, api_key, now=t.clock(), cipher=t.cipher)
+        return jsonify({"message": "Klaviyo connected: profiles and events are sent as members' points change."})
+
+
+@bp.post("/integrations/klaviyo/disconnect")
+def klaviyo_disconnect():
+    with shop_session() as (session, shop):
+        disconnect_klaviyo(session, shop)
+        return jsonify({"message": "Klaviyo disconnected."})
 
 @bp.context_processor
 def _integration_alerts():

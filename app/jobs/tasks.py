@@ -255,3 +255,11 @@ def deliver_outbound_webhooks(t: "Tessera") -> int:
         total += sent
         if sent < DELIVERY_BATCH:
             return total
+
+
+@task
+def sync_klaviyo(t: "Tessera") -> int:
+    """Klaviyo: members' profile properties (coalesced, batched) and loyalty events."""
+    from app.services.klaviyo import sync_klaviyo as sync
+    return sync(t.db.session, clock=t.clock, http=t.http, cipher=t.cipher, base_url=t.config["KLAVIYO_API_URL"],
+                sleep=t.sleep)

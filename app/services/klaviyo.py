@@ -1,0 +1,298 @@
+"""Klaviyo: the owner's private API key (encrypted like the shop tokens), the member events that
+become Klaviyo events, and members' profile properties kept current (points balance, pending,
+tier, referral link, next reward).
+
+A consumer of member events writes work rows (klaviyo_syncs); the `sync_klaviyo` job sends them.
+A member's profile row is re-armed by every change and sent a little later, so a burst of
+changes becomes one update, and profiles go to Klaviyo in batches.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.crypto import TokenCipher
+from app.integrations.klaviyo import (PROFILES_PER_IMPORT, KlaviyoClient, KlaviyoError, KlaviyoRateLimited,
+                                      event_body, profile_resource)
+from app.loyalty.errors import InvalidInput
+from app.loyalty.reward_goals import RewardGoal, next_reward, rewards_reached
+from app.models import KlaviyoAccount, KlaviyoSync, Member, Reward, Shop
+from app.services.ledger import balance_of
+from app.services.program import current_program
+
+# The Klaviyo metrics (event names) Tessera sends; owners build flows on them.
+METRIC_POINTS_EARNED = "Tessera Points Earned"
+METRIC_REWARD_READY = "Tessera Reward Ready"
+METRIC_CODE_ISSUED = "Tessera Reward Code Issued"
+METRIC_TIER_REACHED = "Tessera Tier Reached"
+METRIC_POINTS_EXPIRED = "Tessera Points Expired"
+METRIC_REFERRAL_COMPLETED = "Tessera Referral Completed"
+METRIC_OF_EVENT = {"points.earned": METRIC_POINTS_EARNED, "reward.redeemed": METRIC_CODE_ISSUED,
+                   "points.expired": METRIC_POINTS_EXPIRED, "referral.completed": METRIC_REFERRAL_COMPLETED}
+# A profile waits this long after a change, gathering the changes that follow it.
+PROFILE_COALESCE_DELAY = timedelta(seconds=30)
+SEND_LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 8
+SYNC_BATCH = 500
+
+
+# ---- the connection -------------------------------------------------------------------
+
+def klaviyo_key_input(value: Any) -> str:
+    key = value.strip() if isinstance(value, str) else ""
+    if not key.startswith("pk_") or not 10 <= len(key) <= 200 or any(c.isspace() for c in key):
+        raise InvalidInput("The Klaviyo key is not valid.",
+                           {"api_key": "a Klaviyo private API key (pk_…): Klaviyo > Settings > API keys > Create "
+                                       "Private API Key, with Events and Profiles write access"})
+    return key
+
+
+def connect_klaviyo(session: Session, shop: Shop, api_key: str, *, now: datetime, cipher: TokenCipher) -> None:
+    account = klaviyo_account(session, shop.id) or KlaviyoAccount(shop_id=shop.id)
+    account.api_key_ciphertext = cipher.encrypt(api_key)
+    account.key_hint = f"{api_key[:5]}…{api_key[-4:]}"
+    account.connected_at, account.last_error = now, None
+    session.add(account)
+    session.commit()
+
+
+def disconnect_klaviyo(session: Session, shop: Shop) -> None:
+    """Forgets the key and whatever was still waiting to be sent."""
+    account = klaviyo_account(session, shop.id)
+    if account is not None:
+        session.delete(account)
+        session.query(KlaviyoSync).filter(KlaviyoSync.shop_id == shop.id).delete()
+        session.commit()
+
+
+def klaviyo_account(session: Session, shop_id: int) -> KlaviyoAccount | None:
+    return session.scalar(select(KlaviyoAccount).where(KlaviyoAccount.shop_id == shop_id))
+
+
+def klaviyo_status(session: Session, shop: Shop) -> dict[str, Any] | None:
+    account = klaviyo_account(session, shop.id)
+    if account is None:
+        return None
+    waiting = session.query(KlaviyoSync).filter(KlaviyoSync.shop_id == shop.id,
+                                                KlaviyoSync.status == "pending").count()
+    return {"key_hint": account.key_hint, "connected_at": account.connected_at.isoformat(),
+            "last_synced_at": account.last_synced_at.isoformat() if account.last_synced_at else None,
+            "last_error": account.last_error, "waiting": waiting}
+
+
+# ---- member events -> work rows ----------------------------------------------------------
+
+def _reward_goals(session: Session, shop_ids: set[int]) -> dict[int, list[RewardGoal]]:
+    goals: dict[int, list[RewardGoal]] = defaultdict(list)
+    for r in session.scalars(select(Reward).where(Reward.shop_id.in_(shop_ids), Reward.enabled.is_(True),
+                                                  Reward.deleted_at.is_(None))):
+        goals[r.shop_id].append(RewardGoal(r.id, r.name, r.min_points or r.points_cost, tuple(r.tier_keys or ())))
+    return goals
+
+
+def _klaviyo_events_for(event, goals: list[RewardGoal], tier_key: str | None) -> list[tuple[str, str, dict]]:
+    """(key, metric, properties) of the Klaviyo events one member event becomes."""
+    facts = {k: v for k, v in event.data.items() if v is not None}
+    kind = str(event.kind)
+    found = []
+    if kind in METRIC_OF_EVENT:
+        found.append((f"event:{event.id}", METRIC_OF_EVENT[kind], facts))
+    if kind == "tier.changed" and facts.get("tier_to"):
+        found.append((f"event:{event.id}", METRIC_TIER_REACHED, facts))
+    points = facts.get("points") if isinstance(facts.get("points"), int) else 0
+    if points > 0 and kind in ("points.earned", "points.adjusted"):
+        # The balance is the member's now; what it was before this event is now minus its points.
+        for goal in rewards_reached(goals, event.balance.balance - points, event.balance.balance, tier_key):
+            found.append((f"event:{event.id}:ready:{goal.reward_id}", METRIC_REWARD_READY,
+                          {"reward_id": goal.reward_id, "reward_name": goal.name, "points_cost": goal.points_cost}))
+    return found
+
+
+def queue_klaviyo_syncs(session: Session, events: Sequence, *, now: datetime) -> int:
+    """Member events consumer: Klaviyo events and profile refreshes for shops connected to
+    Klaviyo. Idempotent per event (rows are keyed by it); writes only, the caller commits."""
+    connected = set(session.scalars(select(KlaviyoAccount.shop_id).where(
+        KlaviyoAccount.shop_id.in_({e.shop_id for e in events})))) if events else set()
+    events = [e for e in events if e.shop_id in connected]
+    if not events:
+        return 0
+    goals = _reward_goals(session, connected)
+    tiers = dict(session.execute(select(Member.id, Member.tier_key).where(
+        Member.id.in_({e.member_id for e in events}))).tuples())
+    wanted: dict[tuple[int, str], KlaviyoSync] = {}
+    for event in events:
+        for key, metric, properties in _klaviyo_events_for(event, goals[event.shop_id], tiers.get(event.member_id)):
+            wanted[(event.shop_id, key)] = KlaviyoSync(
+                shop_id=event.shop_id, member_id=event.member_id, sync_key=key, kind="event", metric=metric,
+                properties={**properties, "event_type": str(event.kind)}, occurred_at=event.occurred_at,
+                status="pending", attempts=0, next_attempt_at=now, created_at=now)
+        wanted.setdefault((event.shop_id, f"profile:{event.member_id}"), KlaviyoSync(
+            shop_id=event.shop_id, member_id=event.member_id, sync_key=f"profile:{event.member_id}", kind="profile",
+            status="pending", attempts=0, next_attempt_at=now + PROFILE_COALESCE_DELAY, created_at=now))
+    return _merge_sync_rows(session, wanted, now=now)
+
+
+def _merge_sync_rows(session: Session, wanted: dict[tuple[int, str], KlaviyoSync], *, now: datetime) -> int:
+    """New rows are added; an event row already there is left alone (a re-dispatched batch); a
+    profile row is re-armed unless it already waits."""
+    existing = {(row.shop_id, row.sync_key): row for row in session.scalars(select(KlaviyoSync).where(
+        KlaviyoSync.shop_id.in_({shop_id for shop_id, _ in wanted}),
+        KlaviyoSync.sync_key.in_({key for _, key in wanted})))}
+    added = 0
+    for ident, row in wanted.items():
+        current = existing.get(ident)
+        if current is None:
+            session.add(row)
+            added += 1
+        elif current.kind == "profile" and current.status != "pending":
+            current.status, current.attempts, current.last_error = "pending", 0, None
+            current.next_attempt_at = now + PROFILE_COALESCE_DELAY
+    session.flush()
+    return added
+
+
+# ---- sending ---------------------------------------------------------------------------
+
+def referral_url(shop: Shop, member: Member) -> str:
+    return f"https://{shop.domain}/?ref={member.referral_code}"
+
+
+def profile_properties(session: Session, shop: Shop, member: Member, *, now: datetime,
+                       goals: list[RewardGoal], program) -> dict[str, Any]:
+    balance = balance_of(session, member, now)
+    tier = program.tier(member.tier_key) if member.tier_key else None
+    goal = next_reward(goals, balance.balance, member.tier_key)
+    return {"tessera_points_balance": balance.balance, "tessera_points_pending": balance.pending,
+            "tessera_points_lifetime": balance.lifetime_earned, "tessera_tier": tier.name if tier else "",
+            "tessera_referral_url": referral_url(shop, member),
+            "tessera_next_reward": goal.name if goal else "",
+            "tessera_points_to_next_reward": goal.points_cost - balance.balance if goal else 0}
+
+
+def _profile_identity(member: Member) -> dict[str, Any]:
+    return {"email": member.email, "phone_number": member.phone if member.phone and member.phone.startswith("+")
+            else None, "external_id": None}
+
+
+def _due_rows(session: Session, *, now: datetime, limit: int) -> list[KlaviyoSync]:
+    rows = session.scalars(select(KlaviyoSync).where(KlaviyoSync.status == "pending",
+                                                     KlaviyoSync.next_attempt_at <= now)
+                           .order_by(KlaviyoSync.shop_id, KlaviyoSync.id).limit(limit)
+                           .with_for_update(skip_locked=True)).all()
+    for row in rows:
+        row.next_attempt_at = now + SEND_LEASE
+    return list(rows)
+
+
+def _payloads(session: Session, shop: Shop, rows: list[KlaviyoSync], *, now: datetime):
+    """Profile resources (one per member) and event bodies of a shop's claimed rows; rows of a
+    member with no email or phone cannot be matched in Klaviyo and are skipped."""
+    _, program = current_program(session, shop)
+    goals = _reward_goals(session, {shop.id})[shop.id]
+    members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_({r.member_id for r in rows})))}
+    profiles, events, skipped = [], [], []
+    for row in rows:
+        member = members.get(row.member_id)
+        identity = _profile_identity(member) if member else {}
+        if not identity.get("email") and not identity.get("phone_number"):
+            skipped.append(row.id)
+        elif row.kind == "profile":
+            profiles.append((row.id, profile_resource(**identity, properties=profile_properties(
+                session, shop, member, now=now, goals=goals, program=program))))
+        else:
+            profile = profile_resource(**identity, properties={})
+            events.append((row.id, event_body(metric=row.metric, profile=profile, properties=row.properties or {},
+                                              time=row.occurred_at or row.created_at,
+                                              unique_id=f"tessera-{shop.id}-{row.sync_key}")))
+    return profiles, events, skipped
+
+
+def claim_klaviyo_work(session: Session, *, now: datetime, cipher: TokenCipher, limit: int = SYNC_BATCH):
+    """Per shop: its API key and the payloads of its due rows (computed now, so a profile shows
+    the member's state at send time). Commits the lease."""
+    by_shop: dict[int, list[KlaviyoSync]] = defaultdict(list)
+    for row in _due_rows(session, now=now, limit=limit):
+        by_shop[row.shop_id].append(row)
+    work = []
+    for shop_id, rows in by_shop.items():
+        account, shop = klaviyo_account(session, shop_id), session.get(Shop, shop_id)
+        if account is None or shop is None or not shop.is_installed:
+            continue
+        profiles, events, skipped = _payloads(session, shop, rows, now=now)
+        for row in rows:
+            if row.id in skipped:
+                row.status, row.last_error, row.next_attempt_at = "skipped", "the member has no email or phone", None
+        work.append((shop_id, cipher.decrypt(account.api_key_ciphertext), profiles, events))
+    session.commit()
+    return work
+
+
+def _send(client: KlaviyoClient, profiles, events) -> dict[int, Exception | None]:
+    """Outcome per row id: None when Klaviyo accepted it."""
+    outcomes: dict[int, Exception | None] = {}
+    for start in range(0, len(profiles), PROFILES_PER_IMPORT):
+        batch = profiles[start:start + PROFILES_PER_IMPORT]
+        error = _attempt(lambda: client.import_profiles([resource for _, resource in batch]))
+        outcomes.update({row_id: error for row_id, _ in batch})
+    for row_id, body in events:
+        outcomes[row_id] = _attempt(lambda body=body: client.create_event(body))
+    return outcomes
+
+
+def _attempt(call: Callable[[], None]) -> Exception | None:
+    try:
+        call()
+    except KlaviyoError as exc:
+        return exc
+    return None
+
+
+def record_klaviyo_outcomes(session: Session, shop_id: int, outcomes: dict[int, Exception | None], *,
+                            now: datetime) -> None:
+    rows = session.scalars(select(KlaviyoSync).where(KlaviyoSync.shop_id == shop_id,
+                                                     KlaviyoSync.id.in_(outcomes))).all()
+    for row in rows:
+        _record(row, outcomes[row.id], now=now)
+    account = klaviyo_account(session, shop_id)
+    if account is not None:
+        errors = [e for e in outcomes.values() if e is not None]
+        account.last_error = str(errors[-1]) if errors else None
+        if len(errors) < len(outcomes):
+            account.last_synced_at = now
+    session.commit()
+
+
+def _record(row: KlaviyoSync, error: Exception | None, *, now: datetime) -> None:
+    if error is None:
+        row.status, row.sent_at, row.next_attempt_at, row.last_error = "sent", now, None, None
+        return
+    row.last_error = str(error)[:500]
+    if isinstance(error, KlaviyoRateLimited):  # not the row's fault: no attempt is counted
+        row.next_attempt_at = now + timedelta(seconds=error.retry_after_seconds)
+        return
+    row.attempts += 1
+    if getattr(error, "permanent", False) or row.attempts >= MAX_ATTEMPTS:
+        row.status, row.next_attempt_at = "failed", None
+    else:
+        row.next_attempt_at = now + timedelta(minutes=2 ** row.attempts)
+
+
+def sync_klaviyo(session_factory: Callable[[], Session], *, clock: Callable[[], datetime], http: requests.Session,
+                 cipher: TokenCipher, base_url: str, sleep: Callable[[float], None] | None = None) -> int:
+    """Sends what is due to Klaviyo, shop by shop; returns how many rows were attempted. No
+    transaction is open while Klaviyo is being waited for."""
+    with session_factory() as session:
+        work = claim_klaviyo_work(session, now=clock(), cipher=cipher)
+    attempted = 0
+    for shop_id, api_key, profiles, events in work:
+        outcomes = _send(KlaviyoClient(http, base_url, api_key, sleep=sleep), profiles, events)
+        with session_factory() as session:
+            record_klaviyo_outcomes(session, shop_id, outcomes, now=clock())
+        attempted += len(outcomes)
+    return attempted
