@@ -234,14 +234,19 @@ def claim_klaviyo_work(session: Session, *, now: datetime, cipher: TokenCipher, 
 
 
 def _send(client: KlaviyoClient, profiles, events) -> dict[int, Exception | None]:
-    """Outcome per row id: None when Klaviyo accepted it."""
+    """Outcome per row id: None when Klaviyo accepted it. After a long 429 the rest waits too:
+    Klaviyo's limit is per account, so asking again at once only earns another 429."""
+    calls = [([row_id for row_id, _ in profiles[start:start + PROFILES_PER_IMPORT]],
+              lambda batch=profiles[start:start + PROFILES_PER_IMPORT]: client.import_profiles(
+                  [resource for _, resource in batch]))
+             for start in range(0, len(profiles), PROFILES_PER_IMPORT)]
+    calls += [([row_id], lambda body=body: client.create_event(body)) for row_id, body in events]
     outcomes: dict[int, Exception | None] = {}
-    for start in range(0, len(profiles), PROFILES_PER_IMPORT):
-        batch = profiles[start:start + PROFILES_PER_IMPORT]
-        error = _attempt(lambda: client.import_profiles([resource for _, resource in batch]))
-        outcomes.update({row_id: error for row_id, _ in batch})
-    for row_id, body in events:
-        outcomes[row_id] = _attempt(lambda body=body: client.create_event(body))
+    throttled: KlaviyoRateLimited | None = None
+    for row_ids, call in calls:
+        error = throttled or _attempt(call)
+        throttled = error if isinstance(error, KlaviyoRateLimited) else throttled
+        outcomes.update({row_id: error for row_id in row_ids})
     return outcomes
 
 
