@@ -21,6 +21,7 @@ from app.crypto import TokenCipher
 from app.integrations.klaviyo import (PROFILES_PER_IMPORT, KlaviyoClient, KlaviyoError, KlaviyoRateLimited,
                                       event_body, profile_resource)
 from app.loyalty.errors import InvalidInput
+from app.loyalty.events import MemberEvent
 from app.loyalty.reward_goals import RewardGoal, next_reward, rewards_reached
 from app.models import KlaviyoAccount, KlaviyoSync, Member, Reward, Shop
 from app.services.ledger import balance_of
@@ -96,7 +97,7 @@ def _reward_goals(session: Session, shop_ids: set[int]) -> dict[int, list[Reward
     return goals
 
 
-def _klaviyo_events_for(event, goals: list[RewardGoal], tier_key: str | None) -> list[tuple[str, str, dict]]:
+def _klaviyo_events_for(event: MemberEvent, goals: list[RewardGoal], tier_key: str | None) -> list[tuple[str, str, dict]]:
     """(key, metric, properties) of the Klaviyo events one member event becomes."""
     facts = {k: v for k, v in event.data.items() if v is not None}
     kind = str(event.kind)
@@ -114,7 +115,7 @@ def _klaviyo_events_for(event, goals: list[RewardGoal], tier_key: str | None) ->
     return found
 
 
-def queue_klaviyo_syncs(session: Session, events: Sequence, *, now: datetime) -> int:
+def queue_klaviyo_syncs(session: Session, events: Sequence[MemberEvent], *, now: datetime) -> int:
     """Member events consumer: Klaviyo events and profile refreshes for shops connected to
     Klaviyo. Idempotent per event (rows are keyed by it); writes only, the caller commits."""
     connected = set(session.scalars(select(KlaviyoAccount.shop_id).where(

@@ -18,10 +18,11 @@ from app.crypto import TokenCipher
 from app.integrations.public_address import Resolver, UnsafeDestination, check_webhook_url, resolve_host
 from app.integrations.standard_webhooks import new_signing_secret, signed_headers
 from app.loyalty.errors import InvalidInput, NotFound
+from app.loyalty.events import EventKind, MemberEvent
 from app.models import Shop, WebhookDelivery, WebhookEndpoint
 
-WEBHOOK_EVENT_TYPES = ("member.enrolled", "points.earned", "points.spent", "points.expired", "points.adjusted",
-                       "reward.redeemed", "tier.changed", "referral.completed")
+# The member event kinds are the webhook types (a public contract: app/loyalty/events.py).
+WEBHOOK_EVENT_TYPES = tuple(str(kind) for kind in EventKind)
 MAX_ENDPOINTS_PER_SHOP = 20
 MAX_URL_LENGTH = 2000
 # Retries double from 30 s up to 6 h apart; a delivery still failing a day after its event gives
@@ -127,7 +128,7 @@ def delivery_json(delivery: WebhookDelivery) -> dict[str, Any]:
 
 # ---- deliveries from member events -------------------------------------------------------
 
-def webhook_body(event) -> str:
+def webhook_body(event: MemberEvent) -> str:
     """`{"type", "timestamp", "data"}`: data carries the event's facts, the Shopify customer id
     and the member's points (`balance` spendable now, `pending`, `lifetime_earned`)."""
     data = {key: value for key, value in event.data.items() if value is not None}
@@ -137,7 +138,7 @@ def webhook_body(event) -> str:
                       separators=(",", ":"), sort_keys=True)
 
 
-def queue_webhook_deliveries(session: Session, events: Sequence, *, now: datetime) -> int:
+def queue_webhook_deliveries(session: Session, events: Sequence[MemberEvent], *, now: datetime) -> int:
     """Member events consumer: one delivery per (subscribed, enabled endpoint, event). Idempotent
     per event id: a batch dispatched again adds nothing twice. Writes only; the caller commits."""
     if not events:

@@ -1,15 +1,15 @@
 """Owner API keys, outbound webhook endpoints and their deliveries, the Klaviyo connection and
 its queue of profile updates and events.
 
-Revision ID: 0008_outbound
-Revises: 0007_privacy
+Revision ID: 0009_outbound
+Revises: 0008_member_events
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0008_outbound"
-down_revision = "0007_privacy"
+revision = "0009_outbound"
+down_revision = "0008_member_events"
 branch_labels = None
 depends_on = None
 
