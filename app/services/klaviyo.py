@@ -97,21 +97,49 @@ def _reward_goals(session: Session, shop_ids: set[int]) -> dict[int, list[Reward
     return goals
 
 
-def _klaviyo_events_for(event: MemberEvent, goals: list[RewardGoal], tier_key: str | None) -> list[tuple[str, str, dict]]:
-    """(key, metric, properties) of the Klaviyo events one member event becomes."""
+def _is_promotion(program, tier_from: str | None, tier_to: str | None) -> bool:
+    """A move up the program's ladder (levels are ordered by threshold); a tier lost is not news
+    a member is congratulated on."""
+    keys = [tier.key for tier in program.tiers.levels]
+    return tier_to in keys and (tier_from not in keys or keys.index(tier_to) > keys.index(tier_from))
+
+
+def _klaviyo_events_for(event: MemberEvent, program) -> list[tuple[MemberEvent, str, str, dict]]:
+    """(event, key, metric, properties) of the Klaviyo events one member event becomes."""
     facts = {k: v for k, v in event.data.items() if v is not None}
     kind = str(event.kind)
     found = []
     if kind in METRIC_OF_EVENT:
-        found.append((f"event:{event.id}", METRIC_OF_EVENT[kind], facts))
-    if kind == "tier.changed" and facts.get("tier_to"):
-        found.append((f"event:{event.id}", METRIC_TIER_REACHED, facts))
-    points = facts.get("points") if isinstance(facts.get("points"), int) else 0
-    if points > 0 and kind in ("points.earned", "points.adjusted"):
-        # The balance is the member's now; what it was before this event is now minus its points.
-        for goal in rewards_reached(goals, event.balance.balance - points, event.balance.balance, tier_key):
-            found.append((f"event:{event.id}:ready:{goal.reward_id}", METRIC_REWARD_READY,
-                          {"reward_id": goal.reward_id, "reward_name": goal.name, "points_cost": goal.points_cost}))
+        found.append((event, f"event:{event.id}", METRIC_OF_EVENT[kind], facts))
+    if kind == "tier.changed" and _is_promotion(program, facts.get("tier_from"), facts.get("tier_to")):
+        tier = program.tier(facts["tier_to"])
+        found.append((event, f"event:{event.id}", METRIC_TIER_REACHED, {**facts, "tier_name": tier.name}))
+    return found
+
+
+def _spendable_change(event: MemberEvent) -> int:
+    """Points an entry event moved in or out of the spendable balance (pending points, which
+    vest later, did not)."""
+    points = event.data.get("points")
+    if "entry_id" not in event.data or not isinstance(points, int) or event.data.get("vests_at"):
+        return 0
+    return points
+
+
+def _rewards_ready(events: list[MemberEvent], goals: list[RewardGoal], tier_key: str | None):
+    """(event, key, metric, properties) for each reward one member's balance reached in this batch, keyed
+    by the event that crossed its cost. The balance is the member's at dispatch, so the walk
+    starts from it minus everything the batch moved."""
+    ordered = sorted(events, key=lambda e: e.id)
+    balance = ordered[-1].balance.balance - sum(_spendable_change(e) for e in ordered)
+    found = []
+    for event in ordered:
+        after = balance + _spendable_change(event)
+        for goal in rewards_reached(goals, balance, after, tier_key):
+            found.append((event, f"event:{event.id}:ready:{goal.reward_id}", METRIC_REWARD_READY,
+                          {"reward_id": goal.reward_id, "reward_name": goal.name, "points_cost": goal.points_cost,
+                           "points_balance": after}))
+        balance = after
     return found
 
 
@@ -124,18 +152,25 @@ def queue_klaviyo_syncs(session: Session, events: Sequence[MemberEvent], *, now:
     if not events:
         return 0
     goals = _reward_goals(session, connected)
+    programs = {shop_id: current_program(session, session.get(Shop, shop_id))[1] for shop_id in connected}
     tiers = dict(session.execute(select(Member.id, Member.tier_key).where(
-        Member.id.in_({e.member_id for e in events}))).tuples())
-    wanted: dict[tuple[int, str], KlaviyoSync] = {}
+        Member.id.in_({e.member_id for e in events}))).tuples().all())
+    by_member: dict[int, list[MemberEvent]] = defaultdict(list)
     for event in events:
-        for key, metric, properties in _klaviyo_events_for(event, goals[event.shop_id], tiers.get(event.member_id)):
-            wanted[(event.shop_id, key)] = KlaviyoSync(
-                shop_id=event.shop_id, member_id=event.member_id, sync_key=key, kind="event", metric=metric,
+        by_member[event.member_id].append(event)
+    wanted: dict[tuple[int, str], KlaviyoSync] = {}
+    for member_id, own in by_member.items():
+        shop_id = own[0].shop_id
+        found = [found for e in own for found in _klaviyo_events_for(e, programs[shop_id])]
+        found += _rewards_ready(own, goals[shop_id], tiers.get(member_id))
+        for event, key, metric, properties in found:
+            wanted[(shop_id, key)] = KlaviyoSync(
+                shop_id=shop_id, member_id=member_id, sync_key=key, kind="event", metric=metric,
                 properties={**properties, "event_type": str(event.kind)}, occurred_at=event.occurred_at,
                 status="pending", attempts=0, next_attempt_at=now, created_at=now)
-        wanted.setdefault((event.shop_id, f"profile:{event.member_id}"), KlaviyoSync(
-            shop_id=event.shop_id, member_id=event.member_id, sync_key=f"profile:{event.member_id}", kind="profile",
-            status="pending", attempts=0, next_attempt_at=now + PROFILE_COALESCE_DELAY, created_at=now))
+        wanted[(shop_id, f"profile:{member_id}")] = KlaviyoSync(
+            shop_id=shop_id, member_id=member_id, sync_key=f"profile:{member_id}", kind="profile",
+            status="pending", attempts=0, next_attempt_at=now + PROFILE_COALESCE_DELAY, created_at=now)
     return _merge_sync_rows(session, wanted, now=now)
 
 

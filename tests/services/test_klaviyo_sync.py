@@ -109,3 +109,62 @@ def test_many_profiles_go_in_batches_of_a_hundred(client, t, shop, connected, kl
     add_rows(t, shop, connected, *[(f"profile:{connected.id}:{n}", "profile", None) for n in range(150)])
     sync(t)
     assert [len(j["data"]["attributes"]["profiles"]["data"]) for j in klaviyo.profile_imports] == [100, 50]
+
+
+def dispatch(t):
+    from app.services import member_events
+    return member_events.dispatch_member_events(t.db.session, now=t.clock())
+
+
+def add_reward(t, shop, name, cost):
+    from app.models import Reward
+    with t.db.scope() as session:
+        session.add(Reward(shop_id=shop.id, name=name, kind="amount_off", points_cost=cost))
+        session.commit()
+
+
+@pytest.mark.both_backends
+def test_member_events_become_klaviyo_events_and_one_profile_refresh(client, t, shop, klaviyo, clock):
+    with t.db.scope() as session:
+        connect_klaviyo(session, shop, API_KEY, now=t.clock(), cipher=t.cipher)
+    add_reward(t, shop, "$5 off", 100)
+    add_reward(t, shop, "$20 off", 400)
+    deliver(client, t, "orders/paid", payload("orders/paid"))
+    dispatch(t)
+    sync(t)
+    names = [e["data"]["attributes"]["metric"]["data"]["attributes"]["name"] for e in klaviyo.events]
+    assert names == ["Tessera Points Earned", "Tessera Reward Ready"]
+    ready = klaviyo.events[1]["data"]["attributes"]["properties"]
+    assert (ready["reward_name"], ready["points_balance"]) == ("$5 off", 110)
+    assert klaviyo.profile_imports == []  # the profile waits for the changes that follow
+    clock.advance(seconds=31)
+    sync(t)
+    [profile] = klaviyo.profile_imports[0]["data"]["attributes"]["profiles"]["data"]
+    assert profile["attributes"]["properties"]["tessera_next_reward"] == "$20 off"
+    assert profile["attributes"]["properties"]["tessera_points_to_next_reward"] == 290
+
+
+def test_a_burst_of_changes_is_one_profile_update_and_a_crossing_is_announced_once(client, t, shop, klaviyo, clock):
+    from tests.support.ledger import adjust
+    with t.db.scope() as session:
+        connect_klaviyo(session, shop, API_KEY, now=t.clock(), cipher=t.cipher)
+    add_reward(t, shop, "$10 off", 200)
+    deliver(client, t, "orders/paid", payload("orders/paid"))
+    for points in (60, 60):
+        adjust(t, shop, points)
+    dispatch(t)
+    dispatch(t)  # nothing new: no second row
+    clock.advance(seconds=31)
+    sync(t)
+    assert len(klaviyo.profile_imports) == 1
+    ready = [e for e in klaviyo.events
+             if e["data"]["attributes"]["metric"]["data"]["attributes"]["name"] == "Tessera Reward Ready"]
+    assert len(ready) == 1 and ready[0]["data"]["attributes"]["properties"]["points_balance"] == 230
+    assert {row: status for row, status in statuses(t).items() if row.startswith("profile")} == {
+        f"profile:{member_of(t, shop).id}": "sent"}
+
+
+def test_shops_without_klaviyo_get_no_rows(client, t, shop, klaviyo):
+    deliver(client, t, "orders/paid", payload("orders/paid"))
+    dispatch(t)
+    assert statuses(t) == {}
