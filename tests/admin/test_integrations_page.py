@@ -55,3 +55,18 @@ def test_a_disabled_endpoint_is_announced_on_every_page_and_its_log_is_shown(cli
     log = get_page(client, f"/integrations/webhook-endpoints/{endpoint_id}").get_data(as_text=True)
     assert "This endpoint is disabled" in log and "Nothing sent yet." in log
     assert get_page(client, f"/integrations/webhook-endpoints/{endpoint_id}", shop=OTHER_SHOP).status_code == 404
+
+
+def test_klaviyo_is_connected_with_a_private_key_stored_encrypted_and_can_be_disconnected(client, t, shop):
+    from app.models import KlaviyoAccount
+    refused = post_form(client, "/integrations/klaviyo", {"api_key": "pub_ABC123"})
+    assert refused.status_code == 422 and refused.json["error"]["fields"][0]["field"] == "api_key"
+    key = "pk_live_8d1c0a77b2e54f3aa0c9"
+    assert post_form(client, "/integrations/klaviyo", {"api_key": key}).status_code == 200
+    with t.db.scope(read_only=True) as session:
+        stored = session.scalar(select(KlaviyoAccount.api_key_ciphertext))
+    assert key not in stored and t.cipher.decrypt(stored) == key
+    html = get_page(client, "/integrations").get_data(as_text=True)
+    assert "data-klaviyo-connected" in html and "pk_li…a0c9" in html and key not in html
+    assert post_form(client, "/integrations/klaviyo/disconnect").status_code == 200
+    assert "data-klaviyo-connected" not in get_page(client, "/integrations").get_data(as_text=True)
