@@ -23,7 +23,7 @@ from app.integrations.klaviyo import (PROFILES_PER_IMPORT, KlaviyoClient, Klaviy
 from app.loyalty.errors import InvalidInput
 from app.loyalty.events import MemberEvent
 from app.loyalty.reward_goals import RewardGoal, next_reward, rewards_reached
-from app.models import KlaviyoAccount, KlaviyoSync, Member, Reward, Shop
+from app.models import KlaviyoAccount, KlaviyoSync, Member, MemberNotification, Reward, Shop
 from app.services.ledger import balance_of
 from app.services.program import current_program
 
@@ -33,6 +33,7 @@ METRIC_REWARD_READY = "Tessera Reward Ready"
 METRIC_CODE_ISSUED = "Tessera Reward Code Issued"
 METRIC_TIER_REACHED = "Tessera Tier Reached"
 METRIC_POINTS_EXPIRED = "Tessera Points Expired"
+METRIC_POINTS_EXPIRING = "Tessera Points Expiring"
 METRIC_REFERRAL_COMPLETED = "Tessera Referral Completed"
 METRIC_OF_EVENT = {"points.earned": METRIC_POINTS_EARNED, "reward.redeemed": METRIC_CODE_ISSUED,
                    "points.expired": METRIC_POINTS_EXPIRED, "referral.completed": METRIC_REFERRAL_COMPLETED}
@@ -41,6 +42,8 @@ PROFILE_COALESCE_DELAY = timedelta(seconds=30)
 SEND_LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 SYNC_BATCH = 500
+# Expiry reminders are not member events (nothing changed yet): the job picks up recent ones.
+REMINDER_LOOKBACK = timedelta(days=2)
 
 
 # ---- the connection -------------------------------------------------------------------
@@ -193,6 +196,22 @@ def _merge_sync_rows(session: Session, wanted: dict[tuple[int, str], KlaviyoSync
     return added
 
 
+def queue_expiry_reminders(session: Session, *, now: datetime) -> int:
+    """"Points expiring" reminders (member_notifications, written by the expiry sweep) of
+    connected shops, raised since the shop connected, become Klaviyo events once each."""
+    found = session.execute(
+        select(MemberNotification, KlaviyoAccount.connected_at)
+        .join(KlaviyoAccount, KlaviyoAccount.shop_id == MemberNotification.shop_id)
+        .where(MemberNotification.kind == "points_expiring", MemberNotification.created_at >= now - REMINDER_LOOKBACK,
+               MemberNotification.created_at >= KlaviyoAccount.connected_at)).all()
+    wanted = {(n.shop_id, f"reminder:{n.id}"): KlaviyoSync(
+        shop_id=n.shop_id, member_id=n.member_id, sync_key=f"reminder:{n.id}", kind="event",
+        metric=METRIC_POINTS_EXPIRING, occurred_at=n.created_at, status="pending", attempts=0, next_attempt_at=now,
+        created_at=now, properties={"points": n.points, "expires_at": n.due_at.isoformat() if n.due_at else None})
+        for n, _ in found}
+    return _merge_sync_rows(session, wanted, now=now) if wanted else 0
+
+
 # ---- sending ---------------------------------------------------------------------------
 
 def referral_url(shop: Shop, member: Member) -> str:
@@ -252,6 +271,7 @@ def _payloads(session: Session, shop: Shop, rows: list[KlaviyoSync], *, now: dat
 def claim_klaviyo_work(session: Session, *, now: datetime, cipher: TokenCipher, limit: int = SYNC_BATCH):
     """Per shop: its API key and the payloads of its due rows (computed now, so a profile shows
     the member's state at send time). Commits the lease."""
+    queue_expiry_reminders(session, now=now)
     by_shop: dict[int, list[KlaviyoSync]] = defaultdict(list)
     for row in _due_rows(session, now=now, limit=limit):
         by_shop[row.shop_id].append(row)

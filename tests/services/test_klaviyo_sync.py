@@ -168,3 +168,20 @@ def test_shops_without_klaviyo_get_no_rows(client, t, shop, klaviyo):
     deliver(client, t, "orders/paid", payload("orders/paid"))
     dispatch(t)
     assert statuses(t) == {}
+
+
+def test_an_expiry_reminder_becomes_one_points_expiring_event(client, t, shop, connected, klaviyo, clock):
+    from datetime import timedelta
+
+    from app.models import MemberNotification
+    with t.db.scope() as session:
+        session.add(MemberNotification(shop_id=shop.id, member_id=connected.id, notification_key="expiring:x",
+                                       kind="points_expiring", points=110, due_at=clock() + timedelta(days=14),
+                                       created_at=clock()))
+        session.commit()
+    sync(t)
+    sync(t)
+    [event] = klaviyo.events
+    attributes = event["data"]["attributes"]
+    assert attributes["metric"]["data"]["attributes"]["name"] == "Tessera Points Expiring"
+    assert attributes["properties"] == {"points": 110, "expires_at": (clock() + timedelta(days=14)).isoformat()}
