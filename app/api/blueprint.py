@@ -1,4 +1,4 @@
-"""The admin JSON API (`/api/v1/...`), authenticated with session tokens.
+"""The admin JSON API (`/api/v1/...`), authenticated with session tokens or owner API keys.
 
 Used by the admin pages' scripts and by owners' scripts: `Authorization: Bearer <session
 token>` on every request, JSON in and out, errors as `{"error": {"code", "message", "fields"}}`

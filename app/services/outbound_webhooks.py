@@ -216,14 +216,17 @@ def send_delivery(http: requests.Session, claimed: ClaimedDelivery, *, sent_at: 
     except UnsafeDestination as exc:
         return SendOutcome(False, error=f"refused to send: the URL must be {exc}")
     try:
-        response = http.post(claimed.url, data=claimed.body.encode(), allow_redirects=False,
-                             headers=signed_headers(claimed.secret, claimed.message_id, sent_at, claimed.body),
-                             timeout=SEND_TIMEOUT_SECONDS)
+        # Streamed: only the status is needed, and an excerpt of an error; never a whole body of
+        # whatever size the receiver chooses to send.
+        with http.post(claimed.url, data=claimed.body.encode(), allow_redirects=False, stream=True,
+                       headers=signed_headers(claimed.secret, claimed.message_id, sent_at, claimed.body),
+                       timeout=SEND_TIMEOUT_SECONDS) as response:
+            if 200 <= response.status_code < 300:
+                return SendOutcome(True, response.status_code)
+            excerpt = response.raw.read(200, decode_content=True).decode(errors="replace")
+            return SendOutcome(False, response.status_code, f"HTTP {response.status_code}: {excerpt}".strip())
     except requests.RequestException as exc:
         return SendOutcome(False, error=f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT])
-    if 200 <= response.status_code < 300:
-        return SendOutcome(True, response.status_code)
-    return SendOutcome(False, response.status_code, f"HTTP {response.status_code}: {response.text[:200]}")
 
 
 def record_outcome(session: Session, delivery_id: int, outcome: SendOutcome, *, now: datetime) -> None:

@@ -107,3 +107,10 @@ def test_keys_stop_working_when_the_shop_uninstalls_and_stay_revoked_after_a_rei
         session.commit()
     clock.advance(minutes=5)
     assert client.get("/api/v1/program", headers=with_key(key)).status_code == 401
+
+
+def test_a_key_opens_no_admin_page(client, shop):
+    key = mint(client)["key"]
+    page = client.get("/members", headers=with_key(key))
+    assert page.status_code == 401 and "Tessera" in page.get_data(as_text=True)
+    assert "Jordan" not in page.get_data(as_text=True)
