@@ -258,7 +258,10 @@ def dispatch_member_events(t: "Tessera") -> int:
 @task
 def deliver_outbound_webhooks(t: "Tessera") -> int:
     """Owners' webhook endpoints: due deliveries (first tries and retries), batch after batch."""
-    from app.services.outbound_webhooks import DELIVERY_BATCH, deliver_due_webhooks
+    from app.services.outbound_webhooks import DELIVERY_BATCH, deliver_due_webhooks, has_due_deliveries
+    with t.db.scope(read_only=True) as session:
+        if not has_due_deliveries(session, now=t.clock()):
+            return 0
     total = 0
     while True:
         sent = deliver_due_webhooks(t.db.session, clock=t.clock, http=t.http, cipher=t.cipher,
@@ -271,6 +274,9 @@ def deliver_outbound_webhooks(t: "Tessera") -> int:
 @task
 def sync_klaviyo(t: "Tessera") -> int:
     """Klaviyo: members' profile properties (coalesced, batched) and loyalty events."""
-    from app.services.klaviyo import sync_klaviyo as sync
+    from app.services.klaviyo import has_klaviyo_accounts, sync_klaviyo as sync
+    with t.db.scope(read_only=True) as session:
+        if not has_klaviyo_accounts(session):
+            return 0
     return sync(t.db.session, clock=t.clock, http=t.http, cipher=t.cipher, base_url=t.config["KLAVIYO_API_URL"],
                 sleep=t.sleep)

@@ -268,6 +268,11 @@ def _payloads(session: Session, shop: Shop, rows: list[KlaviyoSync], *, now: dat
     return profiles, events, skipped
 
 
+def has_klaviyo_accounts(session: Session) -> bool:
+    """A read-only look first: on SQLite a claim takes the write lock even when there is no work."""
+    return session.scalar(select(KlaviyoAccount.id).limit(1)) is not None
+
+
 def claim_klaviyo_work(session: Session, *, now: datetime, cipher: TokenCipher, limit: int = SYNC_BATCH):
     """Per shop: its API key and the payloads of its due rows (computed now, so a profile shows
     the member's state at send time). Commits the lease."""

@@ -189,6 +189,12 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY_DELAY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY_DELAY)
 
 
+def has_due_deliveries(session: Session, *, now: datetime) -> bool:
+    """A read-only look first: on SQLite a claim takes the write lock even when nothing is due."""
+    return session.scalar(select(WebhookDelivery.id).where(WebhookDelivery.status == "pending",
+                                                           WebhookDelivery.next_attempt_at <= now).limit(1)) is not None
+
+
 def claim_due_deliveries(session: Session, *, now: datetime, cipher: TokenCipher,
                          limit: int) -> list[ClaimedDelivery]:
     """Leases due deliveries of enabled endpoints (SKIP LOCKED: two workers take different ones)."""
