@@ -91,6 +91,10 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         # Charges created as test charges (no money moves): development stores need them, and a
         # forgotten setting should never bill an owner by mistake. Set BILLING_TEST=0 in production.
         "BILLING_TEST": _flag(env.get("BILLING_TEST"), default=True),
+        # Outbound webhooks may go to http:// and private addresses (local use and tests only).
+        "OUTBOUND_WEBHOOKS_ALLOW_PRIVATE": _flag(env.get("OUTBOUND_WEBHOOKS_ALLOW_PRIVATE")),
+        # Klaviyo's API; tests point it at a stand-in.
+        "KLAVIYO_API_URL": (env.get("KLAVIYO_API_URL") or "https://a.klaviyo.com").rstrip("/"),
     }
 
 

@@ -472,7 +472,6 @@ class BulkExportLine(Base):
     body: Mapped[str] = mapped_column(Text)
 
 
-
 class MemberEventRecord(Base):
     """The outbox of member events (app.loyalty.events), written in the transaction of the change
     and handed to the consumers by services.member_events.dispatch_member_events."""
@@ -603,3 +602,102 @@ class Donation(Base):
     matched_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """An owner's key for scripting /api/v1 (`Authorization: Bearer tsk_...`). Only the SHA-256
+    of the key is kept, with a short prefix the owner can recognise it by in the list."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class WebhookEndpoint(Base):
+    """An owner's URL that receives Tessera's member events, signed per Standard Webhooks. The
+    signing secret is encrypted like the shop tokens (it must be read back to sign)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[Any]]
+    secret_ciphertext: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when deliveries failed for a day: nothing more is sent until the owner re-creates it.
+    disabled_at: Mapped[datetime | None]
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookDelivery(Base):
+    """One member event for one endpoint: the exact body sent (so every retry signs the same
+    bytes under the same message id) and how its attempts went."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("endpoint_id", "event_id"),
+                      Index("ix_webhook_deliveries_due", "status", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
+class KlaviyoAccount(Base):
+    """A shop's connection to Klaviyo: the private API key, encrypted like the shop tokens."""
+
+    __tablename__ = "klaviyo_accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), unique=True)
+    api_key_ciphertext: Mapped[str] = mapped_column(Text)
+    key_hint: Mapped[str] = mapped_column(String(16))
+    connected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_synced_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class KlaviyoSync(Base):
+    """Work for Klaviyo: a member's profile to refresh (one row per member while it waits, so a
+    burst of changes becomes one update) or one event to send (one row per member event)."""
+
+    __tablename__ = "klaviyo_syncs"
+    __table_args__ = (UniqueConstraint("shop_id", "sync_key"),
+                      Index("ix_klaviyo_syncs_due", "status", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    # profile:{member_id} (re-armed on every change, so never more than one per member) or
+    # event:{member event id} (so a retried batch of events adds nothing twice).
+    sync_key: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16))
+    metric: Mapped[str | None] = mapped_column(String(64))
+    properties: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    occurred_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

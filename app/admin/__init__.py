@@ -10,6 +10,7 @@ __all__ = ["bp", "frame_ancestors", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from app.admin import activity, analytics, billing, games, home, imports, members, privacy, program  # noqa: F401
+    from app.admin import (activity, analytics, billing, games, home, imports, integrations, members,  # noqa: F401
+                           privacy, program)
     app.register_blueprint(bp)
     app.register_blueprint(billing.shopify_return)

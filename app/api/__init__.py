@@ -11,4 +11,5 @@ __all__ = ["bp", "init_app"]
 def init_app(app: Flask) -> None:
     from app.api import members, privacy, program, reports  # noqa: F401 - routes on bp
     from app.api import games  # noqa: F401 - games and giving reports (issue 18)
+    from app.api import api_keys, webhook_endpoints  # noqa: F401 - routes on bp
     app.register_blueprint(bp)

@@ -1,4 +1,4 @@
-"""The admin JSON API (`/api/v1/...`), authenticated with session tokens.
+"""The admin JSON API (`/api/v1/...`), authenticated with session tokens or owner API keys.
 
 Used by the admin pages' scripts and by owners' scripts: `Authorization: Bearer <session
 token>` on every request, JSON in and out, errors as `{"error": {"code", "message", "fields"}}`
@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, request
 
 from app.admin.access import require_session_token
+from app.api.key_auth import sign_in_with_api_key
 from app.errors import ApiError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -20,7 +21,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 @bp.before_request
 def _authenticate():
-    require_session_token()
+    if not sign_in_with_api_key():
+        require_session_token()
 
 
 def json_body() -> dict[str, Any]:

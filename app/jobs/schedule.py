@@ -22,6 +22,8 @@ PERIODIC: list[tuple[str, float]] = [
     ("expire_reward_codes", 3600),
     ("restore_webhook_subscriptions", 86400),  # ones Shopify removed after failed deliveries
     ("erase_old_delivery_bodies", 3600),  # WEBHOOK_BODY_RETENTION_DAYS
+    ("deliver_outbound_webhooks", 5),  # owners' webhook endpoints: first tries and retries
+    ("sync_klaviyo", 15),  # Klaviyo profile properties (coalesced) and events
 ]
 
 

@@ -265,3 +265,30 @@ def dispatch_member_events(t: "Tessera") -> int:
         dispatched += count
         if count < member_events.DISPATCH_BATCH:
             return dispatched
+
+
+@task
+def deliver_outbound_webhooks(t: "Tessera") -> int:
+    """Owners' webhook endpoints: due deliveries (first tries and retries), batch after batch."""
+    from app.services.outbound_webhooks import DELIVERY_BATCH, deliver_due_webhooks, has_due_deliveries
+    with t.db.scope(read_only=True) as session:
+        if not has_due_deliveries(session, now=t.clock()):
+            return 0
+    total = 0
+    while True:
+        sent = deliver_due_webhooks(t.db.session, clock=t.clock, http=t.http, cipher=t.cipher,
+                                    allow_private=bool(t.config.get("OUTBOUND_WEBHOOKS_ALLOW_PRIVATE")))
+        total += sent
+        if sent < DELIVERY_BATCH:
+            return total
+
+
+@task
+def sync_klaviyo(t: "Tessera") -> int:
+    """Klaviyo: members' profile properties (coalesced, batched) and loyalty events."""
+    from app.services.klaviyo import has_klaviyo_accounts, sync_klaviyo as sync
+    with t.db.scope(read_only=True) as session:
+        if not has_klaviyo_accounts(session):
+            return 0
+    return sync(t.db.session, clock=t.clock, http=t.http, cipher=t.cipher, base_url=t.config["KLAVIYO_API_URL"],
+                sleep=t.sleep)

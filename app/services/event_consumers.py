@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from app.services.klaviyo import queue_klaviyo_syncs
+from app.services.outbound_webhooks import queue_webhook_deliveries
+
 Consumer = Callable[..., Any]
 
 # Append one line per consumer (emails, outbound webhooks, Flow, Klaviyo, customer metafields).
-CONSUMERS: Sequence[Consumer] = ()
+CONSUMERS: Sequence[Consumer] = (
+    queue_webhook_deliveries,
+    queue_klaviyo_syncs,
+)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.loyalty.privacy import Subject
 from app.loyalty.referrals import normalise_email
-from app.models import AppSubscriptionRecord
+from app.models import ApiKey, AppSubscriptionRecord, KlaviyoAccount, KlaviyoSync, WebhookDelivery, WebhookEndpoint
 from app.models import (BulkExportLine, GuestReferral, ImportJob, LedgerEntry, Member, MemberNotification, Order, PrivacyRequest,
                         ProgramVersion, RateLimitWindow, Redemption, Referral, Refund, Reward, Shop, WebhookEvent)
 from app.services.games_privacy import games_data_export, redact_games_data
@@ -219,7 +219,8 @@ def _order_ids(payload: dict, key: str) -> list[int]:
 
 
 # Children before parents, so foreign keys never block the deletes.
-_SHOP_TABLES = (AppSubscriptionRecord, GuestReferral, RateLimitWindow, MemberNotification, Referral, LedgerEntry, Redemption, Refund, Order,
+_SHOP_TABLES = (AppSubscriptionRecord, KlaviyoSync, KlaviyoAccount, WebhookDelivery, WebhookEndpoint, ApiKey,
+                GuestReferral, RateLimitWindow, MemberNotification, Referral, LedgerEntry, Redemption, Refund, Order,
                 PrivacyRequest, BulkExportLine, ImportJob, Reward, Member, ProgramVersion)
 
 

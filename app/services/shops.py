@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Shop
+from app.services.api_keys import revoke_all_api_keys
 from app.services.program import ensure_default_program
 from app.shopify.admin_access import (CLIENT_CREDENTIALS, ShopNeedsReauth, call_admin, clear_reauth, lock_shop,
                                       resume_what_waited, store_grant)
@@ -82,6 +83,7 @@ def handle_app_uninstalled_webhook(ctx: "HandlerContext") -> None:
     # Other apps' access ends with ours: a token handed out before would otherwise work again
     # the moment the shop reinstalls.
     shop.integration_token_hash = None
+    revoke_all_api_keys(ctx.session, shop.id, now=ctx.now)
 
 
 def reconnect_shop(t: "Tessera", session: Session, shop_id: int, grant: AccessGrant) -> None:

@@ -152,3 +152,18 @@ def test_deleting_a_reward_asks_for_confirmation_in_the_page(admin_page, t, seed
     with page.expect_navigation():
         delete.get_by_role("button", name="Confirm").click()
     assert "No rewards yet" in page.locator("#rewards").inner_text()
+
+
+def test_a_new_api_key_is_shown_once_in_the_form_and_works(admin_page, client, tmp_path):
+    page = admin_page("/integrations")
+    page.fill("#f-label", "Nightly export")
+    page.click("text=Create API key")
+    secret = page.locator("[data-secret]").first
+    secret.wait_for(state="visible")
+    key = secret.inner_text()
+    assert key.startswith("tsk_") and page.evaluate("document.activeElement.hasAttribute('data-secret')")
+    page.screenshot(path=tmp_path / "integrations.png", full_page=True)
+    assert client.get("/api/v1/api-keys", headers={"Authorization": f"Bearer {key}"}).json["api_keys"][0][
+        "label"] == "Nightly export"
+    page.reload()
+    assert key not in page.content() and "Nightly export" in page.content()

@@ -25,8 +25,9 @@ def test_deliveries_ring_one_wake_up_not_one_job_each_and_the_sweep_rings_again_
 
 
 def test_scheduler_enqueues_the_inbox_sweep_and_the_event_dispatch_for_the_workers(rq_t):
-    assert Scheduler(rq_t.queue).tick(rq_t.clock()) == ["sweep_inbox", "dispatch_member_events"]
-    assert [job.args for job in rq_t.queue.rq.jobs] == [("sweep_inbox",), ("dispatch_member_events",)]
+    frequent = ["sweep_inbox", "dispatch_member_events", "deliver_outbound_webhooks", "sync_klaviyo"]
+    assert Scheduler(rq_t.queue).tick(rq_t.clock()) == frequent
+    assert [job.args for job in rq_t.queue.rq.jobs] == [(task,) for task in frequent]
 
 
 def test_web_processes_start_no_job_thread_when_jobs_go_to_redis(app_settings, monkeypatch):

@@ -166,6 +166,15 @@
     return false;
   }
 
+  // A key or signing secret is in this one answer and never again: show it in the form.
+  function revealSecret(form, secret) {
+    const box = form.querySelector("[data-secret-box]");
+    if (!box) return;
+    box.querySelector("[data-secret]").textContent = secret;
+    box.hidden = false;
+    box.querySelector("[data-secret]").focus();
+  }
+
   async function submitForm(form, submitter) {
     const button = submitter || form.querySelector('[type="submit"]');
     if (!confirmed(form, button)) return;
@@ -188,6 +197,7 @@
         window.open(data.top_redirect, "_top");
         return;
       }
+      if (data.secret) revealSecret(form, data.secret);
       if (data.download) download(data.download.url, data.download.filename);
       if (form.dataset.stay === undefined) setTimeout(() => navigate(data.redirect || location.href), 600);
     } catch (error) {
