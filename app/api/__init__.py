@@ -10,4 +10,5 @@ __all__ = ["bp", "init_app"]
 
 def init_app(app: Flask) -> None:
     from app.api import members, privacy, program, reports  # noqa: F401 - routes on bp
+    from app.api import order_points  # noqa: F401 - the admin order block's route
     app.register_blueprint(bp)
