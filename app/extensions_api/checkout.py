@@ -15,7 +15,7 @@ from app.loyalty.earning import points_for_order
 from app.models import Shop
 from app.parsing import optional_whole_number
 from app.queries.member_state import member_state
-from app.queries.redemption_status import redemption_json
+from app.queries.redemption_status import member_redemption, redemption_json
 from app.runtime import tessera
 from app.services.members import find_member
 from app.services.program import current_program
@@ -71,6 +71,17 @@ def checkout_redeem():
     if result.redemption.status == "pending":
         return private_json({"status": "pending", "redemption_id": result.redemption.id}, 202)
     return private_json(redemption_json(result.redemption, result.balance))
+
+
+@bp.get("/checkout/redemptions/<redemption_id>")
+def checkout_redemption(redemption_id: str):
+    """A slow redemption's progress, for its owner only (404 for anyone else)."""
+    caller = verified_extension_request()
+    customer_id = signed_in_customer(caller)
+    t = tessera()
+    with t.db.scope(read_only=True) as session:
+        return private_json(member_redemption(session, session.get(Shop, caller.shop_id), customer_id, redemption_id,
+                                              now=t.clock()))
 
 
 def _refuse_misfit(shop_id: int, body: dict) -> None:
