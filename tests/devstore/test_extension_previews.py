@@ -43,7 +43,8 @@ def test_the_customer_account_calls_show_the_customers_points_and_the_orders(cli
 def test_the_checkout_calls_estimate_the_customers_latest_order_again(client, demo, alice):
     demo.checkout(alice["id"], [(product("ridgeline-rain-shell"), 1, None)])
     values = page_values(client, alice["id"])
-    estimate = client.post("/extensions/checkout/estimate", json=values["cart"], headers=bearer(values["customerToken"]))
+    estimate = client.post("/extensions/checkout/estimate", json=values["cart"],
+                           headers=bearer(values["customerToken"]))
     assert estimate.status_code == 200 and estimate.json["points"] == 148
 
 

@@ -13,7 +13,8 @@ from tests.support.ledger import adjust, balance, set_program
 pytestmark = pytest.mark.both_backends
 PRODUCT = "gid://shopify/Product/8123456789012"
 CART = {"currency": "USD", "subtotal": "135.00", "shipping": "10.00", "tax": "12.15",
-        "lines": [{"product_id": PRODUCT, "amount": "120.00"}, {"product_id": "gid://shopify/Product/2", "amount": "15.00"}]}
+        "lines": [{"product_id": PRODUCT, "amount": "120.00"},
+                  {"product_id": "gid://shopify/Product/2", "amount": "15.00"}]}
 
 
 def post(client, path, body, **token):

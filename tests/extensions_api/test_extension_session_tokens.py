@@ -26,22 +26,23 @@ def test_a_token_signed_with_the_previous_secret_passes_during_a_rotation():
     assert decode(token, secrets=(SECRET, "shpss_previous_secret_0123456789abcd")).shop_domain == SHOP
 
 
-@pytest.mark.parametrize("token", [
-    extension_token(secret="shpss_someone_else_0123456789abcdefgh"),
-    extension_token(api_key="another-apps-client-id"),
-    extension_token(now=time.time() - 400),  # expired well past the 10 s leeway
-    extension_token(now=time.time() + 60),  # not valid yet
-    extension_token(exp=None),
-    extension_token(dest="https://maple-pine-goods.myshopify.com/admin"),
-    extension_token(dest="evil.example.com"),
-    extension_token(sub="gid://shopify/StaffMember/5"),
-    extension_token(sub="gid://shopify/Customer/abc"),
-    "not-a-jwt",
+# Built when the test runs, not when pytest collects it: times are relative to the check.
+@pytest.mark.parametrize("make_token", [
+    lambda: extension_token(secret="shpss_someone_else_0123456789abcdefgh"),
+    lambda: extension_token(api_key="another-apps-client-id"),
+    lambda: extension_token(now=time.time() - 400),  # expired well past the 10 s leeway
+    lambda: extension_token(now=time.time() + 60),  # not valid yet
+    lambda: extension_token(exp=None),
+    lambda: extension_token(dest="https://maple-pine-goods.myshopify.com/admin"),
+    lambda: extension_token(dest="evil.example.com"),
+    lambda: extension_token(sub="gid://shopify/StaffMember/5"),
+    lambda: extension_token(sub="gid://shopify/Customer/abc"),
+    lambda: "not-a-jwt",
 ], ids=["wrong-secret", "wrong-aud", "expired", "not-yet-valid", "no-exp", "dest-url-with-path", "dest-not-shopify",
         "sub-not-a-customer", "sub-not-a-number", "garbage"])
-def test_tokens_shopify_did_not_sign_for_us_are_refused(token):
+def test_tokens_shopify_did_not_sign_for_us_are_refused(make_token):
     with pytest.raises(InvalidSessionToken):
-        decode(token)
+        decode(make_token())
 
 
 def test_a_token_within_the_ten_second_leeway_still_passes():
