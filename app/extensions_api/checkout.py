@@ -91,6 +91,9 @@ def _refuse_misfit(shop_id: int, body: dict) -> None:
         if str(body.get("currency") or "").upper() != shop.currency.upper():
             raise ApiError(422, "currency_mismatch", f"Rewards are priced in {shop.currency}; switch the checkout to "
                                                      f"{shop.currency} to use one here.", {"currency": shop.currency})
+        if body.get("subtotal") in (None, ""):
+            raise ApiError(422, "invalid", "Send the checkout's subtotal so the reward's minimum can be checked.",
+                           {"subtotal": "an amount such as \"54.00\""})
         cart = parse_cart({"subtotal": body.get("subtotal")}, shop.currency)
         refusal = checkout_refusal(spec_of(find_reward(session, shop, body.get("reward_id"))), cart,
                                    _applied_codes(body.get("applied_codes")))

@@ -98,6 +98,14 @@ def test_a_reward_that_combines_with_nothing_is_refused_while_another_code_is_ap
     assert redeem(client, lone).status_code == 200
 
 
+def test_redeeming_without_the_checkouts_subtotal_is_422_and_holds_nothing(client, t, shop):
+    adjust(t, shop, 300)
+    response = post(client, "/redeem", {"reward_id": reward(t, shop), "idempotency_key": uuid.uuid4().hex,
+                                        "currency": "USD"})
+    assert response.status_code == 422 and response.json["error"]["fields"][0]["field"] == "subtotal"
+    assert redemptions(t) == [] and balance(t, shop).balance == 300
+
+
 def test_store_credit_is_not_offered_as_a_checkout_code(client, t, shop):
     adjust(t, shop, 300)
     response = redeem(client, reward(t, shop, kind="store_credit", name="USD 10 credit"))
