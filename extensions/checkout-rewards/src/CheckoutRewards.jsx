@@ -3,9 +3,9 @@ import {render} from 'preact';
 import {useEffect, useState} from 'preact/hooks';
 
 import {TESSERA_APP_URL} from '../../shared/config.js';
-import {checkoutRewardBlocker} from '../../shared/points.js';
 import {createTesseraClient, newIdempotencyKey, settledRedemption} from '../../shared/tessera-api.js';
 import {currentCart} from './earning.js';
+import {memberRewardsOffer} from './member-rewards.js';
 
 export default async () => {
   render(<CheckoutRewards />, document.body);
@@ -40,12 +40,10 @@ function MemberRewards({cart}) {
   useEffect(() => {
     tessera.get('/extensions/checkout/member').then(({data}) => setMember(data), () => setMember(null));
   }, []);
-  if (!member || member.blocked || member.rewards.length === 0) return null;
-  // Plans or checkouts (e.g. draft orders) where codes cannot change: say why instead of failing.
-  if (!shopify.instructions.value.discounts.canUpdateDiscountCodes) {
-    return <s-banner tone="warning">{t('codes_unavailable')}</s-banner>;
-  }
   const appliedCodes = shopify.discountCodes.value.map((discount) => discount.code);
+  const offer = memberRewardsOffer({member, instructions: shopify.instructions.value, cart, appliedCodes});
+  if (offer.kind === 'nothing') return null;
+  if (offer.kind === 'codes_unavailable') return <s-banner tone="warning">{t('codes_unavailable')}</s-banner>;
   async function redeem(reward) {
     setBusy(reward.id);
     setMessage(null);
@@ -68,8 +66,7 @@ function MemberRewards({cart}) {
     <s-section heading={t('rewards_heading', {points: member.balance})}>
       <s-stack gap="small-200">
         {message && <s-banner tone={message.tone}>{message.text}</s-banner>}
-        {member.rewards.map((reward) => {
-          const blocker = checkoutRewardBlocker(reward, {subtotal: cart.subtotal, appliedCodes});
+        {offer.rewards.map(({reward, blocker}) => {
           return (
             <s-stack key={reward.id} direction="inline" gap="base" alignItems="center" justifyContent="space-between">
               <s-stack gap="none">
