@@ -36,3 +36,14 @@ def test_another_shops_staff_cannot_read_this_shops_order(client, t, shop, other
     deliver(client, t, "orders/paid", payload("orders/paid"))
     other = {"Authorization": f"Bearer {session_token(shop=OTHER_SHOP)}"}
     assert client.get(f"/api/v1/orders/{ORDER_ID}/points", headers=other).status_code == 404
+
+
+def test_admin_extensions_cross_origin_calls_pass_the_browsers_preflight(client, t, shop):
+    deliver(client, t, "orders/paid", payload("orders/paid"))
+    preflight = client.options(f"/api/v1/orders/{ORDER_ID}/points", headers={
+        "Origin": "https://extensions.shopifycdn.com", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+    assert preflight.status_code == 204 and "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    answer = client.get(f"/api/v1/orders/{ORDER_ID}/points", headers=bearer())
+    assert answer.status_code == 200 and answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert client.get(f"/api/v1/orders/{ORDER_ID}/points").status_code == 401  # CORS grants nothing by itself
