@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from app.devstore.catalog import product
 from app.devstore.demo import DemoShop
+from tests.storefront.test_widget_browser import axe_violations, serious
 
 
 def test_each_extension_section_shows_its_data_and_an_adjustment_moves_the_balance(browser, served_demo):
@@ -21,6 +22,7 @@ def test_each_extension_section_shows_its_data_and_an_adjustment_moves_the_balan
     expect(page.locator("#checkout")).to_contain_text("You will earn 148 points with this order")
     expect(page.locator("#admin-order-block")).to_contain_text("Earned: 148")
     expect(page.locator("#rewards")).to_contain_text("Rewards")
+    assert serious(axe_violations(page)) == []
     balance = int(page.locator("#rewards b").first.inner_text().split()[0])
     page.get_by_role("spinbutton", name="Points").fill("25")
     page.get_by_label("Reason (required)").fill("Demo goodwill")
