@@ -24,8 +24,8 @@ APP_TOML = tomllib.loads((PROJECT_ROOT / "shopify.app.toml").read_text())
 # Shopify refuses to deploy a UI extension whose compiled bundle is larger (shopify.dev, "File
 # size limit": 64 KB).
 UI_EXTENSION_BUNDLE_LIMIT_BYTES = 64 * 1024
-# Code the UI extensions import from beside their folders (extensions/shared): copied with them.
-SHARED_FOLDERS = ("extensions/shared",)
+# Code the UI extensions import from beside their folders (extensions/common): copied with them.
+SHARED_FOLDERS = ("extensions/common",)
 # theme-check's findings as the CLI prints them, one per line: `[error]: LiquidHTMLSyntaxError`.
 THEME_CHECK_ERROR = re.compile(r"\[error\]:\s*(\w+)")
 

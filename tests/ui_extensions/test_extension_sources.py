@@ -78,7 +78,7 @@ def test_the_helpers_message_keys_are_in_the_extensions_that_use_them():
 
 def test_the_extensions_call_tessera_at_the_apps_application_url():
     application_url = tomllib.loads((PROJECT_ROOT / "shopify.app.toml").read_text())["application_url"]
-    config = (EXTENSIONS / "shared" / "config.js").read_text()
+    config = (EXTENSIONS / "common" / "config.js").read_text()
     assert f"TESSERA_APP_URL = '{application_url.rstrip('/')}'" in config
 
 
@@ -96,7 +96,7 @@ def test_every_extension_targets_the_apps_api_version(folder):
 @pytest.mark.skipif(NODE is None, reason="node is not installed (make test installs it)")
 def test_the_extensions_pure_helpers_pass_under_nodes_test_runner():
     folders = [str(folder) for folder in sorted(EXTENSIONS.glob("*/test")) if folder.is_dir()]
-    assert str(EXTENSIONS / "shared" / "test") in folders and str(EXTENSIONS / "checkout-rewards" / "test") in folders
+    assert str(EXTENSIONS / "common" / "test") in folders and str(EXTENSIONS / "checkout-rewards" / "test") in folders
     result = subprocess.run([NODE, "--test", *folders], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"^# fail 0$", result.stdout, re.M) and not re.search(r"^# pass 0$", result.stdout, re.M)

@@ -2,9 +2,9 @@ import '@shopify/ui-extensions/preact';
 import {render} from 'preact';
 import {useState} from 'preact/hooks';
 
-import {adminTessera} from '../../shared/admin-api.js';
-import {adjustmentProblems, numericId} from '../../shared/points.js';
-import {newIdempotencyKey} from '../../shared/tessera-api.js';
+import {adminTessera} from '../../common/admin-api.js';
+import {adjustmentProblems, numericId} from '../../common/points.js';
+import {newIdempotencyKey} from '../../common/tessera-api.js';
 
 export default async () => {
   render(<AdjustPointsAction />, document.body);

@@ -2,8 +2,8 @@ import '@shopify/ui-extensions/preact';
 import {render} from 'preact';
 import {useEffect, useState} from 'preact/hooks';
 
-import {adminTessera} from '../../shared/admin-api.js';
-import {numericId} from '../../shared/points.js';
+import {adminTessera} from '../../common/admin-api.js';
+import {numericId} from '../../common/points.js';
 
 export default async () => {
   render(<OrderPointsBlock />, document.body);

@@ -2,8 +2,8 @@ import '@shopify/ui-extensions/preact';
 import {render} from 'preact';
 import {useEffect, useState} from 'preact/hooks';
 
-import {TESSERA_APP_URL} from '../../shared/config.js';
-import {createTesseraClient} from '../../shared/tessera-api.js';
+import {TESSERA_APP_URL} from '../../common/config.js';
+import {createTesseraClient} from '../../common/tessera-api.js';
 import {currentCart} from './earning.js';
 
 export default async () => {

@@ -1,6 +1,6 @@
 // What both checkout targets share: the cart as Shopify's checkout API shows it, sent to
 // Tessera's estimate.
-import {cartForEstimate} from '../../shared/points.js';
+import {cartForEstimate} from '../../common/points.js';
 
 export function currentCart() {
   return cartForEstimate({

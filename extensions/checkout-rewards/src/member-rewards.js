@@ -1,6 +1,6 @@
 // What the checkout block offers a signed-in member, decided without Shopify globals so
 // node --test covers it (test/member-rewards.test.js).
-import {checkoutRewardBlocker} from '../../shared/points.js';
+import {checkoutRewardBlocker} from '../../common/points.js';
 
 // `instructions.discounts.canUpdateDiscountCodes` is false where codes cannot change (plans
 // without checkout extensibility for it, draft order checkouts): say so instead of failing.

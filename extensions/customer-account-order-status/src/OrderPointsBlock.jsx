@@ -2,9 +2,9 @@ import '@shopify/ui-extensions/preact';
 import {render} from 'preact';
 import {useEffect, useState} from 'preact/hooks';
 
-import {TESSERA_APP_URL} from '../../shared/config.js';
-import {numericId, orderPointsMessage} from '../../shared/points.js';
-import {createTesseraClient} from '../../shared/tessera-api.js';
+import {TESSERA_APP_URL} from '../../common/config.js';
+import {numericId, orderPointsMessage} from '../../common/points.js';
+import {createTesseraClient} from '../../common/tessera-api.js';
 
 export default async () => {
   render(<OrderPointsBlock />, document.body);

@@ -2,9 +2,9 @@ import '@shopify/ui-extensions/preact';
 import {render} from 'preact';
 import {useEffect, useState} from 'preact/hooks';
 
-import {TESSERA_APP_URL} from '../../shared/config.js';
-import {tierProgressFraction} from '../../shared/points.js';
-import {createTesseraClient, newIdempotencyKey, settledRedemption} from '../../shared/tessera-api.js';
+import {TESSERA_APP_URL} from '../../common/config.js';
+import {tierProgressFraction} from '../../common/points.js';
+import {createTesseraClient, newIdempotencyKey, settledRedemption} from '../../common/tessera-api.js';
 
 export default async () => {
   render(<RewardsPage />, document.body);

@@ -1,5 +1,5 @@
 // Pure helpers the extensions share: what to say about points, orders and rewards. No Shopify
-// globals here, so node --test covers them (extensions/shared/test).
+// globals here, so node --test covers them (extensions/common/test).
 
 export function numericId(gid) {
   const tail = String(gid ?? '').split('/').pop();
