@@ -104,6 +104,8 @@ def _register_http(app: Flask) -> None:
                         "app.devstore.storefront"):
         module = __import__(module_name, fromlist=["init_app"])
         module.init_app(app)
+    from app import extensions_api  # customer account and checkout UI extensions' endpoints
+    extensions_api.init_app(app)
 
 
 def _start_worker_on_first_request(app: Flask) -> None:

@@ -64,6 +64,8 @@ SHOTS = [
     Shot("admin-activity", "/activity", admin=True),
     Shot("devstore-home", "/devstore/"),
     Shot("devstore-webhooks", "/devstore/webhooks"),
+    Shot("devstore-extensions", "/devstore/extensions?customer={alice}", wait_for="#admin-order-block table",
+         full_page=True),
 ]
 
 

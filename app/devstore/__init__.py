@@ -22,4 +22,6 @@ def init_app(app: Flask) -> None:
 
     app.extensions["devstore"] = StandIn.from_config(app.config, app.instance_path)
     app.register_blueprint(bp)
+    from app.devstore.extension_previews import bp as extension_previews
+    app.register_blueprint(extension_previews)
     app.cli.add_command(devstore_group)

@@ -1,0 +1,110 @@
+"""Checkout extensions: the points a cart will earn, and redeeming a reward as a code the
+extension applies in place (`applyDiscountCodeChange`).
+
+Guests get the estimate; redeeming needs a signed-in customer (the token's `sub`). A reward
+whose minimum the cart does not reach, or that cannot combine with the codes already on the
+checkout, is refused before any points are held.
+"""
+from __future__ import annotations
+
+from app.errors import ApiError
+from app.extensions_api.access import (bp, json_object, private_json, signed_in_customer,
+                                       verified_extension_request)
+from app.loyalty.checkout import CODE_KINDS, cart_facts, checkout_refusal, parse_cart
+from app.loyalty.earning import points_for_order
+from app.models import Shop
+from app.parsing import optional_whole_number
+from app.queries.member_state import member_state
+from app.queries.redemption_status import member_redemption, redemption_json
+from app.runtime import tessera
+from app.services.members import find_member
+from app.services.program import current_program
+from app.services.redemptions import redeem_reward
+from app.services.rewards import find_reward, spec_of
+
+
+@bp.post("/checkout/estimate")
+def checkout_estimate():
+    """`{"currency", "subtotal", "shipping", "tax", "lines": [{"product_id", "amount"}]}` ->
+    the points the order would earn now; `points: null` when the checkout is in another
+    currency than the shop's (the earning rules are written in the shop's currency)."""
+    caller = verified_extension_request()
+    body = json_object()
+    t = tessera()
+    with t.db.scope(read_only=True) as session:
+        shop = session.get(Shop, caller.shop_id)
+        if str(body.get("currency") or "").upper() != shop.currency.upper():
+            return private_json({"points": None, "unavailable": "currency", "currency": shop.currency,
+                                 "signed_in": caller.customer_id is not None})
+        _, program = current_program(session, shop)
+        member = find_member(session, shop, caller.customer_id) if caller.customer_id is not None else None
+        earning = points_for_order(program, cart_facts(parse_cart(body, shop.currency)),
+                                   tier=program.tier(member.tier_key) if member else None, at=t.clock())
+        return private_json({"points": earning.points, "reason": earning.reason, "currency": shop.currency,
+                             "pending_days": program.earning.pending_days, "signed_in": caller.customer_id is not None})
+
+
+@bp.get("/checkout/member")
+def checkout_member():
+    """The signed-in member's balance and the rewards that can become a code at checkout."""
+    caller = verified_extension_request()
+    customer_id = signed_in_customer(caller)
+    t = tessera()
+    with t.db.scope(read_only=True) as session:
+        state = member_state(session, session.get(Shop, caller.shop_id), customer_id, now=t.clock(), recent=0)
+    rewards = [r for r in state["rewards"] if r["kind"] in CODE_KINDS]
+    return private_json({"balance": state["balance"], "pending": state["pending"], "tier": state["tier"],
+                         "blocked": state["blocked"], "rewards": rewards})
+
+
+@bp.post("/checkout/redeem")
+def checkout_redeem():
+    """`{"reward_id", "idempotency_key", "currency", "subtotal", "applied_codes": [...], "points"?}`
+    -> the redemption with its `code` for the extension to apply."""
+    caller = verified_extension_request()
+    customer_id = signed_in_customer(caller)
+    body = json_object()
+    t = tessera()
+    _refuse_misfit(caller.shop_id, body)
+    result = redeem_reward(t, caller.shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
+                           points=optional_whole_number(body.get("points"), "points", minimum=1))
+    if result.redemption.status == "pending":
+        return private_json({"status": "pending", "redemption_id": result.redemption.id}, 202)
+    return private_json(redemption_json(result.redemption, result.balance))
+
+
+@bp.get("/checkout/redemptions/<redemption_id>")
+def checkout_redemption(redemption_id: str):
+    """A slow redemption's progress, for its owner only (404 for anyone else)."""
+    caller = verified_extension_request()
+    customer_id = signed_in_customer(caller)
+    t = tessera()
+    with t.db.scope(read_only=True) as session:
+        return private_json(member_redemption(session, session.get(Shop, caller.shop_id), customer_id, redemption_id,
+                                              now=t.clock()))
+
+
+def _refuse_misfit(shop_id: int, body: dict) -> None:
+    t = tessera()
+    with t.db.scope(read_only=True) as session:
+        shop = session.get(Shop, shop_id)
+        if str(body.get("currency") or "").upper() != shop.currency.upper():
+            raise ApiError(422, "currency_mismatch", f"Rewards are priced in {shop.currency}; switch the checkout to "
+                                                     f"{shop.currency} to use one here.", {"currency": shop.currency})
+        if body.get("subtotal") in (None, ""):
+            raise ApiError(422, "invalid", "Send the checkout's subtotal so the reward's minimum can be checked.",
+                           {"subtotal": "an amount such as \"54.00\""})
+        cart = parse_cart({"subtotal": body.get("subtotal")}, shop.currency)
+        refusal = checkout_refusal(spec_of(find_reward(session, shop, body.get("reward_id"))), cart,
+                                   _applied_codes(body.get("applied_codes")))
+    if refusal is not None:
+        raise ApiError(422, refusal[0], refusal[1])
+
+
+def _applied_codes(value) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise ApiError(422, "invalid", "'applied_codes' must be a list of discount codes.",
+                       {"applied_codes": "a list of strings"})
+    return [code.strip()[:64] for code in value if code.strip()]
