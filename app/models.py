@@ -180,6 +180,10 @@ class LedgerEntry(Base):
     expires_at: Mapped[datetime | None]
     details: Mapped[dict[str, Any] | None] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The reason as a code and its parameters, rendered in the shopper's language
+    # (app.loyalty.wording); `reason` keeps the English sentence for rows without a code.
+    reason_code: Mapped[str | None] = mapped_column(String(64))
+    reason_params: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class Order(Base):
