@@ -1,0 +1,15 @@
+"""Who hears member events: one callable per consumer, `(session, events, *, now) -> None`.
+
+A consumer writes only its own durable work rows in the given session (no commit, no network
+call) and is idempotent per event id, because a batch that fails is handed over again. The slow
+part (SMTP, HTTP) belongs to the consumer's own background job reading those rows.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+Consumer = Callable[..., Any]
+
+# Append one line per consumer (emails, outbound webhooks, Flow, Klaviyo, customer metafields).
+CONSUMERS: Sequence[Consumer] = ()
