@@ -36,10 +36,20 @@ def extension_folders(app_root: Path) -> list[Path]:
     return folders
 
 
+def extension_config(folder: Path) -> dict:
+    """The extension's settings: top-level (theme) or its [[extensions]] entry (Flow)."""
+    config = tomllib.loads((folder / "shopify.extension.toml").read_text())
+    return {**config, **(config.get("extensions") or [{}])[0]}
+
+
 def extension_handle(folder: Path) -> str:
     """The handle the CLI gives an extension: its own, or its name slugified."""
-    config = tomllib.loads((folder / "shopify.extension.toml").read_text())
+    config = extension_config(folder)
     return config.get("handle") or re.sub(r"[^a-z0-9]+", "-", config["name"].lower()).strip("-")
+
+
+def theme_folders(folders: list[Path]) -> list[Path]:
+    return [f for f in folders if extension_config(f)["type"] == "theme"]
 
 
 def app_copy(tmp_path: Path) -> Path:
@@ -71,7 +81,8 @@ def test_the_shopify_cli_builds_every_extension_offline_without_theme_check_erro
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert f"{APP_TOML['handle']} built!" in output, output
-    for folder in folders:
+    assert {extension_config(f)["type"] for f in folders} == {"theme", "flow_trigger", "flow_action"}
+    for folder in theme_folders(folders):
         assert f"Bundling theme extension {extension_handle(folder)}..." in output, output
         # A theme extension builds in place: its folder is what deploy uploads.
         assert (folder / "blocks").is_dir() and any((folder / "blocks").glob("*.liquid"))
@@ -84,3 +95,13 @@ def test_a_liquid_error_in_a_block_shows_up_as_a_theme_check_error_in_the_build(
     block.write_text(block.read_text() + "\n{% if %}\n")
     result = shopify_app_build(root, tmp_path)
     assert "LiquidHTMLSyntaxError" in THEME_CHECK_ERROR.findall(result.stdout + result.stderr)
+
+
+def test_the_cli_refuses_a_flow_trigger_whose_field_key_flow_cannot_read(tmp_path):
+    """Flow extensions print nothing while building, so this proves the CLI does check them:
+    trigger field keys may only hold letters and spaces."""
+    root = app_copy(tmp_path)
+    trigger = root / "extensions" / "tessera-tier-changed" / "shopify.extension.toml"
+    trigger.write_text(trigger.read_text().replace('key = "Previous tier"', 'key = "previous_tier_2"'))
+    result = shopify_app_build(root, tmp_path)
+    assert result.returncode != 0, result.stdout + result.stderr

@@ -16,7 +16,7 @@ from typing import Any
 from graphql import (DocumentNode, FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute,
                      get_operation_ast, parse)
 
-from app.devstore import bulk, catalog, discounts, nodes
+from app.devstore import bulk, catalog, discounts, flow, metafields, nodes
 from app.devstore.commerce import find_customer
 from app.devstore.cost import MAX_QUERY_COST, Throttle, actual_cost, requested_cost
 from app.devstore.graph import connection, iso, money, parse_time, user_error
@@ -31,6 +31,8 @@ REQUIRED_SCOPES = {
     "customers": "read_customers", "customer": "read_customers", "customersCount": "read_customers",
     "ordersCount": "read_orders", "collection": "read_products", "productVariant": "read_products",
     "storeCreditAccountCredit": "write_store_credit_account_transactions",
+    # Customer metafields and their definitions need the customers scope (write implies read).
+    "metafieldsSet": "write_customers", "metafieldDefinitionCreate": "write_customers",
 }
 SEARCH_TERM = re.compile(r"""(\w+):(>=|<=|>|<)?['"]?([^'"\s]+)['"]?""")
 
@@ -204,6 +206,15 @@ class AdminRoot:
                         "balance": money(account["balance"], currency)}},
             "userErrors": []}
 
+    def metafieldDefinitionCreate(self, _info, definition):  # noqa: N802
+        return metafields.create_definition(self.state, definition, self.now)
+
+    def metafieldsSet(self, _info, metafields: list):  # noqa: N802 - the argument is Shopify's name
+        return _metafields_set(self.state, metafields, self.now)
+
+    def flowTriggerReceive(self, _info, handle=None, payload=None, **_):  # noqa: N802
+        return flow.receive_trigger(self.state, handle, payload, self.now)
+
     # --- helpers ------------------------------------------------------------------------------
     def _bulk(self) -> bulk.BulkContext:
         if self.bulk_context is None:
@@ -246,6 +257,12 @@ class AdminRoot:
         if credit.get("expiresAt") and parse_time(credit["expiresAt"]) <= self.now:
             return error(["creditInput", "expiresAt"], "EXPIRES_AT_IN_PAST", "The expiry date must be in the future")
         return [], account
+
+
+def _metafields_set(state: ShopState, inputs: list, now: datetime) -> dict:
+    def owner_exists(owner_id: str) -> bool:
+        return owner_id.startswith("gid://shopify/Customer/") and find_customer(state, _numeric_id(owner_id)) is not None
+    return metafields.set_metafields(state, inputs, owner_exists, now)
 
 
 SUPPORTED_FIELDS = frozenset(name for name in vars(AdminRoot) if not name.startswith("_"))

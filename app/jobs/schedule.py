@@ -20,6 +20,9 @@ PERIODIC: list[tuple[str, float]] = [
     ("expire_reward_codes", 3600),
     ("restore_webhook_subscriptions", 86400),  # ones Shopify removed after failed deliveries
     ("erase_old_delivery_bodies", 3600),  # WEBHOOK_BODY_RETENTION_DAYS
+    ("write_customer_metafields", 30),  # members changed a minute ago or more ($app:loyalty)
+    ("send_flow_triggers", 10),
+    ("ensure_customer_metafield_definitions", 86400),
 ]
 
 

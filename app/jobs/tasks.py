@@ -85,6 +85,7 @@ def finish_install(t: "Tessera", shop_id: int) -> None:
         if registers_webhooks_by_api(t.config.get("WEBHOOK_REGISTRATION", "auto"), shop.token_source):
             created = shops.register_webhooks(t, session, shop, REGISTERED_TOPICS)
             log.info("shop %s: subscribed to %s", shop.domain, ", ".join(created) or "nothing new")
+    t.queue.enqueue("ensure_customer_metafield_definitions", shop_id)
 
 
 @task
@@ -253,3 +254,7 @@ def dispatch_member_events(t: "Tessera") -> int:
         dispatched += count
         if count < member_events.DISPATCH_BATCH:
             return dispatched
+
+
+# Registers the metafield and Flow tasks (a module of their own, to keep this one short).
+from app.jobs import shopify_tools_tasks  # noqa: E402,F401

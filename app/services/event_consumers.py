@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from app.services.customer_metafields import mark_members_for_metafields
+from app.services.flow import queue_flow_triggers
+
 Consumer = Callable[..., Any]
 
 # Append one line per consumer (emails, outbound webhooks, Flow, Klaviyo, customer metafields).
-CONSUMERS: Sequence[Consumer] = ()
+CONSUMERS: Sequence[Consumer] = (
+    mark_members_for_metafields,
+    queue_flow_triggers,
+)

@@ -486,3 +486,32 @@ ALL_DOCUMENTS: list[Document] = [
     ORDER_LINE_ITEMS, ORDER_REFUNDS, COLLECTION_PRODUCTS, CUSTOMERS_PAGE, HISTORICAL_ORDERS, CUSTOMERS_COUNT,
     ORDERS_COUNT, RUN_BULK_QUERY, BULK_OPERATION, LATEST_BULK_QUERY, SIGNED_IN_CUSTOMER, REFUND_DETAILS, REFUND_LINE_ITEMS,
 ]
+
+
+# ---- customer metafields and Shopify Flow (services.customer_metafields, services.flow) ------
+
+CREATE_METAFIELD_DEFINITION = Document("CreateLoyaltyMetafieldDefinition", """
+mutation CreateLoyaltyMetafieldDefinition($definition: MetafieldDefinitionInput!) {
+  metafieldDefinitionCreate(definition: $definition) {
+    createdDefinition { id namespace key type { name } }
+    userErrors { field message code }
+  }
+}
+""", root_field="metafieldDefinitionCreate")
+
+SET_METAFIELDS = Document("SetLoyaltyMetafields", """
+mutation SetLoyaltyMetafields($metafields: [MetafieldsSetInput!]!) {
+  metafieldsSet(metafields: $metafields) {
+    metafields { key namespace value updatedAt }
+    userErrors { field message code elementIndex }
+  }
+}
+""", root_field="metafieldsSet")
+
+RECEIVE_FLOW_TRIGGER = Document("SendFlowTrigger", """
+mutation SendFlowTrigger($handle: String!, $payload: JSON!) {
+  flowTriggerReceive(handle: $handle, payload: $payload) {
+    userErrors { field message }
+  }
+}
+""", root_field="flowTriggerReceive")
