@@ -79,3 +79,14 @@ def test_the_deprecated_body_argument_of_flow_trigger_receive_is_refused(client,
     answer = post(client, t, installed, {"query": query, "operationName": "Old"}).get_json()
     assert "data" not in answer or answer.get("data") is None
     assert "deprecated" in answer["errors"][0]["message"]
+
+
+def test_the_demo_store_shows_definitions_values_and_received_triggers(client, t, installed, demo, customer_gid):
+    set_metafields(t, installed, [balance(customer_gid, "120")])
+    with t.db.scope() as session:
+        call_admin(t.shopify, session, installed, RECEIVE_FLOW_TRIGGER,
+                   {"handle": "tessera-tier-changed", "payload": {"customer_id": 1, "Tier": "Gold",
+                                                                  "Previous tier": "Silver"}})
+    page = client.get("/devstore/metafields-and-flow").get_data(as_text=True)
+    assert "$app:loyalty.points_balance" in page and "ada@example.com" in page and "= 120" in page
+    assert "tessera-tier-changed" in page and "Gold" in page
