@@ -261,7 +261,8 @@ class AdminRoot:
 
 def _metafields_set(state: ShopState, inputs: list, now: datetime) -> dict:
     def owner_exists(owner_id: str) -> bool:
-        return owner_id.startswith("gid://shopify/Customer/") and find_customer(state, _numeric_id(owner_id)) is not None
+        is_customer = owner_id.startswith("gid://shopify/Customer/")
+        return is_customer and find_customer(state, _numeric_id(owner_id)) is not None
     return metafields.set_metafields(state, inputs, owner_exists, now)
 
 

@@ -82,8 +82,8 @@ def definition_node(record: dict) -> dict[str, Any]:
 def set_metafields(state: dict, inputs: list[dict], owner_exists, now: datetime) -> dict[str, Any]:
     """The payload of metafieldsSet; `owner_exists(gid)` says whether the owner is there."""
     if len(inputs) > MAX_PER_CALL:
-        return {"metafields": None, "userErrors": [_error(
-            ["metafields"], "LESS_THAN_OR_EQUAL_TO", f"Exceeded the maximum metafields input limit of {MAX_PER_CALL}.")]}
+        message = f"Exceeded the maximum metafields input limit of {MAX_PER_CALL}."
+        return {"metafields": None, "userErrors": [_error(["metafields"], "LESS_THAN_OR_EQUAL_TO", message)]}
     errors = [e for i, entry in enumerate(inputs) for e in _problems(state, entry, i, owner_exists)]
     if errors:
         return {"metafields": None, "userErrors": errors}

@@ -84,7 +84,8 @@ def block_member_action():
     properties = body.get("properties") or {}
     blocked = properties.get("blocked")
     if not isinstance(blocked, bool):
-        raise ApiError(400, "invalid", "'blocked' must be true (block) or false (unblock).", {"blocked": "true or false"})
+        raise ApiError(400, "invalid", "'blocked' must be true (block) or false (unblock).",
+                       {"blocked": "true or false"})
     reason = optional_text(properties.get("reason"), "reason", max_length=500, status=400)
     t = tessera()
     with t.db.scope() as session:

@@ -59,6 +59,7 @@ def refresh_member_tier(session: Session, shop: Shop, member: Member, program: P
     if tier.entry_points:
         post_entry(session, member, NewEntry(
             key=tier_entry_key(member.id, tier.key), kind=EntryKind.EARN, points=tier.entry_points,
-            cause_type="tier", cause_id=tier.key, **reason_fields(reason("tier.welcome", tier=tier.name, points=tier.entry_points)),
+            cause_type="tier", cause_id=tier.key, **reason_fields(reason("tier.welcome", tier=tier.name,
+                                                                           points=tier.entry_points)),
             program_version_id=version_id), now=now)
     return tier.key

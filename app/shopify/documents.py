@@ -515,3 +515,5 @@ mutation SendFlowTrigger($handle: String!, $payload: JSON!) {
   }
 }
 """, root_field="flowTriggerReceive")
+
+ALL_DOCUMENTS += [CREATE_METAFIELD_DEFINITION, SET_METAFIELDS, RECEIVE_FLOW_TRIGGER]
