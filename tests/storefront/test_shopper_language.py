@@ -91,3 +91,18 @@ def test_a_claimed_action_is_confirmed_in_the_shoppers_language(client, t, shop)
                            json={"action": "social_follow", "network": "instagram"})
     assert response.status_code == 200, response.json
     assert response.json["message"] == "Nos sigues (instagram) = 5 puntos"
+
+
+def test_entries_of_orders_refunds_cancellations_signup_and_staff_all_carry_a_reason_code(client, t, shop):
+    from tests.support.ledger import adjust
+    deliver(client, t, "orders/paid", payload("orders/paid"))
+    member_in(client, "en")
+    deliver(client, t, "refunds/create", payload("refunds/create"))
+    adjust(t, shop, 15, reason="Sorry")
+    cancelled = payload("orders/paid")
+    cancelled.update(cancelled_at="2025-02-14T16:00:00Z", financial_status="voided")
+    deliver(client, t, "orders/cancelled", cancelled)
+    written = entries(t, shop)
+    assert len(written) >= 4 and all(e.reason_code for e in written), [(e.kind, e.reason) for e in written]
+    italian = [a["reason"] for a in member_in(client, "it").json["recent_activity"]]
+    assert all(not reason.startswith(("Order", "Refund", "Adjusted", "Created")) for reason in italian), italian
