@@ -65,9 +65,12 @@ def triggers_in_use(session: Session, shop_ids: set[int]) -> set[tuple[int, str]
 def queue_flow_triggers(session: Session, events: list[MemberEvent], *, now: datetime) -> None:
     """One send row per event and trigger a workflow of the shop uses (none otherwise)."""
     in_use = triggers_in_use(session, {e.shop_id for e in events}) if events else set()
+    listening = {shop_id for shop_id, _ in in_use}
     rows = []
     for event in events:
-        for trigger, payload in _triggers_of(session, event):
+        if event.shop_id not in listening:
+            continue  # most shops use no Flow trigger: nothing to work out for them
+        for trigger, payload in _triggers_of(session, event, in_use):
             if (event.shop_id, trigger.handle) in in_use:
                 rows.append(_send_row(event.shop_id, event.member_id, trigger, f"event:{event.id}", payload, now))
     insert_rows(session, FlowTriggerSend.__table__, rows, conflict=("shop_id", "send_key"))
@@ -80,12 +83,14 @@ def _send_row(shop_id: int, member_id: int | None, trigger: flow.TriggerDefiniti
             "next_attempt_at": now, "last_error": None, "created_at": now, "sent_at": None}
 
 
-def _triggers_of(session: Session, event: MemberEvent) -> list[tuple[flow.TriggerDefinition, dict]]:
+def _triggers_of(session: Session, event: MemberEvent,
+                 in_use: set[tuple[int, str]]) -> list[tuple[flow.TriggerDefinition, dict]]:
     customer, data, balance = event.customer_id, event.data, event.balance.balance
     if event.kind == EventKind.POINTS_EARNED:
         earned = [(flow.POINTS_EARNED, {"customer_id": customer, "Points": data.get("points", 0),
                                         "Balance": balance})]
-        return earned + _reward_now_available(session, event)
+        wants_rewards = (event.shop_id, flow.REWARD_AVAILABLE.handle) in in_use
+        return earned + (_reward_now_available(session, event) if wants_rewards else [])
     if event.kind == EventKind.TIER_CHANGED:
         names = _tier_names(session, event.shop_id)
         return [(flow.TIER_CHANGED, {"customer_id": customer, "Tier": names.get(data.get("tier_to"), "none"),
