@@ -90,3 +90,18 @@ def test_the_demo_store_shows_definitions_values_and_received_triggers(client, t
     page = client.get("/devstore/metafields-and-flow").get_data(as_text=True)
     assert "$app:loyalty.points_balance" in page and "ada@example.com" in page and "= 120" in page
     assert "tessera-tier-changed" in page and "Gold" in page
+
+
+def test_a_members_order_in_the_demo_store_ends_up_on_the_customers_metafields(t, installed, demo):
+    from app.services import member_events
+    from app.services.customer_metafields import write_due_metafields
+    from tests.devstore.test_bulk_operations import item
+    demo.sign_up("grace@example.com", "Grace", "Hopper")
+    demo.checkout("grace@example.com", [item("trailhead-hoodie")])
+    demo.run_jobs()
+    member_events.dispatch_member_events(t.db.session, now=t.clock())
+    assert write_due_metafields(t.shopify, t.db, now=t.clock()) == 1
+    customer = next(c for c in demo.snapshot()["customers"].values() if c["email"] == "grace@example.com")
+    written = demo.snapshot()["metafields"][f"gid://shopify/Customer/{customer['id']}"]
+    assert int(written["$app:loyalty.points_balance"]["value"]) > 0
+    assert written["$app:loyalty.referral_url"]["value"].startswith("https://")
