@@ -100,7 +100,7 @@ def _register_http(app: Flask) -> None:
     app.url_map.converters["int"] = StoredIdConverter
     auth.init_app(app)
     app.register_blueprint(webhooks_bp)
-    for module_name in ("app.storefront", "app.admin", "app.api", "app.integrations", "app.devstore",
+    for module_name in ("app.storefront", "app.flow", "app.admin", "app.api", "app.integrations", "app.devstore",
                         "app.devstore.storefront"):
         module = __import__(module_name, fromlist=["init_app"])
         module.init_app(app)

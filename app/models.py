@@ -180,6 +180,10 @@ class LedgerEntry(Base):
     expires_at: Mapped[datetime | None]
     details: Mapped[dict[str, Any] | None] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The reason as a code and its parameters, rendered in the shopper's language
+    # (app.loyalty.wording); `reason` keeps the English sentence for rows without a code.
+    reason_code: Mapped[str | None] = mapped_column(String(64))
+    reason_params: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class Order(Base):
@@ -698,6 +702,64 @@ class KlaviyoSync(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class CustomerMetafieldSync(Base):
+    """A member whose customer metafields ($app:loyalty) are out of date: marked by the member
+    events consumer, written by the periodic job at most once a minute per member
+    (services.customer_metafields)."""
+
+    __tablename__ = "customer_metafield_syncs"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "member_id", name="uq_customer_metafield_syncs_member"),
+        Index("ix_customer_metafield_syncs_due", "dirty_since"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    dirty_since: Mapped[datetime | None]  # None: Shopify shows the member as Tessera does
+    written_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class FlowTriggerUse(Base):
+    """Whether a shop has an enabled Flow workflow starting with one of our triggers, as Flow's
+    lifecycle callback last said (triggers are only sent while one does)."""
+
+    __tablename__ = "flow_trigger_uses"
+    __table_args__ = (UniqueConstraint("shop_id", "trigger_handle", name="uq_flow_trigger_uses_shop_trigger"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    trigger_handle: Mapped[str] = mapped_column(String(64))
+    in_use: Mapped[bool] = mapped_column(Boolean, default=False)
+    reported_at: Mapped[datetime]  # Flow's timestamp: an older callback never overrides a newer one
+
+
+class FlowTriggerSend(Base):
+    """A Flow trigger to send (flowTriggerReceive), one per cause, retried with backoff."""
+
+    __tablename__ = "flow_trigger_sends"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "send_key", name="uq_flow_trigger_sends_shop_key"),
+        Index("ix_flow_trigger_sends_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    trigger_handle: Mapped[str] = mapped_column(String(64))
+    send_key: Mapped[str] = mapped_column(String(160))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]

@@ -23,7 +23,7 @@ def test_toml_subscribes_exactly_the_topics_the_code_handles():
 def test_toml_declares_the_app_proxy_and_extension_folder():
     assert TOML["app_proxy"]["prefix"] == "apps" and TOML["app_proxy"]["subpath"] == "tessera"
     assert TOML["app_proxy"]["url"].endswith("/proxy")
-    # The theme app extension, and the UI and other extensions under extensions/ (one folder each).
+    # The theme app extension, and the UI and Flow extensions under extensions/ (one folder each).
     assert TOML["extension_directories"] == ["theme_extension", "extensions/*"]
     assert TOML["embedded"] is True and len(TOML["name"]) <= 30
 

@@ -43,9 +43,9 @@ def extension_folders(app_root: Path) -> list[Path]:
 
 
 def extension_config(folder: Path) -> dict:
-    """The extension's settings: top-level for a theme extension, under [[extensions]] for UI ones."""
+    """The extension's settings: top-level for a theme extension, under [[extensions]] for UI and Flow ones."""
     config = tomllib.loads((folder / "shopify.extension.toml").read_text())
-    return {**config, **config["extensions"][0]} if "extensions" in config else config
+    return {**config, **config["extensions"][0]} if config.get("extensions") else config
 
 
 def extension_handle(folder: Path) -> str:
@@ -96,6 +96,8 @@ def test_the_shopify_cli_builds_every_extension_offline_without_theme_check_erro
     assert extension_folders(root), "shopify.app.toml's extension_directories hold no extension"
     assert result.returncode == 0, output
     assert f"{APP_TOML['handle']} built!" in output, output
+    assert {extension_config(f)["type"] for f in extension_folders(root)} == {
+        "theme", "ui_extension", "flow_trigger", "flow_action"}
     for folder in extension_folders_of_type(root, "theme"):
         assert f"Bundling theme extension {extension_handle(folder)}..." in output, output
         # A theme extension builds in place: its folder is what deploy uploads.
@@ -128,3 +130,13 @@ def test_a_liquid_error_in_a_block_shows_up_as_a_theme_check_error_in_the_build(
     block.write_text(block.read_text() + "\n{% if %}\n")
     result = shopify_app_build(root, tmp_path)
     assert "LiquidHTMLSyntaxError" in THEME_CHECK_ERROR.findall(result.stdout + result.stderr)
+
+
+def test_the_cli_refuses_a_flow_trigger_whose_field_key_flow_cannot_read(tmp_path):
+    """Flow extensions print nothing while building, so this proves the CLI does check them:
+    trigger field keys may only hold letters and spaces."""
+    root = app_copy(tmp_path)
+    trigger = root / "extensions" / "tessera-tier-changed" / "shopify.extension.toml"
+    trigger.write_text(trigger.read_text().replace('key = "Previous tier"', 'key = "previous_tier_2"'))
+    result = shopify_app_build(root, tmp_path)
+    assert result.returncode != 0, result.stdout + result.stderr

@@ -17,7 +17,7 @@ from flask import url_for
 from graphql import (DocumentNode, FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute,
                      get_operation_ast, parse)
 
-from app.devstore import billing, bulk, catalog, discounts, nodes
+from app.devstore import billing, bulk, catalog, discounts, flow, metafields, nodes
 from app.devstore.commerce import find_customer
 from app.devstore.cost import MAX_QUERY_COST, Throttle, actual_cost, requested_cost
 from app.devstore.graph import connection, iso, money, parse_time, user_error
@@ -32,6 +32,8 @@ REQUIRED_SCOPES = {
     "customers": "read_customers", "customer": "read_customers", "customersCount": "read_customers",
     "ordersCount": "read_orders", "collection": "read_products", "productVariant": "read_products",
     "storeCreditAccountCredit": "write_store_credit_account_transactions",
+    # Customer metafields and their definitions need the customers scope (write implies read).
+    "metafieldsSet": "write_customers", "metafieldDefinitionCreate": "write_customers",
 }
 SEARCH_TERM = re.compile(r"""(\w+):(>=|<=|>|<)?['"]?([^'"\s]+)['"]?""")
 
@@ -262,6 +264,18 @@ class AdminRoot:
         return [], account
 
 
+    def metafieldDefinitionCreate(self, _info, definition):  # noqa: N802
+        return metafields.create_definition(self.state, definition, self.now)
+
+
+    def metafieldsSet(self, _info, metafields: list):  # noqa: N802 - the argument is Shopify's name
+        return _metafields_set(self.state, metafields, self.now)
+
+
+    def flowTriggerReceive(self, _info, handle=None, payload=None, **_):  # noqa: N802
+        return flow.receive_trigger(self.state, handle, payload, self.now)
+
+
 SUPPORTED_FIELDS = frozenset(name for name in vars(AdminRoot) if not name.startswith("_"))
 
 
@@ -371,3 +385,10 @@ def _refusal(operation: OperationDefinitionNode, scopes: set[str]) -> dict[str, 
             return _error(f"Access denied for {field} field. Required access: `{needed}` access scope.",
                           "ACCESS_DENIED")
     return None
+
+
+def _metafields_set(state: ShopState, inputs: list, now: datetime) -> dict:
+    def owner_exists(owner_id: str) -> bool:
+        is_customer = owner_id.startswith("gid://shopify/Customer/")
+        return is_customer and find_customer(state, _numeric_id(owner_id)) is not None
+    return metafields.set_metafields(state, inputs, owner_exists, now)

@@ -174,3 +174,16 @@ def webhook_deliveries():
 def _admin_path(path: str = "") -> str:
     return f"/devstore/shopify/{DEMO_SHOP}/admin/apps/{current_app.config['SHOPIFY_API_KEY']}" + \
         (f"/{path}" if path else "")
+
+
+@bp.get("/metafields-and-flow")
+def metafields_and_flow():
+    """What Tessera wrote on the demo store's customers ($app:loyalty metafields, their
+    definitions) and the Flow triggers it sent."""
+    state = stand_in().state.snapshot(DEMO_SHOP)
+    customers = state["customers"]
+    written = [(customers.get(owner.rsplit("/", 1)[-1]), sorted(values.values(), key=lambda v: v["key"]))
+               for owner, values in sorted(state.get("metafields", {}).items())]
+    return render_template("devstore/metafields_and_flow.html", shop=DEMO_SHOP, written=written,
+                           definitions=state.get("metafield_definitions", []),
+                           triggers=list(reversed(state.get("flow_triggers", []))))

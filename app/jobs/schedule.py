@@ -24,6 +24,9 @@ PERIODIC: list[tuple[str, float]] = [
     ("erase_old_delivery_bodies", 3600),  # WEBHOOK_BODY_RETENTION_DAYS
     ("deliver_outbound_webhooks", 5),  # owners' webhook endpoints: first tries and retries
     ("sync_klaviyo", 15),  # Klaviyo profile properties (coalesced) and events
+    ("write_customer_metafields", 30),  # members changed a minute ago or more ($app:loyalty)
+    ("send_flow_triggers", 10),
+    ("ensure_customer_metafield_definitions", 86400),
 ]
 
 

@@ -1,15 +1,7 @@
-"""The task registry: name -> function(tessera, *args). Tasks are idempotent."""
-from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
-from app.jobs import RQQueue, worker_id
-from app.models import Shop
-from app.services import inbox, member_events, shops
+# Registers the metafield and Flow tasks (a module of their own, to keep this one short).
+from app.jobs import shopify_tools_tasks  # noqa: E402,F401
 
 if TYPE_CHECKING:
     from app.runtime import Tessera
@@ -85,6 +77,7 @@ def finish_install(t: "Tessera", shop_id: int) -> None:
         if registers_webhooks_by_api(t.config.get("WEBHOOK_REGISTRATION", "auto"), shop.token_source):
             created = shops.register_webhooks(t, session, shop, REGISTERED_TOPICS)
             log.info("shop %s: subscribed to %s", shop.domain, ", ".join(created) or "nothing new")
+    t.queue.enqueue("ensure_customer_metafield_definitions", shop_id)
 
 
 @task

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from app.loyalty.errors import ActionNotAllowed
 from app.loyalty.ledger import action_key
 from app.loyalty.program import ActionRule, Program, SocialRule
+from app.loyalty.wording import Reason, reason
 
 ACTION_LABELS = {
     "signup": "Created an account", "birthday": "Happy birthday", "first_order": "First order bonus",
@@ -52,6 +53,9 @@ def claim_key(program: Program, member_id: int, action: str, *, at: datetime, re
     return action_key(member_id, action, ref)
 
 
-def action_reason(action: str, points: int, detail: str | None = None) -> str:
-    label = ACTION_LABELS.get(action, action)
-    return f"{label}{f' ({detail})' if detail else ''} = {points} point{'s' if points != 1 else ''}"
+def action_reason(action: str, points: int, detail: str | None = None) -> Reason:
+    # An action of a newer program than the catalogue knows keeps its own name.
+    label = reason(f"action.{action}") if action in ACTION_LABELS else action
+    if detail:
+        return reason("action.points_detail", action=label, detail=detail, points=points)
+    return reason("action.points", action=label, points=points)

@@ -15,10 +15,9 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from app.loyalty.money import exponent, format_money
 from app.loyalty.orders import OrderFacts
 from app.loyalty.program import Campaign, Program, Tier
+from app.loyalty.wording import Reason, reason
 
 _ROUNDING = {"down": ROUND_FLOOR, "up": ROUND_CEILING, "nearest": ROUND_HALF_UP}
-_BASE_NAMES = {"subtotal": "subtotal", "subtotal_with_shipping": "subtotal and shipping",
-               "subtotal_with_tax": "subtotal and tax", "total": "total"}
 
 
 @dataclass(frozen=True)
@@ -26,16 +25,12 @@ class OrderEarning:
     points: int
     base_minor: int
     base_kind: str
-    reason: str
+    reason: Reason  # how the points were counted (earning.calculation)
     details: dict
 
 
 def round_points(value: Decimal, rule: str) -> int:
     return int(value.to_integral_value(rounding=_ROUNDING[rule]))
-
-
-def _plural(n: int | Decimal, word: str = "point") -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _campaign_applies(campaign: Campaign, tier_key: str | None, facts: OrderFacts, at: datetime) -> bool:
@@ -55,8 +50,8 @@ def points_for_order(program: Program, facts: OrderFacts, *, tier: Tier | None, 
     rule = program.earning
     base = facts.bases.for_rule(rule.base)
     money = format_money(base, facts.currency)
-    parts = [f"{_plural(rule.points_per_unit.normalize())} per {_unit_text(facts.currency)}"
-             f" on {money} {_BASE_NAMES[rule.base]}"]
+    parts = [reason("earning.rate", rate=str(rule.points_per_unit.normalize()), unit=_unit_text(facts.currency),
+                    base=money, base_kind=reason(f"base.{rule.base}"))]
     weighted = Decimal(base)
     multiplier = Decimal(1)
     bonus = 0
@@ -66,27 +61,29 @@ def points_for_order(program: Program, facts: OrderFacts, *, tier: Tier | None, 
         if campaign.multiplier is not None:
             if products is None:
                 multiplier *= campaign.multiplier
-                parts.append(f"{campaign.name} x{campaign.multiplier.normalize()}")
+                parts.append(reason("earning.campaign_multiplier", campaign=campaign.name,
+                                    multiplier=str(campaign.multiplier.normalize())))
             else:
                 matched = sum(v for k, v in facts.product_bases.items() if k in products)
                 weighted += Decimal(matched) * (campaign.multiplier - 1)
-                parts.append(f"{campaign.name} x{campaign.multiplier.normalize()} on "
-                             f"{format_money(matched, facts.currency)} of eligible products")
+                parts.append(reason("earning.campaign_products_multiplier", campaign=campaign.name,
+                                    multiplier=str(campaign.multiplier.normalize()),
+                                    amount=format_money(matched, facts.currency)))
         if campaign.bonus_points:
             bonus += campaign.bonus_points
-            parts.append(f"{campaign.name} +{_plural(campaign.bonus_points)}")
+            parts.append(reason("earning.campaign_bonus", campaign=campaign.name, bonus=campaign.bonus_points))
     if tier is not None and tier.multiplier != 1:
         multiplier *= tier.multiplier
-        parts.append(f"{tier.name} x{tier.multiplier.normalize()}")
+        parts.append(reason("earning.tier_multiplier", tier=tier.name, multiplier=str(tier.multiplier.normalize())))
     units = weighted / Decimal(_one_unit(facts.currency))
     points = max(0, round_points(units * rule.points_per_unit * multiplier, rule.rounding)) + bonus
-    reason = ", ".join(parts) + f" = {_plural(points)}"
-    if rule.rounding != "down" and points:
-        reason += f" (rounded {rule.rounding})"
+    counted = (reason("earning.calculation_rounded", parts=parts, points=points,
+                      rounding=reason(f"rounding.{rule.rounding}"))
+               if rule.rounding != "down" and points else reason("earning.calculation", parts=parts, points=points))
     details = {"base_minor": base, "base_kind": rule.base, "currency": facts.currency,
                "points_per_unit": str(rule.points_per_unit), "multiplier": str(multiplier), "bonus": bonus,
                "campaigns": [c.key for c in campaigns], "tier": tier.key if tier else None}
-    return OrderEarning(points=points, base_minor=base, base_kind=rule.base, reason=reason, details=details)
+    return OrderEarning(points=points, base_minor=base, base_kind=rule.base, reason=counted, details=details)
 
 
 def _unit_text(currency: str) -> str:

@@ -5,6 +5,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from app.loyalty.wording import Reason, reason
+
 
 def normalise_email(email: str | None) -> str | None:
     """Lower-case; drop +tags; ignore dots for Gmail, so one inbox is one person."""
@@ -52,10 +54,12 @@ def block_reason(referrer: Party, referee: Party, *, referee_already_referred: b
 
 # Ledger reasons are shown to the member and kept forever, so they name no other person: the
 # referee is "a friend", identified only by the referral's number (the owner can look it up).
-def referral_reward_reason(referral_id: int, points: int) -> str:
-    return f"Referred a friend (referral #{referral_id}): their first order = {points} points"
+def referral_reward_reason(referral_id: int, points: int) -> Reason:
+    return reason("referral.reward", referral=referral_id, points=points)
 
 
-def referral_reversal_reason(referral_id: int, points_taken: int, shortfall_points: int) -> str:
-    reason = f"Referred friend's order was cancelled (referral #{referral_id}) = -{points_taken} points"
-    return reason + (f"; {shortfall_points} already spent" if shortfall_points else "")
+def referral_reversal_reason(referral_id: int, points_taken: int, shortfall_points: int) -> Reason:
+    if shortfall_points:
+        return reason("referral.reversal_shortfall", referral=referral_id, points=points_taken,
+                      shortfall=shortfall_points)
+    return reason("referral.reversal", referral=referral_id, points=points_taken)

@@ -24,6 +24,7 @@ from app.loyalty.ledger import (EntryKind, order_earn_key, order_edit_key, order
 from app.loyalty.money import format_money
 from app.loyalty.orders import EarningBases, OrderFacts, RefundFacts
 from app.loyalty.program import Program
+from app.loyalty.wording import Reason, reason, reason_fields
 
 
 def earning_trigger_met(program: Program, *, paid: bool, fulfilled: bool) -> bool:
@@ -37,8 +38,8 @@ def order_label(name: str | None, order_id: int) -> str:
     return name or str(order_id)
 
 
-def earn_reason(label: str, earning_reason: str) -> str:
-    return f"Order {label}: {earning_reason}"
+def earn_reason(label: str, earning_reason: Reason) -> Reason:
+    return reason("order.earned", order=label, earning=earning_reason)
 
 
 def vests_at(program: Program, now: datetime) -> datetime | None:
@@ -74,9 +75,9 @@ def refund_take_back(refund: RefundFacts, earned: EarnedOrder, *, already_taken:
 
 
 def refund_reason(label: str, refunded_minor: int, refund_currency: str, base_minor: int, order_currency: str,
-                  points: int) -> str:
-    return (f"Refund on order {label}: {format_money(refunded_minor, refund_currency)} of "
-            f"{format_money(base_minor, order_currency)} refunded = -{points} points")
+                  points: int) -> Reason:
+    return reason("order.refund", order=label, refunded=format_money(refunded_minor, refund_currency),
+                  base=format_money(base_minor, order_currency), points=points)
 
 
 def refunded_merchandise(refunds: Iterable[RefundFacts], *, order_bases: EarningBases, taxes_included: bool) -> int:
@@ -84,15 +85,14 @@ def refunded_merchandise(refunds: Iterable[RefundFacts], *, order_bases: Earning
     return sum(round(refunded_parts(r, taxes_included=taxes_included, order_bases=order_bases)[0]) for r in refunds)
 
 
-def edit_reason(label: str, old_base_minor: int, new_base_minor: int, currency: str, points: int) -> str:
-    sign = "+" if points > 0 else "-"
-    return (f"Order {label} edited: earning base {format_money(old_base_minor, currency)} -> "
-            f"{format_money(new_base_minor, currency)} = {sign}{abs(points)} points")
+def edit_reason(label: str, old_base_minor: int, new_base_minor: int, currency: str, points: int) -> Reason:
+    return reason("order.edit_more" if points > 0 else "order.edit_less", order=label,
+                  old_base=format_money(old_base_minor, currency), new_base=format_money(new_base_minor, currency),
+                  points=abs(points))
 
 
-def reversal_reason(label: str, *, cancelled: bool, points: int) -> str:
-    why = "cancelled" if cancelled else "refunded in full"
-    return f"Order {label} {why} = -{points} points"
+def reversal_reason(label: str, *, cancelled: bool, points: int) -> Reason:
+    return reason("order.cancelled" if cancelled else "order.refunded_in_full", order=label, points=points)
 
 
 def is_void(*, cancelled: bool, financial_status: str | None) -> bool:
@@ -108,15 +108,16 @@ def take_back_split(points: int, *, spendable: int, pending: bool, allow_negativ
     return limit_to_balance(points, spendable, allow_negative=allow_negative)
 
 
-def with_shortfall(reason: str, split: ClawbackSplit) -> str:
-    return reason + (f"; {split.shortfall} already spent, not taken back" if split.shortfall else "")
+def with_shortfall(taken: Reason, split: ClawbackSplit) -> Reason:
+    return reason("shortfall.not_taken", taken=taken, shortfall=split.shortfall) if split.shortfall else taken
 
 
-def history_reason(label: str, processed_at: datetime | None) -> str:
+def history_reason(label: str, processed_at: datetime | None) -> Reason:
     """The zero-point entry of an order imported from the shop's history without points: it
     settles the order, so a later delivery about it (a refund, a cancellation) changes nothing."""
-    placed = f" of {processed_at:%Y-%m-%d}" if processed_at else ""
-    return f"Order {label}{placed}: imported from the store's order history, without points"
+    if processed_at:
+        return reason("order.history_dated", order=label, placed_on=f"{processed_at:%Y-%m-%d}")
+    return reason("order.history", order=label)
 
 
 # ---- the planner: every decision about an order's points, in one place ------------------------
@@ -131,7 +132,7 @@ class OrderEntry:
     cause_type: str  # order, action, streak, order_edit, refund
     cause_id: str
     order_id: int
-    reason: str
+    reason: str  # the English sentence, kept as the fallback of reason_code + reason_params
     program_version_id: int | None = None
     details: dict | None = None
     vests_at: datetime | None = None
@@ -139,6 +140,8 @@ class OrderEntry:
     shortfall_points: int = 0
     reverses_key: str | None = None  # the earn entry a take-back corrects
     created_at: datetime | None = None
+    reason_code: str | None = None
+    reason_params: dict | None = None
 
     @property
     def asked_points(self) -> int:
@@ -248,10 +251,10 @@ class _OrderPlanner:
             self.spendable += entry.points
         return entry
 
-    def _entry(self, key: str, kind: EntryKind, points: int, cause_type: str, reason: str, **extra) -> OrderEntry:
+    def _entry(self, key: str, kind: EntryKind, points: int, cause_type: str, why: Reason, **extra) -> OrderEntry:
         cause_id = extra.pop("cause_id", str(self.facts.order_id))
         return OrderEntry(key=key, kind=kind, points=points, cause_type=cause_type, cause_id=cause_id,
-                          order_id=self.facts.order_id, reason=reason, created_at=self.now, **extra)
+                          order_id=self.facts.order_id, created_at=self.now, **reason_fields(why), **extra)
 
     def _earn(self) -> OrderEntry | None:
         program, now = self.program, self.now
@@ -285,7 +288,8 @@ class _OrderPlanner:
         last = self.member.last_streak_at
         if len(window) >= streak.orders and (last is None or last <= self.now - timedelta(days=streak.days)):
             self._add(self._entry(order_streak_key(self.facts.order_id), EntryKind.EARN, streak.points, "streak",
-                                  f"{streak.orders} orders within {streak.days} days = {streak.points} points",
+                                  reason("order.streak", orders=streak.orders, days=streak.days,
+                                         points=streak.points),
                                   program_version_id=self.rules.version_id))
 
     def _entries_of(self, cause_type: str) -> list[OrderEntry]:
@@ -314,12 +318,12 @@ class _OrderPlanner:
         if delta == 0 or (delta > 0 and self.member.blocked):
             return  # a blocked member earns nothing more, as on a new order
         key = order_edit_key(self.facts.order_id, self.facts.updated_at, base)
-        reason = edit_reason(self.label, earned.base_minor, base, self.facts.currency, delta)
+        why = edit_reason(self.label, earned.base_minor, base, self.facts.currency, delta)
         details = {"base_minor": base, "base_kind": earned.base_kind}
         if delta < 0:
-            self._take_back(earn, key, -delta, reason, "order_edit", details=details)
+            self._take_back(earn, key, -delta, why, "order_edit", details=details)
         else:
-            self._add(self._entry(key, EntryKind.EARN, delta, "order_edit", reason, details=details,
+            self._add(self._entry(key, EntryKind.EARN, delta, "order_edit", why, details=details,
                                   vests_at=earn.vests_at, expires_at=earn.expires_at,
                                   program_version_id=earn.program_version_id))
 
@@ -331,25 +335,25 @@ class _OrderPlanner:
             if key in self.keys:
                 continue
             take_back = refund_take_back(refund, earned, already_taken=taken)
-            reason = refund_reason(self.label, take_back.refunded_minor, refund.currency, earned.base_minor,
-                                   self.facts.currency, take_back.points)
-            if self._take_back(earn, key, take_back.points, reason, "refund", cause_id=str(refund.refund_id)):
+            why = refund_reason(self.label, take_back.refunded_minor, refund.currency, earned.base_minor,
+                                self.facts.currency, take_back.points)
+            if self._take_back(earn, key, take_back.points, why, "refund", cause_id=str(refund.refund_id)):
                 taken += take_back.points
 
     def _reversal(self, earn: OrderEntry) -> None:
         remaining = sum(e.points for e in (*self.posted, *self.planned))
         if remaining > 0:
-            reason = reversal_reason(self.label, cancelled=self.facts.cancelled_at is not None, points=remaining)
-            self._take_back(earn, order_reversal_key(self.facts.order_id), remaining, reason, "order")
+            why = reversal_reason(self.label, cancelled=self.facts.cancelled_at is not None, points=remaining)
+            self._take_back(earn, order_reversal_key(self.facts.order_id), remaining, why, "order")
 
-    def _take_back(self, earn: OrderEntry, key: str, points: int, reason: str, cause_type: str,
+    def _take_back(self, earn: OrderEntry, key: str, points: int, why: Reason, cause_type: str,
                    **extra) -> OrderEntry | None:
         """Points still pending come out of the pending balance; vested ones are limited by what
         the member still has unless the owner allows a negative balance."""
         pending = not earn.vested(self.now)
         split = take_back_split(points, spendable=0 if pending else self.spendable, pending=pending,
                                 allow_negative=self.program.clawback.allow_negative_balance)
-        return self._add(self._entry(key, EntryKind.CLAWBACK, -split.taken, cause_type, with_shortfall(reason, split),
+        return self._add(self._entry(key, EntryKind.CLAWBACK, -split.taken, cause_type, with_shortfall(why, split),
                                      shortfall_points=split.shortfall, vests_at=earn.vests_at if pending else None,
                                      reverses_key=earn.key, **extra))
 
@@ -366,7 +370,7 @@ def plan_history_order(facts: OrderFacts, member_id: int, rules: ProgramInForce)
     history_reason), so a later refund or cancellation takes nothing back."""
     entry = OrderEntry(key=order_earn_key(facts.order_id), kind=EntryKind.IMPORT, points=0, cause_type="order",
                        cause_id=str(facts.order_id), order_id=facts.order_id,
-                       reason=history_reason(order_label(facts.name, facts.order_id), facts.processed_at),
-                       program_version_id=rules.version_id)
+                       program_version_id=rules.version_id,
+                       **reason_fields(history_reason(order_label(facts.name, facts.order_id), facts.processed_at)))
     refunded = refunded_merchandise(facts.refunds, order_bases=facts.bases, taxes_included=facts.taxes_included)
     return OrderPlan((entry,), refunded, order_id=facts.order_id)

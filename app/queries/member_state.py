@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.loyalty.ledger import Balance, action_key
 from app.loyalty.tiers import progress_to_next, qualifying_tier
+from app.loyalty.wording import DEFAULT_LOCALE, entry_reason
 from app.models import LedgerEntry, Member, Redemption, Reward, Shop
 from app.services.ledger import balance_of, entries_of, explained_ledger
 from app.services.members import find_member
@@ -20,9 +21,9 @@ SOCIAL_ACTIONS = ("social_follow", "social_share")
 
 
 def member_state(session: Session, shop: Shop, customer_id: int, *, now: datetime,
-                 recent: int = 10) -> dict[str, Any]:
-    """Balance, pending, lifetime, tier and progress, recent activity with the reasons.
-    A customer Tessera has not seen yet is a member with nothing yet, not an error."""
+                 recent: int = 10, locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
+    """Balance, pending, lifetime, tier and progress, recent activity with the reasons (in the
+    shopper's `locale`). A customer Tessera has not seen yet is a member with nothing yet."""
     _, program = current_program(session, shop)
     member = find_member(session, shop, customer_id)
     if member is None:
@@ -44,7 +45,8 @@ def member_state(session: Session, shop: Shop, customer_id: int, *, now: datetim
         "rewards": _rewards_for(session, shop, member, balance.balance),
         "codes": _active_codes(session, shop, member),
         "claimed_social": _claimed_social(session, shop, member),
-        "recent_activity": [_activity(e) for e in entries_of(session, member, limit=recent, newest_first=True)],
+        "recent_activity": [_activity(e, locale)
+                            for e in entries_of(session, member, limit=recent, newest_first=True)],
     }
 
 
@@ -97,8 +99,9 @@ def _empty_state(program, customer_id: int) -> dict[str, Any]:
             "claimed_social": [], "recent_activity": []}
 
 
-def _activity(entry) -> dict[str, Any]:
-    return {"at": entry.created_at.isoformat(), "kind": entry.kind, "points": entry.points, "reason": entry.reason,
+def _activity(entry, locale: str) -> dict[str, Any]:
+    reason = entry_reason(entry.reason_code, entry.reason_params, entry.reason, locale, points=entry.points)
+    return {"at": entry.created_at.isoformat(), "kind": entry.kind, "points": entry.points, "reason": reason,
             "pending_until": entry.vests_at.isoformat() if entry.vests_at else None}
 
 

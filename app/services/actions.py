@@ -11,6 +11,7 @@ from app.loyalty.errors import ActionNotAllowed, MemberBlocked
 from app.loyalty.expiry import lot_expiry
 from app.loyalty.ledger import EntryKind, action_key
 from app.loyalty.program import Program
+from app.loyalty.wording import reason_fields
 from app.models import LedgerEntry, Member, Shop
 from app.services.ledger import NewEntry, lock_member, post_entry
 from app.services.program import current_program
@@ -38,7 +39,7 @@ def post_action_points(session: Session, shop: Shop, member: Member, action: str
     points = action_rule(rules, action).points
     entry = post_entry(session, member, NewEntry(
         key=key, kind=EntryKind.EARN, points=points, cause_type="action", cause_id=action,
-        reason=action_reason(action, points, detail), program_version_id=version, order_id=order_id,
+        **reason_fields(action_reason(action, points, detail)), program_version_id=version, order_id=order_id,
         expires_at=lot_expiry(rules.expiry, now)), now=now)
     if entry is None:
         raise ActionNotAllowed("Already claimed: these points were given before.")

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.loyalty.errors import InsufficientPoints, InvalidInput
 from app.loyalty.ledger import EntryKind, adjustment_key
+from app.loyalty.wording import reason as reason_of
+from app.loyalty.wording import reason_fields
 from app.models import LedgerEntry, Member, Shop
 from app.services.ledger import NewEntry, balance_of, entry_by_key, lock_member, post_entry
 from app.services.program import current_program
@@ -45,7 +47,8 @@ def adjust_points(session: Session, shop: Shop, member: Member, points, reason, 
             raise InsufficientPoints(f"Only {available} points are available; cannot remove {-points}.")
     entry = post_entry(session, member, NewEntry(
         key=key, kind=EntryKind.ADJUST, points=points, cause_type="staff", cause_id=staff_user_id,
-        staff_user_id=staff_user_id, reason=f"Adjusted by staff: {reason}"), now=now)
+        staff_user_id=staff_user_id, **reason_fields(reason_of("staff.adjustment", note=reason))),
+        now=now)
     if points > 0:
         version, program = current_program(session, shop)
         refresh_member_tier(session, shop, member, program, version_id=version.id, now=now)

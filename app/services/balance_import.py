@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.errors import InvalidInput
 from app.loyalty.expiry import lot_expiry
 from app.loyalty.ledger import EntryKind, starting_balance_key
+from app.loyalty.wording import reason, reason_fields
 from app.models import ImportJob, LedgerEntry, Member, Shop
 from app.parsing import is_stored_id
 from app.services.ledger import NewEntry, lock_member, post_entry
@@ -148,7 +149,8 @@ def _import_balance(session: Session, shop: Shop, row: BalanceRow, result: Balan
     entry = post_entry(session, member, NewEntry(
         key=starting_balance_key(member.id), kind=EntryKind.IMPORT, points=row.points, cause_type="import",
         cause_id="csv", staff_user_id=staff_user_id, program_version_id=version_id,
-        reason="Starting balance imported" + (f": {row.note}" if row.note else ""),
+        **reason_fields(reason("import.starting_balance_note", note=row.note) if row.note
+                        else reason("import.starting_balance")),
         expires_at=lot_expiry(program.expiry, now)), now=now)
     if entry is None:
         result.already_imported += 1

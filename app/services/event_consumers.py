@@ -11,6 +11,8 @@ from typing import Any
 
 from app.services.klaviyo import queue_klaviyo_syncs
 from app.services.outbound_webhooks import queue_webhook_deliveries
+from app.services.customer_metafields import mark_members_for_metafields
+from app.services.flow import queue_flow_triggers
 
 Consumer = Callable[..., Any]
 
@@ -18,4 +20,6 @@ Consumer = Callable[..., Any]
 CONSUMERS: Sequence[Consumer] = (
     queue_webhook_deliveries,
     queue_klaviyo_syncs,
+    mark_members_for_metafields,
+    queue_flow_triggers,
 )

@@ -61,7 +61,8 @@ def _expire_after_earning(session: Session, shop: Shop, version_id: int, months:
     totals = _per_member_totals(shop.id, now, now)
     amount = _least(totals.c.lots_due - totals.c.debits, totals.c.balance)
     reason = f" points expired (earned more than {months} months ago and not used)"
-    return _insert_expiries(session, shop, version_id, totals, amount, amount > 0, reason, now)
+    return _insert_expiries(session, shop, version_id, totals, amount, amount > 0,
+                            (reason, "expiry.after_earning", {"months": months}), now)
 
 
 def _expire_inactive(session: Session, shop: Shop, version_id: int, months: int, now: datetime) -> tuple[int, int]:
@@ -69,18 +70,23 @@ def _expire_inactive(session: Session, shop: Shop, version_id: int, months: int,
     cutoff = add_months(now, -months)
     reason = f" points expired after {months} months without earning or spending"
     return _insert_expiries(session, shop, version_id, totals, totals.c.balance,
-                            and_(totals.c.balance > 0, totals.c.last_activity < cutoff), reason, now)
+                            and_(totals.c.balance > 0, totals.c.last_activity < cutoff),
+                            (reason, "expiry.inactivity", {"months": months}), now)
 
 
-def _insert_expiries(session, shop, version_id, totals, amount, condition, reason, now) -> tuple[int, int]:
+def _insert_expiries(session, shop, version_id, totals, amount, condition, wording, now) -> tuple[int, int]:
+    """`wording`: the English tail after the amount, and the reason code and parameters (the
+    points of the reason are the entry's own, see app.loyalty.wording.render_reason)."""
+    reason, reason_code, reason_params = wording
     stamp = now.strftime("%Y%m%dT%H%M%S")
     rows = select(
         literal(shop.id), totals.c.member_id, literal("expire:") + cast(totals.c.member_id, String) + f":{stamp}",
         literal(str(EntryKind.EXPIRE)), -cast(amount, Integer), literal("expiry"), literal(version_id),
         cast(amount, String) + reason, literal(0), literal(now, LedgerEntry.created_at.type),
+        literal(reason_code), literal(reason_params, LedgerEntry.reason_params.type),
     ).where(condition)
     columns = ["shop_id", "member_id", "entry_key", "kind", "points", "cause_type", "program_version_id", "reason",
-               "shortfall_points", "created_at"]
+               "shortfall_points", "created_at", "reason_code", "reason_params"]
     statement = _insert(session)(LedgerEntry).from_select(columns, rows).on_conflict_do_nothing(
         index_elements=["shop_id", "entry_key"]).returning(LedgerEntry.id, LedgerEntry.member_id, LedgerEntry.points)
     written = session.execute(statement).all()

@@ -32,6 +32,8 @@ class NewEntry:
     vests_at: datetime | None = None
     expires_at: datetime | None = None
     details: dict[str, Any] | None = None
+    reason_code: str | None = None  # with reason_params: the reason in any locale (app.loyalty.wording)
+    reason_params: dict[str, Any] | None = None
 
 
 _INSERT = insert_ignoring_conflicts(LedgerEntry.__table__, ("shop_id", "entry_key"))
@@ -47,7 +49,8 @@ def post_entry(session: Session, member: Member, entry: NewEntry, *, now: dateti
                   program_version_id=entry.program_version_id, order_id=entry.order_id,
                   reverses_entry_id=entry.reverses_entry_id, staff_user_id=entry.staff_user_id,
                   shortfall_points=entry.shortfall_points, vests_at=entry.vests_at, expires_at=entry.expires_at,
-                  details=entry.details, created_at=now)
+                  details=entry.details, created_at=now, reason_code=entry.reason_code,
+                  reason_params=entry.reason_params)
     entry_id = session.execute(_INSERT, values).scalar()
     if entry_id is None:
         return None
@@ -124,7 +127,8 @@ def entry_row(shop_id: int, member_id: int, e: OrderEntry, now: datetime) -> dic
             "cause_type": e.cause_type, "cause_id": e.cause_id, "reason": e.reason,
             "program_version_id": e.program_version_id, "order_id": e.order_id, "reverses_entry_id": None,
             "staff_user_id": None, "shortfall_points": e.shortfall_points, "vests_at": e.vests_at,
-            "expires_at": e.expires_at, "details": e.details, "created_at": now, "reverses_key": e.reverses_key}
+            "expires_at": e.expires_at, "details": e.details, "created_at": now, "reverses_key": e.reverses_key,
+            "reason_code": e.reason_code, "reason_params": e.reason_params}
 
 
 def insert_entries(session: Session, rows: list[dict], *, raise_events: bool = True) -> dict[str, int]:

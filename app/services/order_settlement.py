@@ -177,7 +177,8 @@ def posted_entry(entry: LedgerEntry) -> OrderEntry:
                       cause_type=entry.cause_type, cause_id=entry.cause_id or "", order_id=entry.order_id,
                       reason=entry.reason, program_version_id=entry.program_version_id, details=entry.details,
                       vests_at=entry.vests_at, expires_at=entry.expires_at, shortfall_points=entry.shortfall_points,
-                      created_at=entry.created_at)
+                      created_at=entry.created_at, reason_code=entry.reason_code,
+                      reason_params=entry.reason_params)
 
 
 def first_order_key(program: Program, member_id: int, now: datetime) -> str | None:

@@ -157,7 +157,7 @@ def _scrub_ledger_reasons(session: Session, shop: Shop, subject: Subject) -> Non
         scrubbed = subject.scrub(row.reason)
         if scrubbed != row.reason:
             session.execute(update(LedgerEntry).where(LedgerEntry.shop_id == shop.id, LedgerEntry.id == row.id)
-                            .values(reason=scrubbed))
+                            .values(reason=scrubbed, reason_code=None, reason_params=None))
 
 
 def _erase_data_request_exports(session: Session, shop: Shop, subject: Subject, now) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.errors import InvalidInput, NotFound, RedemptionFailed
 from app.loyalty.ledger import EntryKind, redemption_debit_key, redemption_late_use_key, redemption_return_key
 from app.loyalty.rewards import RedemptionTerms, check_redeemable, new_code, terms_for
+from app.loyalty.wording import Reason, reason, reason_fields
 from app.models import LedgerEntry, Member, Order, Redemption, Reward, Shop
 from app.services import event_outbox
 from app.services.ledger import NewEntry, balance_of, entry_by_key, lock_member, post_entry
@@ -118,10 +119,11 @@ def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, 
                      redeemed_before=_times_redeemed(session, member, reward))
     redemption = _open_redemption(session, shop, member, key=key, terms=terms, purpose="reward", reward=reward,
                                   prefix=reward.code_prefix, now=now)
-    what = f"code {redemption.code}" if redemption.code else f"{terms.currency} {terms.value} store credit"
+    why = (reason("redemption.code", reward=reward.name, code=redemption.code) if redemption.code else
+           reason("redemption.store_credit", reward=reward.name, currency=terms.currency, value=str(terms.value)))
     post_entry(session, member, NewEntry(
         key=redemption_debit_key(redemption.id), kind=EntryKind.REDEEM, points=-terms.points,
-        cause_type="redemption", cause_id=str(redemption.id), reason=f"Redeemed {reward.name} ({what})"), now=now)
+        cause_type="redemption", cause_id=str(redemption.id), **reason_fields(why)), now=now)
     member.last_activity_at = now
     session.commit()
     return redemption
@@ -389,19 +391,18 @@ def give_back(session: Session, redemption: Redemption, *, why: str, reason: str
         debit = entry_by_key(session, redemption.shop_id, redemption_debit_key(redemption.id))
         post_entry(session, member, NewEntry(
             key=redemption_return_key(redemption.id, why), kind=EntryKind.REVERSAL, points=redemption.points_spent,
-            cause_type="redemption", cause_id=str(redemption.id), reason=_return_reason(redemption, why),
+            cause_type="redemption", cause_id=str(redemption.id), **reason_fields(_return_reason(redemption, why)),
             reverses_entry_id=debit.id if debit else None), now=now)
     session.commit()
     _reload(session, redemption)
     return True
 
 
-def _return_reason(redemption: Redemption, why: str) -> str:
-    code = f"code {redemption.code}" if redemption.code else "store credit"
-    return {"failed": f"Points back: {code} could not be created",
-            "expired": f"Points back: {code} expired unused",
-            "reward_deleted": f"Points back: the reward was withdrawn and {code} deactivated"}.get(
-        why, f"Points back for {code}")
+def _return_reason(redemption: Redemption, why: str) -> Reason:
+    what = reason("redemption.what_code", code=redemption.code) if redemption.code else \
+        reason("redemption.what_store_credit")
+    known = why if why in ("failed", "expired", "reward_deleted") else "other"
+    return reason(f"redemption.returned_{known}", what=what)
 
 
 def issue_free_code(t: "Tessera", shop_id: int, member_id: int | None, *, key: str, terms: RedemptionTerms,
@@ -512,7 +513,7 @@ def _charge_again_if_returned(session: Session, redemption: Redemption, order: O
     post_entry(session, member, NewEntry(
         key=redemption_late_use_key(redemption.id), kind=EntryKind.REDEEM, points=-redemption.points_spent,
         cause_type="redemption", cause_id=str(redemption.id),
-        reason=f"Code {redemption.code} was used on order {order.name or order.order_id} after its points came back"),
+        **reason_fields(reason("redemption.late_use", code=redemption.code, order=order.name or order.order_id))),
         now=now)
 
 
@@ -529,9 +530,9 @@ def _return_points_for_void_order(session: Session, shop: Shop, order: Order, re
     if member is None:
         return
     lock_member(session, member)
-    why = "cancelled" if order.cancelled_at is not None else "refunded in full"
+    why = reason("redemption.order_cancelled" if order.cancelled_at is not None else "redemption.order_refunded",
+                 order=order.name or order.order_id, points=redemption.points_spent, code=redemption.code)
     post_entry(session, member, NewEntry(
         key=redemption_return_key(redemption.id, "order_void"), kind=EntryKind.REVERSAL,
         points=redemption.points_spent, cause_type="redemption", cause_id=str(redemption.id),
-        reason=f"Order {order.name or order.order_id} {why}: the {redemption.points_spent} points spent on "
-               f"code {redemption.code} come back"), now=now)
+        **reason_fields(why)), now=now)

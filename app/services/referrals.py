@@ -15,6 +15,7 @@ from app.loyalty.ledger import (EntryKind, guest_referral_welcome_key, referral_
 from app.loyalty.money import format_money, to_minor
 from app.loyalty.program import Program
 from app.loyalty.referrals import Party, block_reason, referral_reversal_reason, referral_reward_reason
+from app.loyalty.wording import reason_fields
 from app.models import GuestReferral, Member, Order, Redemption, Referral, Shop
 from app.services.ledger import NewEntry, lock_member, post_entry
 
@@ -113,7 +114,7 @@ def reward_referrer_for_order(session: Session, shop: Shop, referee: Member, ord
     post_entry(session, referrer, NewEntry(
         key=referral_reward_key(referral.id), kind=EntryKind.EARN, points=settings.referrer_points,
         cause_type="referral", cause_id=str(referral.id), program_version_id=version_id,
-        reason=referral_reward_reason(referral.id, settings.referrer_points)), now=now)
+        **reason_fields(referral_reward_reason(referral.id, settings.referrer_points))), now=now)
     referral.status, referral.completed_at = "completed", now
     from app.services.tiers import refresh_member_tier
     refresh_member_tier(session, shop, referrer, program, version_id=version_id, now=now)
@@ -240,6 +241,6 @@ def reverse_referral_for_void_order(session: Session, shop: Shop, order: Order, 
     split = limit_to_balance(reward.points, balance_of(session, referrer, now).balance, allow_negative=False)
     post_entry(session, referrer, NewEntry(
         key=referral_reversal_key(referral.id), kind=EntryKind.CLAWBACK, points=-split.taken, cause_type="referral",
-        cause_id=str(referral.id), reason=referral_reversal_reason(referral.id, split.taken, split.shortfall),
+        cause_id=str(referral.id), **reason_fields(referral_reversal_reason(referral.id, split.taken, split.shortfall)),
         reverses_entry_id=reward.id, shortfall_points=split.shortfall), now=now)
     referral.status = "reversed"

@@ -150,11 +150,13 @@ def _insert_entry_bonuses(session: Session, shop: Shop, settings: TierSettings, 
         cast(_by_rank(target, [t.entry_points for t in levels], else_=0), Integer), literal("tier"),
         _by_rank(target, [literal(t.key, String) for t in levels]),
         _by_rank(target, [literal(f"Welcome to {t.name} = {t.entry_points} points", String) for t in levels]),
-        literal(version_id), literal(0), literal(now, LedgerEntry.created_at.type),
+        literal(version_id), literal(0), literal(now, LedgerEntry.created_at.type), literal("tier.welcome"),
+        _by_rank(target, [literal({"tier": t.name, "points": t.entry_points}, LedgerEntry.reason_params.type)
+                          for t in levels]),
     ).select_from(targets).join(Member, Member.id == targets.c.member_id).where(
         target > _current_rank(settings), target.in_(paying))
     columns = ["shop_id", "member_id", "entry_key", "kind", "points", "cause_type", "cause_id", "reason",
-               "program_version_id", "shortfall_points", "created_at"]
+               "program_version_id", "shortfall_points", "created_at", "reason_code", "reason_params"]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(LedgerEntry).from_select(columns, rows).on_conflict_do_nothing(
         index_elements=["shop_id", "entry_key"]).returning(LedgerEntry.id, LedgerEntry.member_id, LedgerEntry.points,

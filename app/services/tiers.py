@@ -11,6 +11,7 @@ from app.loyalty.ledger import EARNING_KINDS, EntryKind, tier_entry_key
 from app.loyalty.money import to_decimal
 from app.loyalty.program import Program
 from app.loyalty.tiers import decide_tier, period_start
+from app.loyalty.wording import reason, reason_fields
 from app.models import LedgerEntry, Member, Order, Shop
 from app.services import event_outbox
 from app.services.ledger import NewEntry, post_entry
@@ -58,6 +59,7 @@ def refresh_member_tier(session: Session, shop: Shop, member: Member, program: P
     if tier.entry_points:
         post_entry(session, member, NewEntry(
             key=tier_entry_key(member.id, tier.key), kind=EntryKind.EARN, points=tier.entry_points,
-            cause_type="tier", cause_id=tier.key, reason=f"Welcome to {tier.name} = {tier.entry_points} points",
+            cause_type="tier", cause_id=tier.key, **reason_fields(reason("tier.welcome", tier=tier.name,
+                                                                           points=tier.entry_points)),
             program_version_id=version_id), now=now)
     return tier.key

@@ -519,3 +519,29 @@ mutation CancelAppSubscription($id: ID!) {
 """ % _APP_SUBSCRIPTION_FIELDS, root_field="appSubscriptionCancel")
 
 ALL_DOCUMENTS += [CREATE_APP_SUBSCRIPTION, APP_SUBSCRIPTION, CANCEL_APP_SUBSCRIPTION]
+# ---- customer metafields and Shopify Flow (services.customer_metafields, services.flow) ------
+
+CREATE_METAFIELD_DEFINITION = Document("CreateLoyaltyMetafieldDefinition", """
+mutation CreateLoyaltyMetafieldDefinition($definition: MetafieldDefinitionInput!) {
+  metafieldDefinitionCreate(definition: $definition) {
+    createdDefinition { id namespace key type { name } }
+    userErrors { field message code }
+  }
+}
+""", root_field="metafieldDefinitionCreate")
+SET_METAFIELDS = Document("SetLoyaltyMetafields", """
+mutation SetLoyaltyMetafields($metafields: [MetafieldsSetInput!]!) {
+  metafieldsSet(metafields: $metafields) {
+    metafields { key namespace value updatedAt }
+    userErrors { field message code elementIndex }
+  }
+}
+""", root_field="metafieldsSet")
+RECEIVE_FLOW_TRIGGER = Document("SendFlowTrigger", """
+mutation SendFlowTrigger($handle: String!, $payload: JSON!) {
+  flowTriggerReceive(handle: $handle, payload: $payload) {
+    userErrors { field message }
+  }
+}
+""", root_field="flowTriggerReceive")
+ALL_DOCUMENTS += [CREATE_METAFIELD_DEFINITION, SET_METAFIELDS, RECEIVE_FLOW_TRIGGER]

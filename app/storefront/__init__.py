@@ -10,6 +10,5 @@ __all__ = ["bp", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from app.storefront import routes  # noqa: F401 - registers the routes on bp
-    from app.storefront import games  # noqa: F401 - the games and giving routes (issue 18)
+    from app.storefront import games, language, routes  # noqa: F401 - registers the routes and hooks on bp
     app.register_blueprint(bp)

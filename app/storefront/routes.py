@@ -6,6 +6,7 @@ from datetime import date
 from flask import request
 
 from app.errors import ApiError
+from app.loyalty.wording import entry_reason
 from app.parsing import optional_text, optional_whole_number, text
 from app.queries.games_state import GUEST_STATE, member_games_state
 from app.queries.member_state import member_state
@@ -18,6 +19,7 @@ from app.services.members import get_or_create_member, set_birthday
 from app.services.redemptions import redeem_reward
 from app.services.referrals import welcome_referee
 from app.services.signup import welcome_signed_in_customer
+from app.storefront.language import in_shopper_language, shopper_locale
 from app.storefront.proxy import bp, limit_referral_landings, load_shop, private_json, verified_proxy_request
 
 
@@ -40,7 +42,8 @@ def member():
     t = tessera()
     welcome_signed_in_customer(t, proxy.shop_id, proxy.customer_id)
     with t.db.scope(read_only=True) as session:
-        state = member_state(session, load_shop(session, proxy), proxy.customer_id, now=t.clock())
+        state = member_state(session, load_shop(session, proxy), proxy.customer_id, now=t.clock(),
+                             locale=shopper_locale())
         state.update(member_games_state(session, load_shop(session, proxy), proxy.customer_id, now=t.clock()))
     return private_json({"guest": False, **state})
 
@@ -66,6 +69,7 @@ def redeem():
     result = redeem_reward(tessera(), proxy.shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
                            points=optional_whole_number(body.get("points"), "points", minimum=1))
     answer = redemption_json(result.redemption, result.balance)
+    answer["message"] = in_shopper_language(answer.get("message"))
     if result.redemption.status == "pending":
         # Shopify is slow: the worker finishes it; the widget polls GET /proxy/redemptions/<id>.
         return private_json({"status": "pending", "redemption_id": result.redemption.id}, 202)
@@ -80,6 +84,7 @@ def redemption(redemption_id: str):
     t = tessera()
     with t.db.scope(read_only=True) as session:
         answer = member_redemption(session, load_shop(session, proxy), customer_id, redemption_id, now=t.clock())
+    answer["message"] = in_shopper_language(answer.get("message"))
     return private_json(answer)
 
 
@@ -116,11 +121,12 @@ def claim():
         member = get_or_create_member(session, shop, customer_id, now=t.clock())
         if action == "birthday":
             set_birthday(session, shop, member, _birthday(body.get("birthday")), now=t.clock())
-            points, message = 0, "Birthday saved: your birthday points arrive on the day."
+            points, message = 0, in_shopper_language("Birthday saved: your birthday points arrive on the day.")
         elif action in ("social_follow", "social_share"):
             network = optional_text(body.get("network"), "network", max_length=64)
             entry = claim_action(session, shop, member, action, now=t.clock(), ref=network, detail=network)
-            points, message = entry.points, entry.reason
+            points, message = entry.points, entry_reason(entry.reason_code, entry.reason_params, entry.reason,
+                                                         shopper_locale(), points=entry.points)
         else:
             raise ApiError(422, "invalid", "Unknown action.", {"action": "social_follow, social_share or birthday"})
         return private_json({"points": points, "message": message,

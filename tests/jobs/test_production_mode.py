@@ -25,7 +25,8 @@ def test_deliveries_ring_one_wake_up_not_one_job_each_and_the_sweep_rings_again_
 
 
 def test_scheduler_enqueues_the_inbox_sweep_and_the_event_dispatch_for_the_workers(rq_t):
-    frequent = ["sweep_inbox", "dispatch_member_events", "deliver_outbound_webhooks", "sync_klaviyo"]
+    frequent = ["sweep_inbox", "dispatch_member_events", "deliver_outbound_webhooks", "sync_klaviyo",
+                "write_customer_metafields", "send_flow_triggers"]
     assert Scheduler(rq_t.queue).tick(rq_t.clock()) == frequent
     assert [job.args for job in rq_t.queue.rq.jobs] == [(task,) for task in frequent]
 

@@ -26,7 +26,7 @@ def test_default_program_earns_one_point_per_unit_on_merchandise_after_discounts
     # 2 hoodies x 60.00 - 10.00 code = 110.00; the 25.00 gift card, shipping and tax never earn
     result = earn(Program())
     assert result.points == 110
-    assert result.reason == "1 point per $1 on $110.00 subtotal = 110 points"
+    assert result.reason.text == "1 point per $1 on $110.00 subtotal = 110 points"
 
 
 @pytest.mark.parametrize("base, points", [("subtotal", 110), ("subtotal_with_shipping", 118),
@@ -66,7 +66,7 @@ def test_campaign_multiplier_and_bonus_and_tier_multiply_with_an_explained_reaso
                              "tiers": {"enabled": True}})
     result = earn(program, tier=program.tier("gold"))
     assert result.points == 110 * 2 * 3 // 2 + 50
-    assert result.reason == ("1 point per $1 on $110.00 subtotal, Black Friday x2, Black Friday +50 points, "
+    assert result.reason.text == ("1 point per $1 on $110.00 subtotal, Black Friday x2, Black Friday +50 points, "
                              "Gold x1.5 = 380 points")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 import requests
 import responses
@@ -21,6 +22,7 @@ URL = f"https://{SHOP}/admin/api/{API_VERSION}/graphql.json"
 COST = {"requestedQueryCost": 10, "actualQueryCost": 10,
         "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0}}
 _ids = itertools.count(1476212408601)
+STAND_IN_OPERATIONS = ("CreateLoyaltyMetafieldDefinition", "SetLoyaltyMetafields", "SendFlowTrigger")
 
 
 def schema_problems(body: dict) -> list[str]:
@@ -97,6 +99,8 @@ class AdminStub:
         admin_schema()
         self.variant_prices: dict[int, str] = {}
         self.store_credits: list[dict] = []
+        # What the stand-in operations keep: metafield definitions and values, Flow triggers.
+        self.shop_state: dict = {}
         rsps.add_callback(responses.POST, URL, callback=self._answer, content_type="application/json")
 
     def then(self, *replies) -> "AdminStub":
@@ -119,6 +123,8 @@ class AdminStub:
             return 200, {}, json.dumps({"data": {"codeDiscountNode": self.lookups.get(body["variables"]["code"])}})
         if body["operationName"] in ("RewardVariantPrice", "StoreCreditCredits"):
             return 200, {}, json.dumps(self._read(body))
+        if body["operationName"] in STAND_IN_OPERATIONS and not self.replies:
+            return 200, {}, json.dumps(self._stand_in(body))
         reply = self.replies.pop(0) if self.replies else created
         if isinstance(reply, AppliedThenLost):
             self._apply(body)
@@ -132,6 +138,22 @@ class AdminStub:
         if isinstance(reply, tuple):
             return reply[0], reply[1], json.dumps({"errors": "slow down"})
         return 200, {}, json.dumps(reply(body) if callable(reply) else reply)
+
+    def _stand_in(self, body: dict) -> dict:
+        """Metafields and Flow triggers, answered by the demo store's own rules (as strict as
+        Shopify: types, values, the 25 limit, namespaces, trigger handles and fields)."""
+        from app.devstore import flow, metafields
+        now, variables = self.clock() if self.clock else datetime.now(timezone.utc), body["variables"]
+        if body["operationName"] == "CreateLoyaltyMetafieldDefinition":
+            data = {"metafieldDefinitionCreate": metafields.create_definition(self.shop_state,
+                                                                              variables["definition"], now)}
+        elif body["operationName"] == "SetLoyaltyMetafields":
+            data = {"metafieldsSet": metafields.set_metafields(
+                self.shop_state, variables["metafields"], lambda gid: gid.startswith("gid://shopify/Customer/"), now)}
+        else:
+            data = {"flowTriggerReceive": flow.receive_trigger(self.shop_state, variables["handle"],
+                                                               variables["payload"], now)}
+        return {"data": data, "extensions": {"cost": COST}}
 
     def _apply(self, body: dict) -> dict:
         shipping = body["variables"].get("freeShippingCodeDiscount") or {}

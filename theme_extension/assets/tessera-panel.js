@@ -78,9 +78,11 @@
     date(iso) { return this.dates.format(new Date(iso)); }
     id() { return `${this.uid}-${++this.seq}`; }
 
-    // Errors carry the API's message (written for shoppers); a network failure gets ours.
+    // Errors carry the API's message (written for shoppers, in their locale); a network failure gets ours.
     async api(path, body) {
-      const response = await fetch(this.cfg.proxyPath.replace(/\/+$/, '') + path, {
+      const url = this.cfg.proxyPath.replace(/\/+$/, '') + path + (path.includes('?') ? '&' : '?')
+        + 'locale=' + encodeURIComponent(this.locale);
+      const response = await fetch(url, {
         method: body ? 'POST' : 'GET',
         headers: body ? { 'Content-Type': 'application/json', Accept: 'application/json' } : { Accept: 'application/json' },
         body: body ? JSON.stringify(body) : undefined,
