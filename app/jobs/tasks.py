@@ -1,7 +1,17 @@
+"""The task registry: name -> function(tessera, *args). Tasks are idempotent."""
+from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-# Registers the metafield and Flow tasks (a module of their own, to keep this one short).
-from app.jobs import shopify_tools_tasks  # noqa: E402,F401
+from sqlalchemy import select
+
+from app.jobs import RQQueue, worker_id
+from app.models import Shop
+from app.services import customer_metafields, flow, inbox, member_events, shops
+from app.shopify.admin_access import ShopNeedsReauth
+from app.shopify.graphql import ShopifyError
 
 if TYPE_CHECKING:
     from app.runtime import Tessera
@@ -285,3 +295,35 @@ def sync_klaviyo(t: "Tessera") -> int:
             return 0
     return sync(t.db.session, clock=t.clock, http=t.http, cipher=t.cipher, base_url=t.config["KLAVIYO_API_URL"],
                 sleep=t.sleep)
+
+
+# ---- customer metafields and Shopify Flow ----------------------------------------------------
+
+@task
+def ensure_customer_metafield_definitions(t: "Tessera", shop_id: int | None = None) -> dict[str, list[str]]:
+    """At install (one shop) and in the daily upkeep (every installed shop): the definitions
+    Shopify lacks are created, for instance after the owner deleted one."""
+    with t.db.scope(read_only=True) as session:
+        query = select(Shop.id).where(Shop.uninstalled_at.is_(None), Shop.reauth_required_at.is_(None))
+        shop_ids = [shop_id] if shop_id is not None else session.scalars(query).all()
+    created = {}
+    for one_shop_id in shop_ids:
+        with t.db.scope() as session:
+            shop = session.get(Shop, one_shop_id)
+            try:
+                created[shop.domain] = customer_metafields.ensure_metafield_definitions(t.shopify, session, shop)
+            except (ShopNeedsReauth, ShopifyError) as exc:
+                log.warning("metafield definitions of %s left for tomorrow: %s", shop.domain, exc)
+    return created
+
+
+@task
+def write_customer_metafields(t: "Tessera") -> int:
+    return customer_metafields.write_due_metafields(t.shopify, t.db, now=t.clock())
+
+
+@task
+def send_flow_triggers(t: "Tessera") -> int:
+    with t.db.scope() as session:
+        flow.queue_expiring_points_triggers(session, now=t.clock())
+    return flow.send_due_flow_triggers(t.shopify, t.db, now=t.clock())
