@@ -86,4 +86,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
                                                       env.get("REFERRAL_LANDINGS_PER_SHOP_PER_HOUR"), 500),
         # Proxies of ours between Shopify's app proxy and the app (each appends to X-Forwarded-For).
         "APP_PROXY_TRUSTED_HOPS": _count("APP_PROXY_TRUSTED_HOPS", env.get("APP_PROXY_TRUSTED_HOPS"), 0, minimum=0),
+        # Member emails and owner notifications (app/mail): smtp://user:pass@host:587 (STARTTLS
+        # when offered), smtps://host:465, or smtp+plain://127.0.0.1:2525 (loopback only).
+        # Unset: nothing is sent and the admin's Emails page says so.
+        "MAIL_URL": env.get("MAIL_URL", ""),
+        "MAIL_FROM": env.get("MAIL_FROM", ""),
     }

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from app.loyalty.emails import MailSettings
 from app.loyalty.errors import InvalidInput
 
 NETWORKS = ("instagram", "facebook", "tiktok", "x", "youtube", "pinterest")
@@ -199,6 +200,8 @@ class Program(_Settings):
     expiry: ExpirySettings = ExpirySettings()
     clawback: ClawbackSettings = ClawbackSettings()
     widget: WidgetSettings = WidgetSettings()
+    # Sender name, reply-to and the member emails and owner notices (app/loyalty/emails.py).
+    mail: MailSettings = MailSettings()
 
     @field_validator("campaigns")
     @classmethod
