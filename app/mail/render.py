@@ -85,6 +85,7 @@ def render_member_email(kind: MessageKind, locale: str, facts: dict[str, Any], b
                         settings: MessageSettings, *, unsubscribe_url: str) -> RenderedEmail:
     words = texts(locale)
     brand = localized_branding(branding, locale)
+    facts = _with_localized_gaps(kind, facts, words)
     values = {"program_name": brand.program_name, "points_name": brand.points_name, "shop_name": brand.shop_name,
               "rewards_url": brand.rewards_url,
               **{k: format_fact(v, locale) for k, v in facts.items()}}
@@ -97,11 +98,24 @@ def render_member_email(kind: MessageKind, locale: str, facts: dict[str, Any], b
               if values.get("balance") not in (None, "") else "",
               "cta": words["cta"], "unsubscribe": words["unsubscribe"]}
     context = {"subject": subject, "paragraphs": _paragraphs(body), "body": body, "brand": brand, "locale": locale,
-               "code": values.get("code") if kind == MessageKind.CODE_ISSUED else "",
+               "code": values.get("code") if kind == MessageKind.CODE_ISSUED and facts.get("code") != words["store_credit"]
+               else "",
                "unsubscribe_url": unsubscribe_url, **footer}
     env = _environment()
     return RenderedEmail(subject, env.get_template("mail/member.txt").render(context),
                          env.get_template("mail/member.html").render(context), locale)
+
+
+def _with_localized_gaps(kind: MessageKind, facts: dict[str, Any], words: dict[str, Any]) -> dict[str, Any]:
+    """Store credit has no code, and some codes never expire: say so in the member's language."""
+    if kind != MessageKind.CODE_ISSUED:
+        return facts
+    facts = dict(facts)
+    if facts.pop("store_credit", False):
+        facts["code"] = words["store_credit"]
+    if not facts.get("code_expires_on"):
+        facts["code_expires_on"] = words["no_expiry"]
+    return facts
 
 
 def _paragraphs(body: str) -> list[list[str]]:
