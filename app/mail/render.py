@@ -142,11 +142,12 @@ def compose(rendered: RenderedEmail, *, sender: Address, to: str, reply_to: str 
         message["Reply-To"] = reply_to
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = make_msgid(domain=sender.domain)
-    message["Content-Language"] = rendered.locale
     if unsubscribe_url:
         # RFC 8058: mailbox providers POST "List-Unsubscribe=One-Click" to the URL, no login.
         message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
+    # After the parts exist: turning a message multipart moves its Content-* headers into a part.
+    message["Content-Language"] = rendered.locale
     return message
