@@ -478,6 +478,30 @@ class BulkExportLine(Base):
 
 
 
+class MemberEventRecord(Base):
+    """The outbox of member events (app.loyalty.events), written in the transaction of the change
+    and handed to the consumers by services.member_events.dispatch_member_events."""
+
+    __tablename__ = "member_events"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "event_key", name="uq_member_events_shop_event_key"),
+        # The dispatcher's scan: undispatched events, oldest first.
+        Index("ix_member_events_undispatched", "dispatched_at", "id"),
+        Index("ix_member_events_member", "shop_id", "member_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    event_key: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]]
+    occurred_at: Mapped[datetime]
+    dispatched_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 class MemberEmail(Base):
     """One email to send (a member's message or an owner notice) and what became of it: the
     outbox the mail job works through and the log the owner reads."""

@@ -10,6 +10,7 @@ from app.jobs import Queue
 # web processes in the default mode) cost duplicate work, never duplicate effects.
 PERIODIC: list[tuple[str, float]] = [
     ("sweep_inbox", 5),
+    ("dispatch_member_events", 5),  # hand new member events to emails, webhooks, Flow, metafields
     ("expire_points", 3600),  # expiry, reminders
     ("maintain_tiers", 3600),  # downgrades at the end of a period, birthdays
     ("reconcile_all_shops", 86400),  # repair missed webhooks from the last two days

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.jobs import RQQueue, worker_id
 from app.models import Shop
-from app.services import inbox, shops
+from app.services import inbox, member_events, shops
 
 if TYPE_CHECKING:
     from app.runtime import Tessera
@@ -242,6 +242,17 @@ def run_import(t: "Tessera", shop_id: int, job_id: int) -> None:
     from app.services.imports import run_import as run
     if run(t, shop_id, job_id):
         t.queue.enqueue("run_import", shop_id, job_id)
+
+
+@task
+def dispatch_member_events(t: "Tessera") -> int:
+    """Every committed member event to its consumers, a batch at a time, until none is left."""
+    dispatched = 0
+    while True:
+        count = member_events.dispatch_member_events(t.db.session, now=t.clock())
+        dispatched += count
+        if count < member_events.DISPATCH_BATCH:
+            return dispatched
 
 
 @task

@@ -21,6 +21,9 @@ The vocabulary
 - Clawback: refunded or cancelled orders take back what they earned, in proportion to the money
   returned (clawback.py, settlement.py).
 - Program: the shop's settings for all of the above, stored as immutable versions (program.py).
+- Member event: what the store's other tools hear about a member (points earned/spent/expired/
+  adjusted, reward redeemed, tier changed, referral completed, enrolled; events.py), recorded in
+  the transaction of the change and handed to emails, webhooks, Flow, Klaviyo and metafields after.
 
 The invariants
 - The ledger is append-only. A mistake is undone by a reversing entry that points at the entry

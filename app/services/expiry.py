@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.expiry import add_months
 from app.loyalty.ledger import EntryKind
 from app.models import LedgerEntry, MemberNotification, Shop
+from app.services import event_outbox
 from app.services.program import current_program
 
 
@@ -81,9 +82,12 @@ def _insert_expiries(session, shop, version_id, totals, amount, condition, reaso
     columns = ["shop_id", "member_id", "entry_key", "kind", "points", "cause_type", "program_version_id", "reason",
                "shortfall_points", "created_at"]
     statement = _insert(session)(LedgerEntry).from_select(columns, rows).on_conflict_do_nothing(
-        index_elements=["shop_id", "entry_key"]).returning(LedgerEntry.points)
-    points = [p for (p,) in session.execute(statement)]
-    return len(points), -sum(points)
+        index_elements=["shop_id", "entry_key"]).returning(LedgerEntry.id, LedgerEntry.member_id, LedgerEntry.points)
+    written = session.execute(statement).all()
+    event_outbox.record_entry_events(session, shop.id, [
+        {"id": entry_id, "member_id": member_id, "kind": str(EntryKind.EXPIRE), "points": points,
+         "cause_type": "expiry", "created_at": now} for entry_id, member_id, points in written])
+    return len(written), -sum(points for _, _, points in written)
 
 
 def _remind(session: Session, shop: Shop, policy: str, months: int, days: int, now: datetime) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.ledger import EARNING_KINDS, Balance, EntryKind, explain
 from app.loyalty.settlement import OrderEntry
 from app.models import LedgerEntry, Member, Shop
+from app.services import event_outbox
 from app.services.set_sql import among, insert_rows
 from app.upsert import insert_ignoring_conflicts
 
@@ -48,8 +49,11 @@ def post_entry(session: Session, member: Member, entry: NewEntry, *, now: dateti
                   shortfall_points=entry.shortfall_points, vests_at=entry.vests_at, expires_at=entry.expires_at,
                   details=entry.details, created_at=now)
     entry_id = session.execute(_INSERT, values).scalar()
+    if entry_id is None:
+        return None
+    event_outbox.record_entry_events(session, member.shop_id, [{**values, "id": entry_id}])
     # The row as written, without reading it back (callers only read its fields).
-    return LedgerEntry(id=entry_id, **values) if entry_id is not None else None
+    return LedgerEntry(id=entry_id, **values)
 
 
 def entry_by_key(session: Session, shop_id: int, key: str) -> LedgerEntry | None:
@@ -70,6 +74,17 @@ def _balance_columns(at: datetime):
             func.coalesce(func.sum(case((vested, 0), else_=LedgerEntry.points)), 0),
             func.coalesce(func.sum(case((LedgerEntry.kind.in_([str(k) for k in EARNING_KINDS]),
                                          LedgerEntry.points), else_=0)), 0))
+
+
+def balances_of(session: Session, shop_id: int, member_ids: list[int], at: datetime) -> dict[int, Balance]:
+    """member id -> balance at `at`, set-based (members without entries are left out)."""
+    if not member_ids:
+        return {}
+    rows = session.execute(select(LedgerEntry.member_id, *_balance_columns(at)).where(
+        LedgerEntry.shop_id == shop_id, among(session, LedgerEntry.member_id, member_ids)).group_by(
+        LedgerEntry.member_id))
+    return {member_id: Balance(int(balance), int(pending), int(lifetime))
+            for member_id, balance, pending, lifetime in rows}
 
 
 def balance_of(session: Session, member: Member, at: datetime) -> Balance:
@@ -112,21 +127,28 @@ def entry_row(shop_id: int, member_id: int, e: OrderEntry, now: datetime) -> dic
             "expires_at": e.expires_at, "details": e.details, "created_at": now, "reverses_key": e.reverses_key}
 
 
-def insert_entries(session: Session, rows: list[dict]) -> dict[str, int]:
+def insert_entries(session: Session, rows: list[dict], *, raise_events: bool = True) -> dict[str, int]:
     """entry key -> id of the entries inserted (a key already in the ledger is skipped)."""
     table = LedgerEntry.__table__
     columns = [c.name for c in table.columns if not c.primary_key]
-    return dict(insert_rows(session, table, [{c: row[c] for c in columns} for row in rows],
-                            conflict=("shop_id", "entry_key"), returning=("entry_key", "id")))
+    written = dict(insert_rows(session, table, [{c: row[c] for c in columns} for row in rows],
+                               conflict=("shop_id", "entry_key"), returning=("entry_key", "id")))
+    if raise_events and written:
+        shop_id = rows[0]["shop_id"]
+        event_outbox.record_entry_events(session, shop_id, [{**row, "id": written[row["entry_key"]]}
+                                                             for row in rows if row["entry_key"] in written])
+    return written
 
 
 def write_entries(session: Session, first: list[dict], take_backs: list[dict],
-                  known_ids: dict[str, int] | None = None) -> dict[str, int]:
+                  known_ids: dict[str, int] | None = None, *, raise_events: bool = True) -> dict[str, int]:
     """Two INSERTs: the entries, then the take-backs pointing at them. A take-back whose earn
-    entry was not written here nor known (recorded meanwhile by another writer) is left to it."""
-    written = insert_entries(session, first)
+    entry was not written here nor known (recorded meanwhile by another writer) is left to it.
+    `raise_events=False` for history (an import of past orders tells nobody anything new)."""
+    written = insert_entries(session, first, raise_events=raise_events)
     ids = {**(known_ids or {}), **written}
     for entry in take_backs:
         entry["reverses_entry_id"] = ids.get(entry["reverses_key"])
-    written.update(insert_entries(session, [e for e in take_backs if e["reverses_entry_id"] is not None]))
+    written.update(insert_entries(session, [e for e in take_backs if e["reverses_entry_id"] is not None],
+                                  raise_events=raise_events))
     return written

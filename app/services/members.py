@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.orders import parse_time
 from app.loyalty.referrals import address_fingerprint
 from app.models import Member, Shop
+from app.services import event_outbox
 from app.services.actions import try_action_points
 from app.services.inbox import UnprocessableEvent
 
@@ -40,9 +41,12 @@ def get_or_create_member(session: Session, shop: Shop, customer_id: int, *, now:
     member = find_member(session, shop, customer_id)
     while member is None:
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.execute(insert(Member).values(shop_id=shop.id, customer_id=customer_id, referral_code=new_referral_code(),
-                                              created_at=now, updated_at=now).on_conflict_do_nothing())
+        created = session.execute(insert(Member).values(
+            shop_id=shop.id, customer_id=customer_id, referral_code=new_referral_code(), created_at=now,
+            updated_at=now).on_conflict_do_nothing().returning(Member.id)).scalar()
         member = find_member(session, shop, customer_id)  # None only after a referral-code collision
+        if created is not None:
+            event_outbox.record_enrolled(session, member, now=now)
     return member
 
 

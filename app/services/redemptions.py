@@ -31,6 +31,7 @@ from app.loyalty.errors import InvalidInput, NotFound, RedemptionFailed
 from app.loyalty.ledger import EntryKind, redemption_debit_key, redemption_late_use_key, redemption_return_key
 from app.loyalty.rewards import RedemptionTerms, check_redeemable, new_code, terms_for
 from app.models import LedgerEntry, Member, Order, Redemption, Reward, Shop
+from app.services import event_outbox
 from app.services.ledger import NewEntry, balance_of, entry_by_key, lock_member, post_entry
 from app.services.members import get_or_create_member
 from app.services.program import current_program
@@ -322,6 +323,14 @@ def _take_lease(session: Session, redemption: Redemption, now: datetime) -> bool
 def _mark_issued(session: Session, redemption: Redemption, shopify_id: str, now: datetime) -> bool:
     changed = _transition(session, redemption, "pending", status="issued", shopify_discount_id=shopify_id,
                           issued_at=now, lease_until=None, updated_at=now)
+    if changed and redemption.member_id is not None:
+        event_outbox.record_reward_redeemed(
+            session, shop_id=redemption.shop_id, member_id=redemption.member_id, redemption_id=redemption.id,
+            data={"reward_id": redemption.reward_id, "purpose": redemption.purpose, "kind": redemption.kind,
+                  "code": redemption.code, "points_spent": redemption.points_spent,
+                  "value": str(redemption.value) if redemption.value is not None else None,
+                  "currency": redemption.currency,
+                  "expires_at": redemption.expires_at.isoformat() if redemption.expires_at else None}, now=now)
     session.commit()
     _reload(session, redemption)
     return changed

@@ -23,6 +23,7 @@ from app.loyalty.money import exponent
 from app.loyalty.program import TierSettings
 from app.loyalty.tiers import period_start, retained_until
 from app.models import LedgerEntry, Member, Order, Shop
+from app.services import event_outbox
 from app.services.program import current_program
 
 
@@ -118,14 +119,20 @@ def _update_members(session: Session, shop: Shop, settings: TierSettings, target
     new_until = case((or_(target >= current, may_drop), case((target >= 0, renewed), else_=no_date)),
                      else_=Member.tier_retained_until)
     key_changed = new_key.is_distinct_from(Member.tier_key)
+    # RETURNING sees only the new row, so the tiers members leave are read first (for the
+    # tier.changed events); the UPDATE below re-checks each row, and only moved members count.
+    leaving = dict(session.execute(select(Member.id, Member.tier_key).where(
+        Member.id == targets.c.member_id, Member.shop_id == shop.id, key_changed)).tuples().all())
     statement = (update(Member).where(Member.id == targets.c.member_id, Member.shop_id == shop.id,
                                       or_(key_changed, new_until.is_distinct_from(Member.tier_retained_until)))
                  .values(tier_key=new_key, tier_retained_until=new_until,
                          tier_since=case((key_changed, literal(now, Member.tier_since.type)), else_=Member.tier_since))
-                 .returning(Member.tier_since))
-    # RETURNING sees only the new row: tier_since == now marks the members whose tier moved.
-    since_values = session.execute(statement, execution_options={"synchronize_session": False}).scalars().all()
-    return len(since_values), sum(1 for since in since_values if since == now)
+                 .returning(Member.id, Member.tier_key, Member.tier_since))
+    # tier_since == now marks the members whose tier moved.
+    updated = session.execute(statement, execution_options={"synchronize_session": False}).all()
+    moved = [(member_id, leaving.get(member_id), tier_key) for member_id, tier_key, since in updated if since == now]
+    event_outbox.record_tier_changes(session, shop.id, moved, now=now)
+    return len(updated), len(moved)
 
 
 def _insert_entry_bonuses(session: Session, shop: Shop, settings: TierSettings, targets, version_id: int,
@@ -150,5 +157,10 @@ def _insert_entry_bonuses(session: Session, shop: Shop, settings: TierSettings, 
                "program_version_id", "shortfall_points", "created_at"]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(LedgerEntry).from_select(columns, rows).on_conflict_do_nothing(
-        index_elements=["shop_id", "entry_key"]).returning(LedgerEntry.id)
-    return len(session.execute(statement).all())
+        index_elements=["shop_id", "entry_key"]).returning(LedgerEntry.id, LedgerEntry.member_id, LedgerEntry.points,
+                                                           LedgerEntry.cause_id)
+    written = session.execute(statement).all()
+    event_outbox.record_entry_events(session, shop.id, [
+        {"id": entry_id, "member_id": member_id, "kind": str(EntryKind.EARN), "points": points, "cause_type": "tier",
+         "cause_id": cause_id, "created_at": now} for entry_id, member_id, points, cause_id in written])
+    return len(written)

@@ -12,6 +12,7 @@ from app.loyalty.money import to_decimal
 from app.loyalty.program import Program
 from app.loyalty.tiers import decide_tier, period_start
 from app.models import LedgerEntry, Member, Order, Shop
+from app.services import event_outbox
 from app.services.ledger import NewEntry, post_entry
 
 
@@ -49,6 +50,7 @@ def refresh_member_tier(session: Session, shop: Shop, member: Member, program: P
                            metric=tier_metric(session, shop, member, program, now), at=now, after_refund=after_refund)
     if decision.tier_key != member.tier_key:
         member.tier_since = now
+        event_outbox.record_tier_changes(session, shop.id, [(member.id, member.tier_key, decision.tier_key)], now=now)
     member.tier_key, member.tier_retained_until = decision.tier_key, decision.retained_until
     if decision.entered is None:
         return None

@@ -24,10 +24,9 @@ def test_deliveries_ring_one_wake_up_not_one_job_each_and_the_sweep_rings_again_
     assert [job.args for job in rq_t.queue.rq.jobs] == [("process_inbox",)]
 
 
-def test_scheduler_enqueues_the_inbox_sweep_for_the_workers(rq_t):
-    assert Scheduler(rq_t.queue).tick(rq_t.clock()) == ["sweep_inbox"]
-    [job] = rq_t.queue.rq.jobs
-    assert job.args == ("sweep_inbox",)
+def test_scheduler_enqueues_the_inbox_sweep_and_the_event_dispatch_for_the_workers(rq_t):
+    assert Scheduler(rq_t.queue).tick(rq_t.clock()) == ["sweep_inbox", "dispatch_member_events"]
+    assert [job.args for job in rq_t.queue.rq.jobs] == [("sweep_inbox",), ("dispatch_member_events",)]
 
 
 def test_web_processes_start_no_job_thread_when_jobs_go_to_redis(app_settings, monkeypatch):

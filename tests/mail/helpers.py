@@ -1,13 +1,12 @@
 """Members, events and sending as the mail tests need them."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from itertools import count
 
 from sqlalchemy import select
 
 from app.jobs.tasks import send_member_emails
+from app.loyalty.events import EventKind, MemberEvent
 from app.loyalty.ledger import Balance
 from app.models import Member, MemberEmail, Shop
 from app.services.member_emails import queue_emails_for_events
@@ -15,20 +14,6 @@ from app.services.members import get_or_create_member
 from tests.support import CUSTOMER_ID
 
 _ids = count(1)
-
-
-@dataclass(frozen=True)
-class Event:
-    """Shaped like app.loyalty.events.MemberEvent (the member events outbox)."""
-
-    shop_id: int
-    member_id: int
-    kind: str
-    balance: Balance
-    data: dict = field(default_factory=dict)
-    occurred_at: datetime | None = None
-    customer_id: int = CUSTOMER_ID
-    id: int = field(default_factory=lambda: next(_ids))
 
 
 def make_member(t, shop, *, customer_id: int = CUSTOMER_ID, email: str | None = "ana@example.com",
@@ -42,13 +27,14 @@ def make_member(t, shop, *, customer_id: int = CUSTOMER_ID, email: str | None = 
         return member
 
 
-def event(shop, member, kind: str, spendable: int = 0, **data) -> Event:
-    return Event(shop.id, member.id, kind, Balance(spendable, 0, spendable), data)
+def event(shop, member, kind: str, spendable: int = 0, **data) -> MemberEvent:
+    return MemberEvent(id=next(_ids), shop_id=shop.id, member_id=member.id, customer_id=member.customer_id,
+                       kind=EventKind(kind), occurred_at=None, data=data, balance=Balance(spendable, 0, spendable))
 
 
-def dispatch(t, *events: Event) -> None:
-    """What dispatch_member_events does for this consumer: one transaction for the batch."""
-    stamped = [e if e.occurred_at else Event(**{**e.__dict__, "occurred_at": t.clock()}) for e in events]
+def dispatch(t, *events: MemberEvent) -> None:
+    """What dispatch_member_events does with this consumer: one transaction for the batch."""
+    stamped = [MemberEvent(**{**e.__dict__, "occurred_at": e.occurred_at or t.clock()}) for e in events]
     with t.db.scope() as session:
         queue_emails_for_events(session, stamped, now=t.clock())
         session.commit()

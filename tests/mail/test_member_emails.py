@@ -11,7 +11,7 @@ from app.loyalty.emails import MAX_ATTEMPTS
 from app.models import MemberNotification, Redemption, Reward, Shop
 from app.services.member_emails import queue_scheduled_member_emails
 from tests.mail.helpers import dispatch, event, make_member, outbox, reload, send
-from tests.support.ledger import set_program
+from tests.support.ledger import adjust, set_program
 
 pytestmark = pytest.mark.both_backends
 
@@ -235,3 +235,14 @@ def test_without_mail_url_nothing_is_sent_and_the_messages_wait(t, shop, smtp_se
     t.config["MAIL_URL"] = ""
     assert send(t) == 0
     assert [r.status for r in outbox(t, shop)] == ["queued"] and smtp_server.messages == []
+
+
+def test_points_given_by_staff_reach_the_member_as_reward_ready_through_the_events_outbox(t, shop, five_off,
+                                                                                          smtp_server):
+    from app.jobs.tasks import dispatch_member_events
+    member = make_member(t, shop)
+    adjust(t, shop, five_off[1])
+    dispatch_member_events(t)
+    send(t)
+    [message] = smtp_server.messages
+    assert message["Subject"] == "You have enough points for USD 5 off"

@@ -7,7 +7,7 @@ import copy
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from app.loyalty.ledger import EntryKind
@@ -261,3 +261,13 @@ def test_an_order_using_a_tessera_reward_code_goes_through_the_order_service(t, 
     assert (report.imported, report.updated) == (0, 1)
     with t.db.scope(read_only=True) as session:
         assert session.scalar(select(Redemption.status)) == "used"
+
+
+def test_imported_history_raises_no_member_events(t, shop):
+    """Members are not told about orders of past years, nor are the owner's webhooks called."""
+    from app.models import MemberEventRecord
+    facts = [facts_of(order, refunds) for order, refunds in history()]
+    set_program(t, shop, DEFAULT)
+    import_in_batches(t, shop, facts)
+    with t.db.scope(read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(MemberEventRecord)) == 0

@@ -1,15 +1,15 @@
 """Member emails and owner notices: the outbox and log, reward-ready crossings, and per member
 the language of their emails and their one-click unsubscribe.
 
-Revision ID: 0008_member_emails
-Revises: 0007_privacy
+Revision ID: 0009_member_emails
+Revises: 0008_member_events
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0008_member_emails"
-down_revision = "0007_privacy"
+revision = "0009_member_emails"
+down_revision = "0008_member_events"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,19 @@
+"""Who hears member events: one callable per consumer, `(session, events, *, now) -> None`.
+
+A consumer writes only its own durable work rows in the given session (no commit, no network
+call) and is idempotent per event id, because a batch that fails is handed over again. The slow
+part (SMTP, HTTP) belongs to the consumer's own background job reading those rows.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from app.services.member_emails import queue_emails_for_events
+
+Consumer = Callable[..., Any]
+
+# Append one line per consumer (emails, outbound webhooks, Flow, Klaviyo, customer metafields).
+CONSUMERS: Sequence[Consumer] = (
+    queue_emails_for_events,  # member emails (app/services/member_emails.py)
+)
