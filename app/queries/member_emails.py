@@ -119,6 +119,7 @@ def status_counts(session: Session, shop: Shop) -> dict[str, int]:
 def email_json(row: MemberEmail, member: Member | None) -> dict[str, Any]:
     return {"id": row.id, "kind": row.kind, "status": row.status, "error": row.error, "attempts": row.attempts,
             "member_id": row.member_id, "member": member.display_name if member else None,
+            "customer_id": member.customer_id if member else None,
             "recipient": row.recipient, "subject": row.subject, "locale": row.locale,
             "message_id": row.message_id, "created_at": row.created_at.isoformat(),
             "sent_at": row.sent_at.isoformat() if row.sent_at else None,

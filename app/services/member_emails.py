@@ -244,3 +244,33 @@ def unsubscribe_member(session: Session, shop_id: int, member_id: int, *, now: d
 
 def email_language(member: Member) -> str:
     return member_locale(member.locale)
+
+
+# ---- the owner's settings -----------------------------------------------------------------------
+
+def save_message_settings(session: Session, shop: Shop, kind: MessageKind, *, locale: str, enabled: bool,
+                          subject: str, body: str, default_subject: str, default_body: str, staff_user_id: str,
+                          now: datetime):
+    """One message's switch and its wording in one language, as a new program version. Text
+    left as Tessera's default is not stored, so later improvements to the default reach it."""
+    from app.services.program import update_program
+    _, program = current_program(session, shop)
+    settings = program.as_settings()
+    message = settings["mail"]["messages"][str(kind)]
+    message["enabled"] = enabled
+    for field_name, text, default in (("subject", subject, default_subject), ("body", body, default_body)):
+        text = (text or "").replace("\r\n", "\n").strip()
+        if text and text != default.strip():
+            message[field_name][locale] = text
+        else:
+            message[field_name].pop(locale, None)
+    return update_program(session, shop, settings, staff_user_id=staff_user_id, now=now)
+
+
+def save_mail_preferences(session: Session, shop: Shop, changes: dict, *, staff_user_id: str, now: datetime):
+    """Daily cap, tier warning days and the owner's notices, as a new program version."""
+    from app.merge import deep_merge
+    from app.services.program import update_program
+    _, program = current_program(session, shop)
+    settings = deep_merge(program.as_settings(), {"mail": changes})
+    return update_program(session, shop, settings, staff_user_id=staff_user_id, now=now)
