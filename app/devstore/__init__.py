@@ -23,3 +23,5 @@ def init_app(app: Flask) -> None:
     app.extensions["devstore"] = StandIn.from_config(app.config, app.instance_path)
     app.register_blueprint(bp)
     app.cli.add_command(devstore_group)
+    from app.devstore.mailbox import init_mailbox
+    init_mailbox(app)
