@@ -274,3 +274,11 @@ def save_mail_preferences(session: Session, shop: Shop, changes: dict, *, staff_
     _, program = current_program(session, shop)
     settings = deep_merge(program.as_settings(), {"mail": changes})
     return update_program(session, shop, settings, staff_user_id=staff_user_id, now=now)
+
+
+def forget_member_emails(session: Session, shop_id: int, member_id: int) -> None:
+    """A customer's erasure (customers/redact): the emails to them (address, name in subjects)
+    and their reward-ready marks go; within the caller's transaction."""
+    session.execute(delete(MemberEmail).where(MemberEmail.shop_id == shop_id, MemberEmail.member_id == member_id))
+    session.execute(delete(RewardReadyMark).where(RewardReadyMark.shop_id == shop_id,
+                                                  RewardReadyMark.member_id == member_id))

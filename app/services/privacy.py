@@ -12,6 +12,8 @@ from app.loyalty.privacy import Subject
 from app.loyalty.referrals import normalise_email
 from app.models import (BulkExportLine, GuestReferral, ImportJob, LedgerEntry, Member, MemberNotification, Order, PrivacyRequest,
                         ProgramVersion, RateLimitWindow, Redemption, Referral, Refund, Reward, Shop, WebhookEvent)
+from app.models import MemberEmail, RewardReadyMark
+from app.services.member_emails import forget_member_emails
 from app.services.inbox import UnprocessableEvent
 from app.services.referrals import guest_email_digest
 
@@ -71,6 +73,7 @@ def redact_member(session: Session, shop: Shop, member: Member | None, subject: 
     attached to an anonymous member."""
     if member is not None:
         _erase_member_profile(member, subject, now)
+        forget_member_emails(session, shop.id, member.id)
         session.execute(update(Order).where(Order.shop_id == shop.id, Order.member_id == member.id)
                         .values(customer_id=None))
     session.execute(update(Order).where(Order.shop_id == shop.id, Order.customer_id == subject.customer_id)
@@ -215,7 +218,7 @@ def _order_ids(payload: dict, key: str) -> list[int]:
 
 
 # Children before parents, so foreign keys never block the deletes.
-_SHOP_TABLES = (GuestReferral, RateLimitWindow, MemberNotification, Referral, LedgerEntry, Redemption, Refund, Order,
+_SHOP_TABLES = (MemberEmail, RewardReadyMark, GuestReferral, RateLimitWindow, MemberNotification, Referral, LedgerEntry, Redemption, Refund, Order,
                 PrivacyRequest, BulkExportLine, ImportJob, Reward, Member, ProgramVersion)
 
 

@@ -246,3 +246,16 @@ def test_points_given_by_staff_reach_the_member_as_reward_ready_through_the_even
     send(t)
     [message] = smtp_server.messages
     assert message["Subject"] == "You have enough points for USD 5 off"
+
+
+def test_a_customer_erasure_removes_the_emails_sent_to_them(client, t, shop, smtp_server):
+    from tests.support import payload
+    from tests.support.ledger import deliver
+    member = make_member(t, shop)
+    dispatch(t, event(shop, member, "tier.changed", 0, tier_to="gold"))
+    send(t)
+    assert outbox(t, shop)[0].recipient == "ana@example.com"
+    body = payload("customers/redact")
+    body["customer"]["id"] = member.customer_id
+    deliver(client, t, "customers/redact", body)
+    assert outbox(t, shop) == []
