@@ -62,6 +62,10 @@ def send_due_emails(db, transport: Transport, context: MailContext, *, now: date
 
 def claim_due_emails(db, *, now: datetime, limit: int) -> list[tuple[int, int, int | None]]:
     """Lease due rows to this sender (SKIP LOCKED on PostgreSQL: two senders take different rows)."""
+    with db.scope(read_only=True) as session:  # the usual answer, without taking SQLite's write lock
+        if session.scalar(select(MemberEmail.id).where(MemberEmail.status == MailStatus.QUEUED,
+                                                       MemberEmail.next_attempt_at <= now).limit(1)) is None:
+            return []
     with db.scope() as session:
         query = (select(MemberEmail).where(MemberEmail.status == MailStatus.QUEUED,
                                            MemberEmail.next_attempt_at <= now)
