@@ -25,8 +25,10 @@ from app.services.tiers import tier_metric
 
 # Rewards a balance can "reach": a fixed cost (a points slider has no single price).
 CROSSING_KINDS_EXCLUDED = ("points_slider",)
-# Expiry reminders older than this are history by the time mail exists, not news.
+# Expiry reminders and events older than this are history, not news: an import of last year's
+# orders must not email every member about tiers they reached months ago.
 REMINDER_FRESHNESS = timedelta(days=2)
+EVENT_FRESHNESS = timedelta(days=2)
 
 
 class MemberEventLike(Protocol):
@@ -71,9 +73,15 @@ def queue_emails_for_events(session: Session, events: list[MemberEventLike], *, 
         note_reward_crossings(session, shop, program, latest.values(), now=now)
 
 
+def is_news(event: MemberEventLike, now: datetime) -> bool:
+    return event.occurred_at is None or now - event.occurred_at <= EVENT_FRESHNESS
+
+
 def _queue_for_event(session: Session, shop: Shop, program: Program, event: MemberEventLike, now: datetime) -> None:
     data, messages = event.data or {}, program.mail.messages
     kind = str(event.kind)
+    if not is_news(event, now):
+        return
     if kind == "points.earned" and messages[MessageKind.POINTS_EARNED].enabled and int(data.get("points") or 0) > 0:
         _add_to_points_digest(session, shop, event, int(data["points"]), now)
     elif kind == "reward.redeemed" and data.get("redemption_id"):
@@ -144,7 +152,7 @@ def _cross(session: Session, shop: Shop, program: Program, member: Member, event
     for reward_id in reached:
         session.add(RewardReadyMark(shop_id=shop.id, member_id=member.id, reward_id=reward_id, reached_at=now))
     session.flush()
-    if not reached or not program.mail.messages[MessageKind.REWARD_READY].enabled:
+    if not reached or not program.mail.messages[MessageKind.REWARD_READY].enabled or not is_news(event, now):
         return 0
     best = available[reached[0]]  # the most valuable reward newly within reach
     return int(queue_email(session, shop_id=shop.id, member_id=member.id, kind=MessageKind.REWARD_READY,

@@ -259,3 +259,13 @@ def test_a_customer_erasure_removes_the_emails_sent_to_them(client, t, shop, smt
     body["customer"]["id"] = member.customer_id
     deliver(client, t, "customers/redact", body)
     assert outbox(t, shop) == []
+
+
+def test_old_events_such_as_an_import_of_last_years_orders_email_no_one(t, shop, five_off):
+    from app.loyalty.events import MemberEvent
+    member = make_member(t, shop)
+    old = event(shop, member, "tier.changed", five_off[1], tier_to="gold")
+    dispatch(t, MemberEvent(**{**old.__dict__, "occurred_at": t.clock() - timedelta(days=90)}))
+    assert outbox(t, shop) == []
+    dispatch(t, event(shop, member, "points.earned", five_off[1] + 10, points=10))
+    assert outbox(t, shop, "reward_ready") == [], "the crossing was marked by the old event"
