@@ -13,8 +13,8 @@ from app.mail.envelope import mail_context_from_config
 from app.mail.render import default_wording, render_member_email
 from app.mail.transport import transport_from_config
 from app.models import Member
-from app.queries.member_emails import (email_json, email_log, find_shop_member, preview_facts, shop_branding,
-                                       status_counts)
+from app.queries.member_emails import (email_json, email_log, find_shop_member, members_by_id, preview_facts,
+                                       preview_recipients, shop_branding, status_counts)
 from app.runtime import tessera
 from app.services.mail_delivery import send_test_email
 from app.services.member_emails import email_language, save_mail_preferences, save_message_settings
@@ -62,11 +62,8 @@ def emails():
     with shop_session(read_only=True) as (session, shop):
         _, program = current_program(session, shop)
         rows = email_log(session, shop, status=status, kind=kind, before=int(before) if (before or "").isdigit() else None)
-        members = {m.id: m for m in session.query(Member).filter(
-            Member.shop_id == shop.id, Member.id.in_([r.member_id for r in rows if r.member_id]))}
-        recipients = session.query(Member).filter(Member.shop_id == shop.id, Member.email.is_not(None),
-                                                  Member.redacted_at.is_(None)) \
-            .order_by(Member.id.desc()).limit(50).all()
+        members = members_by_id(session, shop, [r.member_id for r in rows if r.member_id])
+        recipients = preview_recipients(session, shop)
         return render_page("admin/emails.html", shop, mail=program.mail, lang=lang, languages=LANGUAGE_NAMES,
                            kinds=KIND_LABELS, notices=NOTICE_LABELS, defaults={k: default_wording(k, lang)
                                                                                for k in MessageKind},

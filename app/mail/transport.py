@@ -90,6 +90,11 @@ def check_mail_settings(settings: dict) -> None:
         raise MailConfigError("MAIL_URL is set but MAIL_FROM is not: set the address emails are sent from, "
                               "e.g. MAIL_FROM=rewards@your-store.com.")
     parse_mail_from(settings["MAIL_FROM"])
+    app_url = urlsplit(settings.get("APP_URL") or "")
+    if app_url.scheme != "https" and not is_loopback_host(app_url.hostname or ""):
+        # RFC 8058: the one-click unsubscribe link every email carries must be HTTPS.
+        raise MailConfigError(f"APP_URL must be an https:// address to send email (the unsubscribe link in every "
+                              f"email is built from it); got {settings.get('APP_URL')!r}.")
 
 
 class SmtpTransport:

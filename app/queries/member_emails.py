@@ -3,7 +3,7 @@ balance, their code ...), the preview's facts for a real member, and the owner's
 Read-only: no commits."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -64,14 +64,14 @@ def sample_data(session: Session, shop: Shop, program: Program, member: Member, 
     reward = session.scalar(select(Reward).where(Reward.shop_id == shop.id, Reward.deleted_at.is_(None),
                                                  Reward.enabled.is_(True)).order_by(Reward.points_cost).limit(1))
     tier = program.tier(member.tier_key) or (program.tiers.levels[-1] if program.tiers.levels else None)
-    in_two_weeks = (now.date().toordinal() + 14)
+    in_two_weeks = (now + timedelta(days=14)).date().isoformat()
     return {
         MessageKind.REWARD_READY: {"reward_name": reward.name if reward else "5 off",
                                    "reward_points": reward.points_cost if reward else 500},
         MessageKind.TIER_REACHED: {"tier_key": tier.key if tier else "gold"},
         MessageKind.TIER_LOSS_WARNING: {"tier_key": tier.key if tier else "gold",
-                                        "period_ends_on": date.fromordinal(in_two_weeks).isoformat()},
-        MessageKind.POINTS_EXPIRING: {"points": 150, "expires_on": date.fromordinal(in_two_weeks).isoformat()},
+                                        "period_ends_on": in_two_weeks},
+        MessageKind.POINTS_EXPIRING: {"points": 150, "expires_on": in_two_weeks},
         MessageKind.BIRTHDAY: {},
         MessageKind.REFERRAL_COMPLETED: {"points": program.referrals.referrer_points},
         MessageKind.POINTS_EARNED: {"points": 42},
@@ -125,3 +125,15 @@ def email_json(row: MemberEmail, member: Member | None) -> dict[str, Any]:
             "sent_at": row.sent_at.isoformat() if row.sent_at else None,
             "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at and
             row.status == MailStatus.QUEUED else None}
+
+
+def preview_recipients(session: Session, shop: Shop, limit: int = 50) -> list[Member]:
+    """Members a preview can be shown on: the newest with an email address."""
+    return session.scalars(select(Member).where(Member.shop_id == shop.id, Member.email.is_not(None),
+                                                Member.redacted_at.is_(None))
+                           .order_by(Member.id.desc()).limit(limit)).all()
+
+
+def members_by_id(session: Session, shop: Shop, member_ids: list[int]) -> dict[int, Member]:
+    return {m.id: m for m in session.scalars(select(Member).where(Member.shop_id == shop.id,
+                                                                  Member.id.in_(member_ids)))}

@@ -6,6 +6,7 @@ SMTP happens outside any write transaction: rows are claimed (leased) and commit
 the outcome is written in a short transaction afterwards."""
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
@@ -22,7 +23,7 @@ from app.mail.envelope import MailContext, Outcome, sender_address
 from app.mail.render import RenderedEmail, compose, render_member_email
 from app.mail.transport import PermanentMailError, TemporaryMailError
 from app.models import Member, MemberEmail, Shop
-from app.queries.member_emails import member_email_facts, shop_branding
+from app.queries.member_emails import member_email_facts, preview_facts, shop_branding
 from app.services.member_emails import email_language
 from app.services.owner_notices import prepare_owner_notice
 from app.services.program import current_program
@@ -191,7 +192,6 @@ def send_test_email(session: Session, shop: Shop, member: Member, kind: MessageK
                     transport: Transport | None, context: MailContext, *, now: datetime) -> MemberEmail:
     """The owner's test send: this message as `member` would get it, to an address the owner
     chose; logged like any other email (a test is never capped or suppressed)."""
-    from app.queries.member_emails import preview_facts
     _, program = current_program(session, shop)
     message, rendered = member_message(shop, program, member, kind,
                                        preview_facts(session, shop, program, member, kind, now), context, now, to=to)
@@ -212,5 +212,4 @@ def send_test_email(session: Session, shop: Shop, member: Member, kind: MessageK
 
 
 def make_test_key(now: datetime) -> str:
-    import secrets
     return f"{now:%Y%m%dT%H%M%S}:{secrets.token_hex(6)}"

@@ -106,3 +106,8 @@ def test_the_app_refuses_to_start_with_mail_url_but_no_sender(app_settings):
 def test_mail_url_credentials_may_hold_escaped_characters():
     server = parse_mail_url("smtps://apikey:p%40ss%2Fword@smtp.example.com")
     assert (server.username, server.password, server.port) == ("apikey", "p@ss/word", 465)
+
+
+def test_mail_needs_an_https_app_url_for_its_unsubscribe_links(app_settings):
+    with pytest.raises(ConfigError, match="APP_URL must be an https"):
+        create_app({**app_settings, "APP_URL": "http://loyalty.example.com"})
