@@ -158,3 +158,16 @@ def test_the_sender_is_part_of_the_program_api(client, shop, method):
     assert response.json["mail"]["sender_name"] == "Pine Club" and response.json["mail"]["reply_to"] == "club@pine.example"
     bad = client.patch("/api/v1/program", headers=bearer(), json={"mail": {"reply_to": "nope"}})
     assert bad.status_code == 422 and bad.json["error"]["fields"][0]["field"] == "mail.reply_to"
+
+
+def test_the_email_log_is_scriptable_and_scoped_to_the_shop(client, t, shop, other_shop, smtp_server):
+    assert client.get("/api/v1/emails").status_code == 401
+    member = make_member(t, shop, accepts_marketing=False)
+    dispatch(t, event(shop, member, "tier.changed", 0, tier_to="gold"))
+    send(t)
+    [row] = client.get("/api/v1/emails?status=suppressed", headers=bearer()).json["emails"]
+    assert (row["kind"], row["member"], row["customer_id"]) == ("tier_reached", "Ana", member.customer_id)
+    assert client.get("/api/v1/emails?status=sent", headers=bearer()).json["emails"] == []
+    assert client.get("/api/v1/emails", headers=bearer(OTHER_SHOP)).json["emails"] == []
+    bad = client.get("/api/v1/emails?status=lost", headers=bearer())
+    assert bad.status_code == 422 and "status" in fields(bad)
