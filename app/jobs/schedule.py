@@ -20,7 +20,7 @@ PERIODIC: list[tuple[str, float]] = [
     ("expire_reward_codes", 3600),
     ("restore_webhook_subscriptions", 86400),  # ones Shopify removed after failed deliveries
     ("erase_old_delivery_bodies", 3600),  # WEBHOOK_BODY_RETENTION_DAYS
-    ("send_member_emails", 30),  # the email outbox: due messages and retries
+    ("send_member_emails", 60),  # the email outbox: due messages and retries (codes within a minute)
     ("queue_scheduled_member_emails", 3600),  # expiry reminders, birthdays, tiers about to lapse
     ("raise_owner_notices", 3600),  # weekly summary and alerts to the shop owner
 ]
