@@ -137,3 +137,16 @@ def preview_recipients(session: Session, shop: Shop, limit: int = 50) -> list[Me
 def members_by_id(session: Session, shop: Shop, member_ids: list[int]) -> dict[int, Member]:
     return {m.id: m for m in session.scalars(select(Member).where(Member.shop_id == shop.id,
                                                                   Member.id.in_(member_ids)))}
+
+
+def member_email_export(session: Session, shop_id: int, member_id: int) -> dict[str, Any]:
+    """For a customer's data request: the emails Tessera sent (or meant to send) them."""
+    member = session.get(Member, member_id)
+    rows = session.scalars(select(MemberEmail).where(MemberEmail.shop_id == shop_id, MemberEmail.member_id == member_id)
+                           .order_by(MemberEmail.id)).all()
+    return {"email_language": member.locale if member else None,
+            "unsubscribed_from_emails_at": member.email_unsubscribed_at.isoformat()
+            if member and member.email_unsubscribed_at else None,
+            "emails": [{"created_at": r.created_at.isoformat(), "kind": r.kind, "status": r.status,
+                        "to": r.recipient, "subject": r.subject,
+                        "sent_at": r.sent_at.isoformat() if r.sent_at else None} for r in rows]}

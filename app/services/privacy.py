@@ -13,6 +13,7 @@ from app.loyalty.referrals import normalise_email
 from app.models import (BulkExportLine, GuestReferral, ImportJob, LedgerEntry, Member, MemberNotification, Order, PrivacyRequest,
                         ProgramVersion, RateLimitWindow, Redemption, Referral, Refund, Reward, Shop, WebhookEvent)
 from app.models import MemberEmail, RewardReadyMark
+from app.queries.member_emails import member_email_export
 from app.services.member_emails import forget_member_emails
 from app.services.inbox import UnprocessableEvent
 from app.services.referrals import guest_email_digest
@@ -53,6 +54,7 @@ def member_data_export(session: Session, shop: Shop, member: Member) -> dict[str
         "redemptions": [{"created_at": r.created_at.isoformat(), "code": r.code, "status": r.status,
                          "points_spent": r.points_spent} for r in redemptions],
         "referrals_made": [{"created_at": r.created_at.isoformat(), "status": r.status} for r in referrals],
+        **member_email_export(session, shop.id, member.id),
     }
 
 

@@ -269,3 +269,19 @@ def test_old_events_such_as_an_import_of_last_years_orders_email_no_one(t, shop,
     assert outbox(t, shop) == []
     dispatch(t, event(shop, member, "points.earned", five_off[1] + 10, points=10))
     assert outbox(t, shop, "reward_ready") == [], "the crossing was marked by the old event"
+
+
+def test_a_customers_data_request_lists_the_emails_sent_to_them(client, t, shop, smtp_server):
+    from app.models import PrivacyRequest
+    from tests.support import payload
+    from tests.support.ledger import deliver
+    member = make_member(t, shop, locale="fr-CA")
+    dispatch(t, event(shop, member, "tier.changed", 0, tier_to="gold"))
+    send(t)
+    body = payload("customers/data_request")
+    body["customer"]["id"] = member.customer_id
+    deliver(client, t, "customers/data_request", body)
+    with t.db.scope(read_only=True) as session:
+        export = session.query(PrivacyRequest).filter_by(shop_id=shop.id, kind="data_request").one().export
+    assert export["email_language"] == "fr-CA"
+    assert [(e["kind"], e["status"], e["to"]) for e in export["emails"]] == [("tier_reached", "sent", "ana@example.com")]
