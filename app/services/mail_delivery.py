@@ -92,6 +92,8 @@ def _prepare(db, shop_id: int, member_id: int | None, row_ids: list[int], contex
         if member_id is None:
             return {r.id: prepare_owner_notice(session, shop, program, r, context, now) for r in rows}
         member = session.get(Member, member_id)
+        if member is None:  # erased since the claim: its rows went with it
+            return {}
         return _prepare_for_member(session, shop, program, member, rows, context, now)
 
 
