@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+MAIL_PORT ?= 2525
 
 # The local demo store's settings; a real deployment sets its own (see README, Configuration).
 # DEVSTORE starts only with APP_URL on loopback and signs with its own demo-only secret (README,
@@ -12,7 +13,8 @@ PORT ?= 5000
 # last commits), which makes seeding a year of webhooks several times faster.
 DEMO_ENV := DEVSTORE=1 FLASK_SKIP_DOTENV=1 SHOPIFY_API_KEY=demo-api-key \
 	APP_URL=http://$(HOST):$(PORT) DATABASE_URL=sqlite:///$(CURDIR)/instance/demo.db \
-	SHOPIFY_ADMIN_BASE_URL=http://$(HOST):$(PORT)/devstore/shopify/{shop} SQLITE_SYNCHRONOUS=NORMAL
+	SHOPIFY_ADMIN_BASE_URL=http://$(HOST):$(PORT)/devstore/shopify/{shop} SQLITE_SYNCHRONOUS=NORMAL \
+	MAIL_URL=smtp+plain://$(HOST):$(MAIL_PORT) MAIL_FROM=rewards@demo-store.example
 
 .PHONY: run test venv node system-packages clean
 
@@ -43,6 +45,7 @@ run: venv
 	$(DEMO_ENV) $(BIN)/flask --app wsgi db upgrade
 	@$(DEMO_ENV) LOG_LEVEL=WARNING $(BIN)/flask --app wsgi devstore seed
 	@echo "  Tessera is starting on http://$(HOST):$(PORT) (Ctrl+C stops it). More: docs/tour.md"
+	@echo "  Emails it sends (demo SMTP server on $(HOST):$(MAIL_PORT)): http://$(HOST):$(PORT)/devstore/mail"
 	@echo ""
 	$(DEMO_ENV) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 

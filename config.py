@@ -95,6 +95,11 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "OUTBOUND_WEBHOOKS_ALLOW_PRIVATE": _flag(env.get("OUTBOUND_WEBHOOKS_ALLOW_PRIVATE")),
         # Klaviyo's API; tests point it at a stand-in.
         "KLAVIYO_API_URL": (env.get("KLAVIYO_API_URL") or "https://a.klaviyo.com").rstrip("/"),
+        # Member emails and owner notifications (app/mail): smtp://user:pass@host:587 (STARTTLS
+        # when offered), smtps://host:465, or smtp+plain://127.0.0.1:2525 (loopback only).
+        # Unset: nothing is sent and the admin's Emails page says so.
+        "MAIL_URL": env.get("MAIL_URL", ""),
+        "MAIL_FROM": env.get("MAIL_FROM", ""),
     }
 
 

@@ -36,6 +36,15 @@ def _complete_settings(settings: dict[str, Any], instance_path: str) -> None:
         settings["SECRET_KEY"] = hmac.new(settings["SHOPIFY_API_SECRET"].encode(), b"tessera-secret-key",
                                           hashlib.sha256).hexdigest()
     settings.setdefault("WEBHOOK_REGISTRATION", "auto")
+    _check_mail_settings(settings)
+
+
+def _check_mail_settings(settings: dict[str, Any]) -> None:
+    from app.mail.transport import MailConfigError, check_mail_settings
+    try:
+        check_mail_settings(settings)
+    except MailConfigError as exc:
+        raise ConfigError(f"Tessera refuses to start: {exc}") from None
 
 
 def _apply_demo_store_guard(settings: dict[str, Any]) -> None:
@@ -101,7 +110,7 @@ def _register_http(app: Flask) -> None:
     auth.init_app(app)
     app.register_blueprint(webhooks_bp)
     for module_name in ("app.storefront", "app.flow", "app.admin", "app.api", "app.integrations", "app.devstore",
-                        "app.devstore.storefront"):
+                        "app.devstore.storefront", "app.mail"):
         module = __import__(module_name, fromlist=["init_app"])
         module.init_app(app)
     from app import extensions_api  # customer account and checkout UI extensions' endpoints

@@ -147,6 +147,11 @@ class Member(Base):
     def display_name(self) -> str:
         name = " ".join(p for p in (self.first_name, self.last_name) if p)
         return name or self.email or f"Customer {self.customer_id}"
+    # The customer's Shopify locale (e.g. "fr-CA"): the language of their emails.
+    locale: Mapped[str | None] = mapped_column(String(16))
+    # One-click unsubscribe from loyalty emails (RFC 8058); kept apart from marketing consent,
+    # which is Shopify's to hold.
+    email_unsubscribed_at: Mapped[datetime | None]
 
 
 class LedgerEntry(Base):
@@ -763,3 +768,53 @@ class FlowTriggerSend(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class MemberEmail(Base):
+    """One email to send (a member's message or an owner notice) and what became of it: the
+    outbox the mail job works through and the log the owner reads."""
+
+    __tablename__ = "member_emails"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "message_key", name="uq_member_emails_shop_message_key"),
+        Index("ix_member_emails_due", "status", "next_attempt_at"),
+        Index("ix_member_emails_shop_created", "shop_id", "created_at"),
+        # The daily cap: what a member was sent since the start of the day.
+        Index("ix_member_emails_member_sent", "shop_id", "member_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    # None for notices to the owner (sent to the shop's email).
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    # Idempotency: derived from the cause (an event id, a notification, a day), unique per shop.
+    message_key: Mapped[str] = mapped_column(String(160))
+    # queued -> sent | failed | suppressed (with the reason in `error`)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    # The facts the message is rendered from (points, reward, tier, code ...).
+    data: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    recipient: Mapped[str | None] = mapped_column(String(255))
+    subject: Mapped[str | None] = mapped_column(Text)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RewardReadyMark(Base):
+    """A member was told a reward is within reach; removed when the balance falls below its cost
+    again, so the next crossing tells them again (once per crossing)."""
+
+    __tablename__ = "reward_ready_marks"
+    __table_args__ = (UniqueConstraint("shop_id", "member_id", "reward_id", name="uq_reward_ready_marks"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id", ondelete="CASCADE"))
+    reached_at: Mapped[datetime]

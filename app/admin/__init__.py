@@ -10,7 +10,7 @@ __all__ = ["bp", "frame_ancestors", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from app.admin import (activity, analytics, billing, games, home, imports, integrations, members,  # noqa: F401
-                           privacy, program)
+    from app.admin import (activity, analytics, billing, emails, games, home, imports, integrations,  # noqa: F401
+                           members, privacy, program)
     app.register_blueprint(bp)
     app.register_blueprint(billing.shopify_return)

@@ -33,7 +33,7 @@ CSRF_HEADER = "X-CSRF-Token"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "admin"
 NAV = (("admin.home", "Home"), ("admin.program", "Program"), ("admin.members", "Members"),
        ("admin.analytics", "Analytics"), ("admin.imports", "Import & export"), ("admin.activity", "Activity"),
-       ("admin.data_requests", "Data requests"), ("admin.games", "Games & giving"),
+       ("admin.data_requests", "Data requests"), ("admin.emails", "Emails"), ("admin.games", "Games & giving"),
        ("admin.integrations", "Integrations"))
 
 

@@ -24,7 +24,7 @@ from app.parsing import is_stored_id
 # Program sections and the settings keys each one's form posts.
 PROGRAM_SECTIONS = {"earning": ("earning",), "actions": ("actions",), "campaigns": ("campaigns",),
                     "tiers": ("tiers",), "referrals": ("referrals",), "expiry": ("expiry", "clawback"),
-                    "widget": ("widget",)}
+                    "widget": ("widget",), "mail": ("mail",)}
 REQUIRED = "Required."
 
 
@@ -122,6 +122,8 @@ def program_settings(section: str, form: MultiDict, current: dict, *, iana_timez
     if section == "campaigns":
         settings["campaigns"] = _campaigns(settings["campaigns"], current.get("campaigns", []),
                                            shop_zone(iana_timezone))
+    if section == "mail":  # the program page holds the sender only; the Emails page the rest
+        settings["mail"] = {**current.get("mail", {}), **{k: v or "" for k, v in (submitted.get("mail") or {}).items()}}
     if section == "actions":
         for social in ("social_follow", "social_share"):
             rule = settings["actions"].get(social) or {}

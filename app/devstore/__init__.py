@@ -25,3 +25,5 @@ def init_app(app: Flask) -> None:
     from app.devstore.extension_previews import bp as extension_previews
     app.register_blueprint(extension_previews)
     app.cli.add_command(devstore_group)
+    from app.devstore.mailbox import init_mailbox
+    init_mailbox(app)

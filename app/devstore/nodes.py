@@ -65,6 +65,14 @@ def variant_node(shop: ShopState, product: catalog.Product) -> dict[str, Any]:
                         "title": product.title, "handle": product.handle}}
 
 
+# The demo's customers shop in the storefront's languages (mostly English), so its emails show them.
+DEMO_LOCALES = ("en", "en", "en", "de-DE", "fr-FR", "es-ES", "it-IT", "pl-PL", "ro-RO")
+
+
+def demo_locale(customer_id: int) -> str:
+    return DEMO_LOCALES[customer_id % len(DEMO_LOCALES)]
+
+
 def customer_node(shop: ShopState, customer: dict) -> dict[str, Any]:
     def orders():
         return [o for o in shop["orders"].values() if o["customer_id"] == customer["id"]]
@@ -79,7 +87,8 @@ def customer_node(shop: ShopState, customer: dict) -> dict[str, Any]:
         "firstName": customer["first_name"], "lastName": customer["last_name"],
         "displayName": f"{customer['first_name']} {customer['last_name']}".strip() or customer["email"],
         "phone": customer["phone"], "state": customer["state"].upper(), "verifiedEmail": True, "note": None,
-        "tags": [], "taxExempt": False, "locale": "en", "createdAt": customer["created_at"],
+        "tags": [], "taxExempt": False, "locale": customer.get("locale") or demo_locale(customer["id"]),
+        "createdAt": customer["created_at"],
         "updatedAt": customer["updated_at"], "numberOfOrders": lambda _info: str(len(orders())),
         "amountSpent": amount_spent,
         "storeCreditAccounts": store_credit.customer_accounts(shop, customer["id"]),

@@ -27,6 +27,9 @@ PERIODIC: list[tuple[str, float]] = [
     ("write_customer_metafields", 30),  # members changed a minute ago or more ($app:loyalty)
     ("send_flow_triggers", 10),
     ("ensure_customer_metafield_definitions", 86400),
+    ("send_member_emails", 60),  # the email outbox: due messages and retries (codes within a minute)
+    ("queue_scheduled_member_emails", 3600),  # expiry reminders, birthdays, tiers about to lapse
+    ("raise_owner_notices", 3600),  # weekly summary and alerts to the shop owner
 ]
 
 

@@ -327,3 +327,31 @@ def send_flow_triggers(t: "Tessera") -> int:
     with t.db.scope() as session:
         flow.queue_expiring_points_triggers(session, now=t.clock())
     return flow.send_due_flow_triggers(t.shopify, t.db, now=t.clock())
+
+
+@task
+def send_member_emails(t: "Tessera") -> int:
+    """The outbox of member emails and owner notices (retries wait their backoff). Without
+    MAIL_URL nothing is sent; the rows wait and the admin's Emails page says why."""
+    from app.mail.envelope import mail_context_from_config
+    from app.mail.transport import transport_from_config
+    from app.services.mail_delivery import send_due_emails
+    transport = transport_from_config(t.config)
+    if transport is None:
+        return 0
+    report = send_due_emails(t.db, transport, mail_context_from_config(t.config), now=t.clock())
+    for error in report.errors:
+        log.warning("mail: %s", error)
+    return report.sent
+
+
+@task
+def queue_scheduled_member_emails(t: "Tessera") -> int:
+    from app.services.member_emails import queue_scheduled_member_emails_everywhere
+    return queue_scheduled_member_emails_everywhere(t.db, now=t.clock())
+
+
+@task
+def raise_owner_notices(t: "Tessera") -> int:
+    from app.services.owner_notices import raise_owner_notices_everywhere
+    return raise_owner_notices_everywhere(t.db, now=t.clock())

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from app.loyalty.badges import BadgeSettings
 from app.loyalty.challenges import ChallengeSettings
 from app.loyalty.charity import CharitySettings
+from app.loyalty.emails import MailSettings
 from app.loyalty.errors import InvalidInput
 from app.loyalty.feedback import FeedbackSettings
 
@@ -227,6 +228,8 @@ class Program(_Settings):
 
     def as_settings(self) -> dict:
         return self.model_dump(mode="json")
+    # Sender name, reply-to and the member emails and owner notices (app/loyalty/emails.py).
+    mail: MailSettings = MailSettings()
 
 
 def default_program() -> Program:

@@ -414,3 +414,13 @@ def shop_analytics(session: Session, shop: Shop, *, now: datetime, months: int =
     _referrals(session, shop, a)
     _tiers(session, shop, a)
     return a
+
+
+def period_figures(session: Session, shop: Shop, *, start: datetime, end: datetime) -> Analytics:
+    """Members, points and money figures for any period (e.g. the owner's weekly summary), with
+    the same definitions as the analytics page."""
+    a = Analytics(currency=shop.currency, start=start, end=end, months=[month_key(start)])
+    _member_figures(session, shop, a, end)
+    _point_figures(session, shop, a, end)
+    _order_figures(session, shop, a)
+    return a

@@ -13,6 +13,7 @@ from app.services.klaviyo import queue_klaviyo_syncs
 from app.services.outbound_webhooks import queue_webhook_deliveries
 from app.services.customer_metafields import mark_members_for_metafields
 from app.services.flow import queue_flow_triggers
+from app.services.member_emails import queue_emails_for_events
 
 Consumer = Callable[..., Any]
 
@@ -22,4 +23,5 @@ CONSUMERS: Sequence[Consumer] = (
     queue_klaviyo_syncs,
     mark_members_for_metafields,
     queue_flow_triggers,
+    queue_emails_for_events,  # member emails (app/services/member_emails.py)
 )

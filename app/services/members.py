@@ -66,6 +66,8 @@ def _copy_profile(member: Member, payload: dict) -> None:
         if payload.get(attr):
             setattr(member, attr, payload[attr])
     member.account_state = payload.get("state") or member.account_state
+    # Only the Admin API's customer has it (imports, first sight); the language of their emails.
+    member.locale = (payload.get("locale") or "")[:16] or member.locale
     member.customer_created_at = member.customer_created_at or parse_time(payload.get("created_at"))
     fingerprint = address_fingerprint(payload.get("default_address"))
     member.address_fingerprint = fingerprint or member.address_fingerprint

@@ -14,6 +14,9 @@ from app.models import ApiKey, AppSubscriptionRecord, KlaviyoAccount, KlaviyoSyn
 from app.models import (BulkExportLine, GuestReferral, ImportJob, LedgerEntry, Member, MemberNotification, Order, PrivacyRequest,
                         ProgramVersion, RateLimitWindow, Redemption, Referral, Refund, Reward, Shop, WebhookEvent)
 from app.services.games_privacy import games_data_export, redact_games_data
+from app.models import MemberEmail, RewardReadyMark
+from app.queries.member_emails import member_email_export
+from app.services.member_emails import forget_member_emails
 from app.services.inbox import UnprocessableEvent
 from app.services.referrals import guest_email_digest
 
@@ -54,6 +57,7 @@ def member_data_export(session: Session, shop: Shop, member: Member) -> dict[str
                          "points_spent": r.points_spent} for r in redemptions],
         "referrals_made": [{"created_at": r.created_at.isoformat(), "status": r.status} for r in referrals],
         **games_data_export(session, shop, member),
+        **member_email_export(session, shop.id, member.id),
     }
 
 
@@ -75,6 +79,7 @@ def redact_member(session: Session, shop: Shop, member: Member | None, subject: 
     if member is not None:
         _erase_member_profile(member, subject, now)
         redact_games_data(session, shop, member)
+        forget_member_emails(session, shop.id, member.id)
         session.execute(update(Order).where(Order.shop_id == shop.id, Order.member_id == member.id)
                         .values(customer_id=None))
     session.execute(update(Order).where(Order.shop_id == shop.id, Order.customer_id == subject.customer_id)
@@ -220,6 +225,7 @@ def _order_ids(payload: dict, key: str) -> list[int]:
 
 # Children before parents, so foreign keys never block the deletes.
 _SHOP_TABLES = (AppSubscriptionRecord, KlaviyoSync, KlaviyoAccount, WebhookDelivery, WebhookEndpoint, ApiKey,
+                MemberEmail, RewardReadyMark,
                 GuestReferral, RateLimitWindow, MemberNotification, Referral, LedgerEntry, Redemption, Refund, Order,
                 PrivacyRequest, BulkExportLine, ImportJob, Reward, Member, ProgramVersion)
 

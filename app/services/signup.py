@@ -69,6 +69,7 @@ def _enrol(session: Session, shop: Shop, customer_id: int, customer: dict | None
         member.last_name = member.last_name or customer.get("lastName")
         member.account_state = member.account_state or (customer.get("state") or "").lower() or None
         member.customer_created_at = member.customer_created_at or parse_time(customer.get("createdAt"))
+        member.locale = member.locale or (customer.get("locale") or "")[:16] or None
     return member
 
 

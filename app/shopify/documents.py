@@ -288,6 +288,7 @@ _CUSTOMER_FIELDS = """
       lastName
       state
       createdAt
+      locale
       defaultEmailAddress { emailAddress marketingState }
       defaultPhoneNumber { phoneNumber }
 """
