@@ -12,7 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from app.loyalty.cashback import CashbackSettings
 from app.loyalty.errors import InvalidInput
+from app.loyalty.households import HouseholdSettings
+from app.loyalty.membership import MembershipSettings
 
 NETWORKS = ("instagram", "facebook", "tiktok", "x", "youtube", "pinterest")
 
@@ -199,6 +202,9 @@ class Program(_Settings):
     expiry: ExpirySettings = ExpirySettings()
     clawback: ClawbackSettings = ClawbackSettings()
     widget: WidgetSettings = WidgetSettings()
+    cashback: CashbackSettings = CashbackSettings()
+    membership: MembershipSettings = MembershipSettings()
+    households: HouseholdSettings = HouseholdSettings()
 
     @field_validator("campaigns")
     @classmethod
