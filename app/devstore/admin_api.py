@@ -16,7 +16,7 @@ from typing import Any
 from graphql import (DocumentNode, FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute,
                      get_operation_ast, parse)
 
-from app.devstore import bulk, catalog, discounts, nodes
+from app.devstore import bulk, catalog, discounts, nodes, store_credit
 from app.devstore.commerce import find_customer
 from app.devstore.cost import MAX_QUERY_COST, Throttle, actual_cost, requested_cost
 from app.devstore.graph import connection, iso, money, parse_time, user_error
@@ -31,6 +31,7 @@ REQUIRED_SCOPES = {
     "customers": "read_customers", "customer": "read_customers", "customersCount": "read_customers",
     "ordersCount": "read_orders", "collection": "read_products", "productVariant": "read_products",
     "storeCreditAccountCredit": "write_store_credit_account_transactions",
+    "storeCreditAccountDebit": "write_store_credit_account_transactions",
 }
 SEARCH_TERM = re.compile(r"""(\w+):(>=|<=|>|<)?['"]?([^'"\s]+)['"]?""")
 
@@ -203,6 +204,13 @@ class AdminRoot:
             "account": {"id": gid("StoreCreditAccount", account["id"]),
                         "balance": money(account["balance"], currency)}},
             "userErrors": []}
+
+    def storeCreditAccountDebit(self, _info, id, debitInput):  # noqa: N802,N803,A002
+        errors, account = store_credit.debit_errors(self.state, _numeric_id(id), "/Customer/" in str(id), debitInput)
+        if errors:
+            return {"storeCreditAccountTransaction": None, "userErrors": errors}
+        return {"storeCreditAccountTransaction": store_credit.debit(self.state, account, debitInput, iso(self.now)),
+                "userErrors": []}
 
     # --- helpers ------------------------------------------------------------------------------
     def _bulk(self) -> bulk.BulkContext:

@@ -19,6 +19,8 @@ PERIODIC: list[tuple[str, float]] = [
     ("expire_reward_codes", 3600),
     ("restore_webhook_subscriptions", 86400),  # ones Shopify removed after failed deliveries
     ("erase_old_delivery_bodies", 3600),  # WEBHOOK_BODY_RETENTION_DAYS
+    ("pay_due_cashback", 60),  # store credit of orders whose pending period ended, clawbacks
+    ("grant_membership_shipping", 3600),  # paid members' monthly free-shipping code
 ]
 
 

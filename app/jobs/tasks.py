@@ -242,3 +242,15 @@ def run_import(t: "Tessera", shop_id: int, job_id: int) -> None:
     from app.services.imports import run_import as run
     if run(t, shop_id, job_id):
         t.queue.enqueue("run_import", shop_id, job_id)
+
+
+@task
+def pay_due_cashback(t: "Tessera") -> int:
+    from app.services.cashback import pay_due_cashback as pay
+    return pay(t.db.scope, t.shopify, t.clock())
+
+
+@task
+def grant_membership_shipping(t: "Tessera") -> int:
+    from app.services.membership_perks import grant_membership_shipping as grant
+    return grant(t)

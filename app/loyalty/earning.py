@@ -51,7 +51,8 @@ def campaign_products(campaign: Campaign) -> set[int] | None:
     return campaign.eligible_products()
 
 
-def points_for_order(program: Program, facts: OrderFacts, *, tier: Tier | None, at: datetime) -> OrderEarning:
+def points_for_order(program: Program, facts: OrderFacts, *, tier: Tier | None, at: datetime,
+                     paid_member: bool = False) -> OrderEarning:
     rule = program.earning
     base = facts.bases.for_rule(rule.base)
     money = format_money(base, facts.currency)
@@ -78,6 +79,10 @@ def points_for_order(program: Program, facts: OrderFacts, *, tier: Tier | None, 
     if tier is not None and tier.multiplier != 1:
         multiplier *= tier.multiplier
         parts.append(f"{tier.name} x{tier.multiplier.normalize()}")
+    membership = program.membership
+    if paid_member and membership.enabled and membership.points_multiplier != 1:
+        multiplier *= membership.points_multiplier  # on top of the tier: the membership is a separate perk
+        parts.append(f"{membership.name} x{membership.points_multiplier.normalize()}")
     units = weighted / Decimal(_one_unit(facts.currency))
     points = max(0, round_points(units * rule.points_per_unit * multiplier, rule.rounding)) + bonus
     reason = ", ".join(parts) + f" = {_plural(points)}"
@@ -85,7 +90,8 @@ def points_for_order(program: Program, facts: OrderFacts, *, tier: Tier | None, 
         reason += f" (rounded {rule.rounding})"
     details = {"base_minor": base, "base_kind": rule.base, "currency": facts.currency,
                "points_per_unit": str(rule.points_per_unit), "multiplier": str(multiplier), "bonus": bonus,
-               "campaigns": [c.key for c in campaigns], "tier": tier.key if tier else None}
+               "campaigns": [c.key for c in campaigns], "tier": tier.key if tier else None,
+               "paid_member": paid_member}
     return OrderEarning(points=points, base_minor=base, base_kind=rule.base, reason=reason, details=details)
 
 

@@ -84,6 +84,8 @@ class OrderFacts:
     referral_code: str | None = None
     accepts_marketing: bool = False
     refunds: tuple[RefundFacts, ...] = ()
+    # variant id -> units the order still holds (after edits and refunds); paid memberships
+    variant_units: dict[int, int] = field(default_factory=dict)
 
     @property
     def fully_refunded(self) -> bool:
@@ -93,7 +95,8 @@ class OrderFacts:
         """What the Order row keeps of the facts (for later recomputation and analytics)."""
         return {"bases": [self.bases.merchandise_minor, self.bases.shipping_minor, self.bases.tax_minor],
                 "product_bases": {str(k): v for k, v in self.product_bases.items()},
-                "taxes_included": self.taxes_included}
+                "taxes_included": self.taxes_included,
+                "variant_units": {str(k): v for k, v in self.variant_units.items()}}
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -258,7 +261,20 @@ def parse_order(payload: dict, *, topic: str | None = None) -> OrderFacts:
                              if d.get("code")),
         referral_code=_referral_code(payload), accepts_marketing=bool(payload.get("buyer_accepts_marketing")),
         refunds=tuple(parse_refund(r, currency=currency) for r in payload.get("refunds") or []),
+        variant_units=_variant_units(payload),
     )
+
+
+def _variant_units(payload: dict) -> dict[int, int]:
+    """variant id -> units kept: ordered units after edits, less those refunded."""
+    refunded = _refunded_quantities(payload)
+    units: dict[int, int] = {}
+    for line in payload.get("line_items") or []:
+        if line.get("variant_id"):
+            _, held = _held_units(line, refunded)
+            kept = max(0, held - refunded.get(_units(line.get("id"), "line item id"), 0))
+            units[int(line["variant_id"])] = units.get(int(line["variant_id"]), 0) + kept
+    return units
 
 
 def parse_refund(payload: dict, *, currency: str | None = None) -> RefundFacts:

@@ -31,8 +31,10 @@ from app.loyalty.errors import InvalidInput, NotFound, RedemptionFailed
 from app.loyalty.ledger import EntryKind, redemption_debit_key, redemption_late_use_key, redemption_return_key
 from app.loyalty.rewards import RedemptionTerms, check_redeemable, new_code, terms_for
 from app.models import LedgerEntry, Member, Order, Redemption, Reward, Shop
+from app.services.cashback_reads import cashback_transactions
 from app.services.ledger import NewEntry, balance_of, entry_by_key, lock_member, post_entry
 from app.services.members import get_or_create_member
+from app.services.memberships import check_members_only
 from app.services.program import current_program
 from app.services.rewards import find_reward, spec_of
 from app.shopify.admin_access import AdminAccess, ShopNeedsReauth, call_admin
@@ -110,6 +112,7 @@ def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, 
         session.commit()
         return existing
     reward = find_reward(session, shop, reward_id)
+    check_members_only(session, shop, member, reward, now)
     spec = spec_of(reward)
     terms = terms_for(spec, shop.currency, points, variant_price=variant_price)
     check_redeemable(spec, tier_key=member.tier_key, blocked=member.blocked_at is not None,
@@ -243,6 +246,7 @@ def _our_credit(shopify: AdminAccess, session: Session, shop: Shop, redemption: 
     taken = set(session.scalars(select(Redemption.shopify_discount_id).where(
         Redemption.shop_id == redemption.shop_id, Redemption.id != redemption.id,
         Redemption.shopify_discount_id.in_([c["id"] for c in credits]))))
+    taken |= cashback_transactions(session, redemption.shop_id, [c["id"] for c in credits])
     session.commit()  # no transaction stays open while Shopify answers
     since = (redemption.first_attempt_at or redemption.created_at) - CLOCK_SKEW
     return next((c["id"] for c in credits if c["id"] not in taken and is_our_credit(c, variables, since)), None)
