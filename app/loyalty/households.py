@@ -16,9 +16,21 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.loyalty.errors import InsufficientPoints, InvalidInput
+from app.loyalty.errors import ActionNotAllowed, Gone, InsufficientPoints, InvalidInput
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class HouseholdFull(ActionNotAllowed):
+    code = "household_full"
+
+
+class InvitationUsed(ActionNotAllowed):
+    code = "invitation_used"
+
+
+class InvitationExpired(Gone):
+    code = "invitation_expired"
 
 
 class HouseholdSettings(BaseModel):

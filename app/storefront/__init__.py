@@ -10,5 +10,5 @@ __all__ = ["bp", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from app.storefront import routes  # noqa: F401 - registers the routes on bp
+    from app.storefront import pooled_routes, routes  # noqa: F401 - registers the routes on bp
     app.register_blueprint(bp)
