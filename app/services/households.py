@@ -148,6 +148,11 @@ def lock_pool(session: Session, shop: Shop, member: Member, now: datetime) -> Po
     return Pool(seat.household_id, [PoolShare(m.id, seats[m.id], spendable.get(m.id, 0)) for m in members])
 
 
+def check_pool_covers(pool: Pool, redeemer: Member, points: int, reward_name: str) -> None:
+    """InsufficientPoints worded for the household when the pool is short."""
+    split_redemption(pool.shares, redeemer.id, points, reward_name=reward_name)
+
+
 def post_pooled_debits(session: Session, shop: Shop, pool: Pool, redeemer: Member, redemption: Redemption, *,
                        points: int, reward_name: str, what: str, now: datetime) -> list[PoolDebit]:
     """One `redeem` entry per member the points come from, each caused by the same redemption."""

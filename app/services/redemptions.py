@@ -32,7 +32,7 @@ from app.loyalty.ledger import EntryKind, redemption_debit_key, redemption_late_
 from app.loyalty.rewards import RedemptionTerms, check_redeemable, new_code, terms_for
 from app.models import LedgerEntry, Member, Order, Redemption, Reward, Shop
 from app.services.cashback_reads import cashback_transactions
-from app.services.households import lock_pool, post_pooled_debits, return_pooled_points
+from app.services.households import check_pool_covers, lock_pool, post_pooled_debits, return_pooled_points
 from app.services.ledger import NewEntry, balance_of, entry_by_key, lock_member, post_entry
 from app.services.members import get_or_create_member
 from app.services.memberships import check_members_only
@@ -118,6 +118,8 @@ def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, 
     check_members_only(session, shop, member, reward, now)
     spec = spec_of(reward)
     terms = terms_for(spec, shop.currency, points, variant_price=variant_price)
+    if pool is not None and member.blocked_at is None:
+        check_pool_covers(pool, member, terms.points, reward.name)
     check_redeemable(spec, tier_key=member.tier_key, blocked=member.blocked_at is not None,
                      balance=pool.balance if pool else balance_of(session, member, now).balance, points=terms.points,
                      redeemed_before=_times_redeemed(session, member, reward))
