@@ -147,3 +147,16 @@ def test_a_cancelled_order_takes_back_what_is_left_of_its_cashback(client, t, sh
 def test_a_shop_without_cashback_pays_none(client, t, shop, stub):
     deliver(client, t, "orders/paid", payload("orders/paid"))
     assert pay(t) == 0 and payouts(t) == [] and stub.mutations == []
+
+
+def test_analytics_count_paid_cashback_as_a_cost_net_of_refunds(client, t, shop, stub):
+    from app.models import Shop
+    from app.queries.analytics import shop_analytics
+    cashback(t, shop)
+    deliver(client, t, "orders/paid", payload("orders/paid"))
+    pay(t)
+    deliver(client, t, "refunds/create", payload("refunds/create"))
+    pay(t)
+    with t.db.scope(read_only=True) as session:
+        figures = shop_analytics(session, session.get(Shop, shop.id), now=t.clock()).figures
+    assert figures["cashback_cost"].display == "$2.75" and figures["cashback_pending"].display == "$0.00"
