@@ -30,6 +30,7 @@ def pooled_state(session: Session, shop: Shop, member: Member | None, *, now: da
         "membership": membership_json(session, shop, member, program.membership, now)
         if program.membership.enabled and member else None,
         "cashback": cashback_json(session, shop, member, now) if member else None,
+        "households_enabled": program.households.enabled,
     }
 
 
