@@ -247,8 +247,8 @@
         el('button', { type: 'submit', class: 'tessera-button' }, this.t('pooled.invite')));
       const link = this.invited && el('input', { id: this.id(), value: this.invited.accept_url, readonly: true });
       return [el('h3', { tabindex: '-1', 'data-focus': 'household' }, this.t('pooled.household')),
-        h ? [el('p', {}, this.t('pooled.pool', { points: this.count('points', h.balance) })), el('ul', {}, h.members.map((name) => el('li', {}, name)))]
-          : el('p', { class: 'tessera-muted' }, this.t('pooled.household_intro')),
+        ...(h ? [el('p', {}, this.t('pooled.pool', { points: this.count('points', h.balance) })), el('ul', {}, h.members.map((name) => el('li', {}, name)))]
+          : [el('p', { class: 'tessera-muted' }, this.t('pooled.household_intro'))]),
         token && el('button', { type: 'button', class: 'tessera-button', onclick: () => send('accept', { token }, 'pooled.joined') }, this.t('pooled.accept')),
         link && el('div', { class: 'tessera-field' }, el('label', { for: link.id }, this.t('pooled.invite_link')), link),
         (!h || h.members.length < h.max_members) && invite, error,
