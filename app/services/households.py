@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.loyalty.errors import NotFound
@@ -183,3 +183,14 @@ def return_pooled_points(session: Session, redemption: Redemption, *, why: str, 
             cause_type="redemption", cause_id=str(redemption.id), reason=reason,
             reverses_entry_id=debit.id if debit else None), now=now)
     return True
+
+
+def forget_household_invitations(session: Session, shop: Shop, member: Member | None, emails: frozenset[str]) -> None:
+    """A customer redact: invitations addressed to their emails go, and they leave their
+    household (their points stay theirs, as on any leave; the others keep theirs)."""
+    if emails:
+        session.execute(delete(HouseholdInvitation).where(HouseholdInvitation.shop_id == shop.id,
+                                                          func.lower(HouseholdInvitation.email).in_(sorted(emails))))
+    if member is not None:
+        session.execute(delete(HouseholdMember).where(HouseholdMember.shop_id == shop.id,
+                                                      HouseholdMember.member_id == member.id))

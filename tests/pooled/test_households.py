@@ -5,7 +5,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.models import HouseholdInvitation, LedgerEntry, Member, Redemption, Reward, Shop
 from tests.support import CUSTOMER_ID, OTHER_SHOP, signed_proxy_query
@@ -162,3 +162,20 @@ def test_two_members_redeeming_at_once_never_overdraw_the_pool(client, t, shop, 
     assert sorted(statuses) == [200, 409]
     assert balance(t, shop, ALICE).balance + balance(t, shop, BOB).balance == 200
     assert min(balance(t, shop, ALICE).balance, balance(t, shop, BOB).balance) >= 0
+
+
+def test_a_customer_redact_forgets_invitations_to_their_email_and_takes_them_out_of_the_household(
+        client, t, shop, households_on):
+    from app.models import HouseholdMember
+    from app.services.privacy import redact_member
+    from app.loyalty.privacy import Subject
+    invite_and_join(client, ALICE, BOB)
+    post(client, "invite", {"email": "bob@example.com"})
+    with t.db.scope() as session:
+        bob = session.scalar(select(Member).where(Member.shop_id == shop.id, Member.customer_id == BOB))
+        redact_member(session, session.get(Shop, shop.id), bob, Subject.of({"id": BOB, "email": "bob@example.com"}, bob),
+                      t.clock())
+        session.commit()
+        assert session.scalars(select(HouseholdInvitation.email)).all() == ["someone@example.com"]
+        assert session.scalar(select(func.count()).select_from(HouseholdMember)) == 1
+    assert balance(t, shop, ALICE).balance == 300
