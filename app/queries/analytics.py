@@ -414,5 +414,7 @@ def shop_analytics(session: Session, shop: Shop, *, now: datetime, months: int =
     _retention(session, shop, a)
     _referrals(session, shop, a)
     _tiers(session, shop, a)
-    pooled_figures(session, shop, a, now)
+    for f in pooled_figures(session, shop, a.start, now):
+        a.figures[f.key] = money_figure(shop, f.key, f.label, f.value, f.definition) if f.money else \
+            Figure(f.key, f.label, f.value, f"{f.value:,}", f.definition)
     return a

@@ -3,6 +3,7 @@ members, households. Figures carry their definitions like the rest (queries/anal
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
@@ -10,30 +11,35 @@ from sqlalchemy.orm import Session
 from app.models import CashbackPayout, HouseholdMember, LedgerEntry, PaidMembership, Shop
 
 
-def pooled_figures(session: Session, shop: Shop, a, now: datetime) -> None:
-    from app.queries.analytics import Figure, money_figure
-    credited, debited, pending, shortfall = _cashback_sums(session, shop, a.start)
-    a.figures["cashback_cost"] = money_figure(
-        shop, "cashback_cost", "Cashback paid (cost)", credited - debited,
-        "Store credit paid as cashback in the period, less what refunds took back from it (the program's cost "
-        "in store credit).")
-    a.figures["cashback_pending"] = money_figure(
-        shop, "cashback_pending", "Cashback pending", pending,
-        "Cashback recorded for paid orders whose pending period has not ended yet (owed, not yet paid).")
-    a.figures["cashback_shortfall"] = money_figure(
-        shop, "cashback_shortfall", "Cashback not recovered", shortfall,
-        "Cashback refunds should have taken back but the customer had already spent (store credit never goes "
-        "below zero).")
+class PooledFigure(NamedTuple):
+    key: str
+    label: str
+    value: int
+    definition: str
+    money: bool  # value in minor units of the shop's currency; else a count
+
+
+def pooled_figures(session: Session, shop: Shop, since: datetime, now: datetime) -> list[PooledFigure]:
+    credited, debited, pending, shortfall = _cashback_sums(session, shop, since)
     members = session.scalar(select(func.count()).select_from(PaidMembership).where(
         PaidMembership.shop_id == shop.id, PaidMembership.ends_at > now))
-    a.figures["paid_members"] = Figure("paid_members", "Paying members", members, f"{members:,}",
-                                       "Members whose paid membership runs today.")
-    households, pooled = _household_counts(session, shop, a.start)
-    a.figures["households"] = Figure("households", "Households", households, f"{households:,}",
-                                     "Households with at least two members today.")
-    a.figures["pooled_redemptions"] = Figure(
-        "pooled_redemptions", "Redemptions paid from a household pool", pooled, f"{pooled:,}",
-        "Redemptions in the period that took points from more than one member of a household.")
+    households, pooled = _household_counts(session, shop, since)
+    return [
+        PooledFigure("cashback_cost", "Cashback paid (cost)", credited - debited,
+                     "Store credit paid as cashback in the period, less what refunds took back from it (the "
+                     "program's cost in store credit).", True),
+        PooledFigure("cashback_pending", "Cashback pending", pending,
+                     "Cashback recorded for paid orders whose pending period has not ended yet (owed, not yet "
+                     "paid).", True),
+        PooledFigure("cashback_shortfall", "Cashback not recovered", shortfall,
+                     "Cashback refunds should have taken back but the customer had already spent (store credit "
+                     "never goes below zero).", True),
+        PooledFigure("paid_members", "Paying members", int(members or 0), "Members whose paid membership runs today.",
+                     False),
+        PooledFigure("households", "Households", households, "Households with at least two members today.", False),
+        PooledFigure("pooled_redemptions", "Redemptions paid from a household pool", pooled,
+                     "Redemptions in the period that took points from more than one member of a household.", False),
+    ]
 
 
 def _cashback_sums(session: Session, shop: Shop, since: datetime) -> tuple[int, int, int, int]:
