@@ -112,7 +112,10 @@ def pay_due_cashback(session_scope: Callable, shopify: AdminAccess, now: datetim
     """Pay every due payout of every shop (credits before debits, oldest first). Returns how
     many were settled (paid, netted or refused) in this run."""
     with session_scope(read_only=True) as session:
-        due = session.execute(select(CashbackPayout.id, CashbackPayout.shop_id).where(
+        due = session.execute(select(CashbackPayout.id, CashbackPayout.shop_id).join(
+            Shop, Shop.id == CashbackPayout.shop_id).where(
+            # A shop that uninstalled or must reconnect is paid once it is back (the rows wait).
+            Shop.uninstalled_at.is_(None), Shop.reauth_required_at.is_(None),
             CashbackPayout.status == "pending", CashbackPayout.due_at <= now,
             or_(CashbackPayout.lease_until.is_(None), CashbackPayout.lease_until < now))
             .order_by(CashbackPayout.kind, CashbackPayout.id).limit(BATCH)).all()

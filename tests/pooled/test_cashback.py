@@ -160,3 +160,17 @@ def test_analytics_count_paid_cashback_as_a_cost_net_of_refunds(client, t, shop,
     with t.db.scope(read_only=True) as session:
         figures = shop_analytics(session, session.get(Shop, shop.id), now=t.clock()).figures
     assert figures["cashback_cost"].display == "$2.75" and figures["cashback_pending"].display == "$0.00"
+
+
+def test_a_shop_that_must_reconnect_is_paid_once_it_is_back(client, t, shop, stub):
+    from app.models import Shop
+    cashback(t, shop)
+    deliver(client, t, "orders/paid", payload("orders/paid"))
+    with t.db.scope() as session:
+        session.get(Shop, shop.id).reauth_required_at = t.clock()
+        session.commit()
+    assert pay(t) == 0 and stub.mutations == []
+    with t.db.scope() as session:
+        session.get(Shop, shop.id).reauth_required_at = None
+        session.commit()
+    assert pay(t) == 1 and len(credits(stub)) == 1
