@@ -236,6 +236,8 @@ class Refund(Base):
     currency: Mapped[str] = mapped_column(String(3))
     refunded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # variant id -> units refunded (a paid membership's line gives its months back)
+    variant_units: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class Reward(Base):

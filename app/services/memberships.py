@@ -5,7 +5,7 @@ settle_membership_orders runs inside the order batch's transaction (the members 
 the batch): a paid order holding the membership variant grants its months once (one grant per
 order id, so a renewal order delivered twice stacks once; a subscription's renewal is a new
 order, delivered as orders/paid like any other), a refund of the line gives back the refunded
-units' months (read from the order's refunds as the next orders/updated payload shows them),
+units' months (from refunds/create, or the refunds an order payload embeds),
 and a cancellation or full refund gives back all that order added.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.errors import RewardUnavailable
 from app.loyalty.membership import MembershipSettings, add_months, extended_end, is_member
 from app.loyalty.program import Program
-from app.models import Member, MembershipGrant, Order, PaidMembership, Reward, Shop
+from app.models import Member, MembershipGrant, Order, PaidMembership, Refund, Reward, Shop
 from app.services.set_sql import among
 
 def settle_membership_orders(session: Session, shop: Shop, orders: list[Order], program: Program, *,
@@ -26,14 +26,15 @@ def settle_membership_orders(session: Session, shop: Shop, orders: list[Order], 
     settings = program.membership
     orders = [o for o in orders if o.member_id is not None and not o.is_test]
     grants = _grants(session, shop, [o.order_id for o in orders]) if orders else {}
-    if not settings.enabled and not grants:
+    if not orders or (not settings.enabled and not grants):
         return
+    refunded = _refunded_units(session, shop, [o.order_id for o in orders], settings)
     for order in orders:
-        grant = grants.get(order.order_id)
+        grant, units = grants.get(order.order_id), _units_kept(order, settings, refunded.get(order.order_id, 0))
         if grant is None:
-            _grant_months(session, shop, order, settings, now)
+            _grant_months(session, shop, order, settings, units, now)
         else:
-            _give_back_months(session, shop, order, grant, settings, now)
+            _give_back_months(session, shop, order, grant, settings, units, now)
 
 
 def _grants(session: Session, shop: Shop, order_ids: list[int]) -> dict[int, MembershipGrant]:
@@ -41,17 +42,30 @@ def _grants(session: Session, shop: Shop, order_ids: list[int]) -> dict[int, Mem
         MembershipGrant.shop_id == shop.id, among(session, MembershipGrant.order_id, order_ids)))}
 
 
-def _units_kept(order: Order, settings: MembershipSettings) -> int:
+def _refunded_units(session: Session, shop: Shop, order_ids: list[int], settings: MembershipSettings
+                    ) -> dict[int, int]:
+    """order id -> membership units its refunds gave back (refunds/create and the refunds an
+    order payload embeds are both recorded as refunds)."""
+    variant = str(settings.variant_number)
+    refunded: dict[int, int] = {}
+    for order_id, units in session.execute(select(Refund.order_id, Refund.variant_units).where(
+            Refund.shop_id == shop.id, among(session, Refund.order_id, order_ids), Refund.variant_units.is_not(None))):
+        refunded[order_id] = refunded.get(order_id, 0) + int((units or {}).get(variant, 0))
+    return refunded
+
+
+def _units_kept(order: Order, settings: MembershipSettings, refunded: int) -> int:
     variant = settings.variant_number
-    return int(((order.facts or {}).get("variant_units") or {}).get(str(variant), 0)) if variant else 0
+    ordered = int(((order.facts or {}).get("variant_units") or {}).get(str(variant), 0)) if variant else 0
+    return max(0, ordered - refunded)
 
 
 def _void(order: Order) -> bool:
     return order.cancelled_at is not None or order.financial_status == "refunded"
 
 
-def _grant_months(session: Session, shop: Shop, order: Order, settings: MembershipSettings, now: datetime) -> None:
-    units = _units_kept(order, settings)
+def _grant_months(session: Session, shop: Shop, order: Order, settings: MembershipSettings, units: int,
+                  now: datetime) -> None:
     if not settings.enabled or order.paid_at is None or _void(order) or units <= 0:
         return
     months = units * settings.months
@@ -70,10 +84,10 @@ def _grant_months(session: Session, shop: Shop, order: Order, settings: Membersh
 
 
 def _give_back_months(session: Session, shop: Shop, order: Order, grant: MembershipGrant,
-                      settings: MembershipSettings, now: datetime) -> None:
+                      settings: MembershipSettings, units: int, now: datetime) -> None:
     """The months a refund or cancellation took away from what this order granted."""
     per_unit = settings.months if settings.variant_number else grant.months
-    kept = 0 if _void(order) else min(grant.months, _units_kept(order, settings) * per_unit)
+    kept = 0 if _void(order) else min(grant.months, units * per_unit)
     give_back = grant.months - grant.months_returned - kept
     if give_back <= 0:
         return

@@ -146,7 +146,7 @@ def refund_row(shop: Shop, refund: RefundFacts, now: datetime) -> dict:
                 base_minor=refund.bases.merchandise_minor, shipping_minor=refund.bases.shipping_minor,
                 tax_minor=refund.bases.tax_minor, shipping_tax_minor=refund.shipping_tax_minor,
                 discrepancy_minor=refund.discrepancy_minor, currency=refund.currency, refunded_at=refund.refunded_at,
-                created_at=now)
+                created_at=now, variant_units={str(k): v for k, v in refund.variant_units.items()} or None)
 
 
 def record_refunds(session: Session, shop: Shop, refunds: list[RefundFacts], now: datetime) -> None:

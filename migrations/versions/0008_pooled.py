@@ -5,6 +5,7 @@ Revises: 0007_privacy
 """
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0008_pooled"
 down_revision = "0007_privacy"
@@ -13,6 +14,7 @@ depends_on = None
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 TIME = sa.DateTime(timezone=True)
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
 def _id() -> sa.Column:
@@ -32,6 +34,8 @@ def _member(name: str = "member_id", nullable: bool = False, ondelete: str = "CA
 def upgrade() -> None:
     with op.batch_alter_table("rewards") as batch_op:
         batch_op.add_column(sa.Column("members_only", sa.Boolean(), nullable=False, server_default="0"))
+    with op.batch_alter_table("refunds") as batch_op:
+        batch_op.add_column(sa.Column("variant_units", JSON, nullable=True))
     op.create_table(
         "cashback_payouts", _id(), *_shop(), *_member(),
         sa.Column("order_id", sa.BigInteger(), nullable=False),
@@ -118,5 +122,7 @@ def downgrade() -> None:
     for table in ("household_invitations", "household_members", "households", "membership_grants",
                   "paid_memberships", "cashback_payouts"):
         op.drop_table(table)
+    with op.batch_alter_table("refunds") as batch_op:
+        batch_op.drop_column("variant_units")
     with op.batch_alter_table("rewards") as batch_op:
         batch_op.drop_column("members_only")

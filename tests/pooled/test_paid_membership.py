@@ -148,3 +148,20 @@ def test_enabling_the_membership_without_a_variant_is_refused_with_the_field_nam
     assert "membership" in str(refused.value.fields) and "variant" in str(refused.value.fields)
     with pytest.raises(InvalidInput):
         parse_program({"membership": {"variant_id": "12345"}})
+
+
+def test_a_refunds_create_delivery_for_the_membership_line_gives_its_months_back(client, t, shop, club, clock):
+    deliver(client, t, "orders/paid", club_order(quantity=2))
+    refund = payload("refunds/create")
+    refund["id"] = 978123400002
+    line = refund["refund_line_items"][0]
+    line.update({"quantity": 1, "line_item_id": 14703316999001, "subtotal": 49.0, "total_tax": 0.0,
+                 "subtotal_set": {"shop_money": {"amount": "49.00", "currency_code": "CAD"},
+                                  "presentment_money": {"amount": "36.26", "currency_code": "USD"}},
+                 "total_tax_set": {"shop_money": {"amount": "0.00", "currency_code": "CAD"},
+                                   "presentment_money": {"amount": "0.00", "currency_code": "USD"}}})
+    line["line_item"] = {**line["line_item"], "id": 14703316999001, "variant_id": CLUB_VARIANT, "quantity": 2}
+    deliver(client, t, "refunds/create", refund)
+    assert ends_at(t, shop) == clock().replace(year=clock().year + 1)
+    deliver(client, t, "refunds/create", refund, webhook_id="again")
+    assert ends_at(t, shop) == clock().replace(year=clock().year + 1)
