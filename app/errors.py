@@ -34,6 +34,7 @@ STATUS_BY_DOMAIN_ERROR: dict[type[domain.LoyaltyError], int] = {
     domain.MemberBlocked: 403,
     domain.ActionNotAllowed: 409,
     domain.RedemptionFailed: 502,
+    domain.Gone: 410,
 }
 
 

@@ -245,6 +245,8 @@ class Refund(Base):
     currency: Mapped[str] = mapped_column(String(3))
     refunded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # variant id -> units refunded (a paid membership's line gives its months back)
+    variant_units: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class Reward(Base):
@@ -278,6 +280,8 @@ class Reward(Base):
     deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Only paying members (program.membership) may redeem it; hidden from everyone else.
+    members_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class Redemption(Base):
@@ -818,3 +822,120 @@ class RewardReadyMark(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id", ondelete="CASCADE"))
     reached_at: Mapped[datetime]
+
+
+class CashbackPayout(Base):
+    """One movement of store credit for an order's cashback (the credit, a refund's debit, a
+    cancellation's reversal), and the saga's durable state for paying it exactly once."""
+
+    __tablename__ = "cashback_payouts"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "payout_key", name="uq_cashback_payouts_shop_key"),
+        Index("ix_cashback_payouts_due", "status", "due_at"),
+        Index("ix_cashback_payouts_member", "shop_id", "member_id", "created_at"),
+        Index("ix_cashback_payouts_order", "shop_id", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(BigInteger)
+    payout_key: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(10))  # credit | debit
+    refund_id: Mapped[int | None] = mapped_column(BigInteger)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)  # what the rule asks for
+    base_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # What moved in Shopify: a credit's net of refunds before payment; a debit limited by the balance.
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    shortfall_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    # pending -> paid | netted (folded into its credit before payment) | failed (Shopify refused)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    shopify_transaction_id: Mapped[str | None] = mapped_column(String(128))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    first_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PaidMembership(Base):
+    """A member's paid membership (program.membership): next to the earned tier, until ends_at."""
+
+    __tablename__ = "paid_memberships"
+    __table_args__ = (UniqueConstraint("shop_id", "member_id", name="uq_paid_memberships_shop_member"),
+                      Index("ix_paid_memberships_shop_ends", "shop_id", "ends_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MembershipGrant(Base):
+    """The months one paid order added to a membership (once per order), and those given back."""
+
+    __tablename__ = "membership_grants"
+    __table_args__ = (UniqueConstraint("shop_id", "order_id", name="uq_membership_grants_shop_order"),
+                      Index("ix_membership_grants_member", "shop_id", "member_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(BigInteger)
+    months: Mapped[int] = mapped_column(Integer)
+    months_returned: Mapped[int] = mapped_column(Integer, default=0)
+    units_refunded: Mapped[int] = mapped_column(Integer, default=0)
+    granted_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]  # the order was cancelled or refunded in full
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Household(Base):
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    created_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HouseholdMember(Base):
+    """A member belongs to at most one household of a shop."""
+
+    __tablename__ = "household_members"
+    __table_args__ = (UniqueConstraint("shop_id", "member_id", name="uq_household_members_shop_member"),
+                      Index("ix_household_members_household", "shop_id", "household_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    joined_at: Mapped[datetime]
+
+
+class HouseholdInvitation(Base):
+    """An invitation to join a household; only a digest of its token is kept. The email is kept
+    so the invitation can be sent (by email, once members get emails)."""
+
+    __tablename__ = "household_invitations"
+    __table_args__ = (UniqueConstraint("shop_id", "token_sha256", name="uq_household_invitations_shop_token"),
+                      Index("ix_household_invitations_household", "shop_id", "household_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    inviter_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    email: Mapped[str] = mapped_column(String(255))
+    token_sha256: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    accepted_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -24,7 +24,8 @@ from app.parsing import is_stored_id
 # Program sections and the settings keys each one's form posts.
 PROGRAM_SECTIONS = {"earning": ("earning",), "actions": ("actions",), "campaigns": ("campaigns",),
                     "tiers": ("tiers",), "referrals": ("referrals",), "expiry": ("expiry", "clawback"),
-                    "widget": ("widget",), "mail": ("mail",)}
+                    "widget": ("widget",), "mail": ("mail",), "cashback": ("cashback",), "membership": ("membership",),
+                    "households": ("households",)}
 REQUIRED = "Required."
 
 
@@ -133,7 +134,7 @@ def program_settings(section: str, form: MultiDict, current: dict, *, iana_timez
 
 REWARD_INTS = ("points_cost", "code_expiry_days", "per_member_limit", "variant_id", "points_per_unit", "min_points",
                "max_points")
-REWARD_BOOLS = ("combines_with_order", "combines_with_product", "combines_with_shipping", "enabled")
+REWARD_BOOLS = ("combines_with_order", "combines_with_product", "combines_with_shipping", "enabled", "members_only")
 
 
 def reward_data(form: MultiDict) -> dict[str, Any]:

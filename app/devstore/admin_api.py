@@ -17,7 +17,7 @@ from flask import url_for
 from graphql import (DocumentNode, FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute,
                      get_operation_ast, parse)
 
-from app.devstore import billing, bulk, catalog, discounts, flow, metafields, nodes
+from app.devstore import billing, bulk, catalog, discounts, flow, metafields, nodes, store_credit
 from app.devstore.commerce import find_customer
 from app.devstore.cost import MAX_QUERY_COST, Throttle, actual_cost, requested_cost
 from app.devstore.graph import connection, iso, money, parse_time, user_error
@@ -34,6 +34,7 @@ REQUIRED_SCOPES = {
     "storeCreditAccountCredit": "write_store_credit_account_transactions",
     # Customer metafields and their definitions need the customers scope (write implies read).
     "metafieldsSet": "write_customers", "metafieldDefinitionCreate": "write_customers",
+    "storeCreditAccountDebit": "write_store_credit_account_transactions",
 }
 SEARCH_TERM = re.compile(r"""(\w+):(>=|<=|>|<)?['"]?([^'"\s]+)['"]?""")
 
@@ -274,6 +275,14 @@ class AdminRoot:
 
     def flowTriggerReceive(self, _info, handle=None, payload=None, **_):  # noqa: N802
         return flow.receive_trigger(self.state, handle, payload, self.now)
+
+
+    def storeCreditAccountDebit(self, _info, id, debitInput):  # noqa: N802,N803,A002
+        errors, account = store_credit.debit_errors(self.state, _numeric_id(id), "/Customer/" in str(id), debitInput)
+        if errors:
+            return {"storeCreditAccountTransaction": None, "userErrors": errors}
+        return {"storeCreditAccountTransaction": store_credit.debit(self.state, account, debitInput, iso(self.now)),
+                "userErrors": []}
 
 
 SUPPORTED_FIELDS = frozenset(name for name in vars(AdminRoot) if not name.startswith("_"))

@@ -24,6 +24,7 @@ ID_BASES = {"Shop": 61_234_000_000, "Customer": 7_412_500_000_000, "MailingAddre
             "Fulfillment": 5_512_300_000_000, "DiscountCodeNode": 1_476_212_000_000,
             "DiscountRedeemCode": 19_102_318_000_000, "WebhookSubscription": 1_365_800_000_000,
             "StoreCreditAccount": 3_200_000_000, "StoreCreditAccountCreditTransaction": 8_800_000_000,
+            "StoreCreditAccountDebitTransaction": 8_900_000_000,
             "Checkout": 37_456_000_000_000, "DataRequest": 4_400, "OrderNumber": 1_000,
             "BulkOperation": 3_514_700_000, "OrderAdjustment": 104_518_000_000,
             "AppSubscription": 29_710_000}

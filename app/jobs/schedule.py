@@ -30,6 +30,8 @@ PERIODIC: list[tuple[str, float]] = [
     ("send_member_emails", 60),  # the email outbox: due messages and retries (codes within a minute)
     ("queue_scheduled_member_emails", 3600),  # expiry reminders, birthdays, tiers about to lapse
     ("raise_owner_notices", 3600),  # weekly summary and alerts to the shop owner
+    ("pay_due_cashback", 60),  # store credit of orders whose pending period ended, clawbacks
+    ("grant_membership_shipping", 3600),  # paid members' monthly free-shipping code
 ]
 
 

@@ -355,3 +355,15 @@ def queue_scheduled_member_emails(t: "Tessera") -> int:
 def raise_owner_notices(t: "Tessera") -> int:
     from app.services.owner_notices import raise_owner_notices_everywhere
     return raise_owner_notices_everywhere(t.db, now=t.clock())
+
+
+@task
+def pay_due_cashback(t: "Tessera") -> int:
+    from app.services.cashback import pay_due_cashback as pay
+    return pay(t.db.scope, t.shopify, t.clock())
+
+
+@task
+def grant_membership_shipping(t: "Tessera") -> int:
+    from app.services.membership_perks import grant_membership_shipping as grant
+    return grant(t)

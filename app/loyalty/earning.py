@@ -46,7 +46,8 @@ def campaign_products(campaign: Campaign) -> set[int] | None:
     return campaign.eligible_products()
 
 
-def points_for_order(program: Program, facts: OrderFacts, *, tier: Tier | None, at: datetime) -> OrderEarning:
+def points_for_order(program: Program, facts: OrderFacts, *, tier: Tier | None, at: datetime,
+                     paid_member: bool = False) -> OrderEarning:
     rule = program.earning
     base = facts.bases.for_rule(rule.base)
     money = format_money(base, facts.currency)
@@ -75,6 +76,12 @@ def points_for_order(program: Program, facts: OrderFacts, *, tier: Tier | None, 
     if tier is not None and tier.multiplier != 1:
         multiplier *= tier.multiplier
         parts.append(reason("earning.tier_multiplier", tier=tier.name, multiplier=str(tier.multiplier.normalize())))
+    membership = program.membership
+    if paid_member and membership.enabled and membership.points_multiplier != 1:
+        multiplier *= membership.points_multiplier  # on top of the tier: the membership is a separate perk
+        # Worded like a tier's multiplier: "<name> x<multiplier>".
+        parts.append(reason("earning.tier_multiplier", tier=membership.name,
+                            multiplier=str(membership.points_multiplier.normalize())))
     units = weighted / Decimal(_one_unit(facts.currency))
     points = max(0, round_points(units * rule.points_per_unit * multiplier, rule.rounding)) + bonus
     counted = (reason("earning.calculation_rounded", parts=parts, points=points,
@@ -82,7 +89,8 @@ def points_for_order(program: Program, facts: OrderFacts, *, tier: Tier | None, 
                if rule.rounding != "down" and points else reason("earning.calculation", parts=parts, points=points))
     details = {"base_minor": base, "base_kind": rule.base, "currency": facts.currency,
                "points_per_unit": str(rule.points_per_unit), "multiplier": str(multiplier), "bonus": bonus,
-               "campaigns": [c.key for c in campaigns], "tier": tier.key if tier else None}
+               "campaigns": [c.key for c in campaigns], "tier": tier.key if tier else None,
+               "paid_member": paid_member}
     return OrderEarning(points=points, base_minor=base, base_kind=rule.base, reason=counted, details=details)
 
 

@@ -43,3 +43,9 @@ class RedemptionFailed(LoyaltyError):
     """Shopify could not create the code; the points were given back."""
 
     code = "redemption_failed"
+
+
+class Gone(LoyaltyError):
+    """Something that existed and can no longer be used (e.g. an expired invitation)."""
+
+    code = "gone"

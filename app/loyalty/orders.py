@@ -55,6 +55,8 @@ class RefundFacts:
     # price), from the refund's `refund_discrepancy` order adjustments; an amount-only refund has
     # no lines at all and only this.
     discrepancy_minor: int = 0
+    # variant id -> units this refund gave back (paid memberships give back their months)
+    variant_units: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class OrderFacts:
     referral_code: str | None = None
     accepts_marketing: bool = False
     refunds: tuple[RefundFacts, ...] = ()
+    # variant id -> units ordered (after edits; refunds are in RefundFacts.variant_units)
+    variant_units: dict[int, int] = field(default_factory=dict)
 
     @property
     def fully_refunded(self) -> bool:
@@ -93,7 +97,8 @@ class OrderFacts:
         """What the Order row keeps of the facts (for later recomputation and analytics)."""
         return {"bases": [self.bases.merchandise_minor, self.bases.shipping_minor, self.bases.tax_minor],
                 "product_bases": {str(k): v for k, v in self.product_bases.items()},
-                "taxes_included": self.taxes_included}
+                "taxes_included": self.taxes_included,
+                "variant_units": {str(k): v for k, v in self.variant_units.items()}}
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -257,11 +262,40 @@ def parse_order(payload: dict, *, topic: str | None = None) -> OrderFacts:
         discount_codes=tuple(str(d.get("code", "")).upper() for d in payload.get("discount_codes") or []
                              if d.get("code")),
         referral_code=_referral_code(payload), accepts_marketing=bool(payload.get("buyer_accepts_marketing")),
-        refunds=tuple(parse_refund(r, currency=currency) for r in payload.get("refunds") or []),
+        refunds=tuple(parse_refund(r, currency=currency, line_variants=_line_variants(payload))
+                      for r in payload.get("refunds") or []),
+        variant_units=_variant_units(payload),
     )
 
 
-def parse_refund(payload: dict, *, currency: str | None = None) -> RefundFacts:
+def _line_variants(payload: dict) -> dict[int, int]:
+    return {int(line["id"]): int(line["variant_id"]) for line in payload.get("line_items") or []
+            if line.get("id") and line.get("variant_id")}
+
+
+def _variant_units(payload: dict) -> dict[int, int]:
+    """variant id -> units ordered after edits (refunded units are counted by the refunds)."""
+    refunded = _refunded_quantities(payload)
+    units: dict[int, int] = {}
+    for line in payload.get("line_items") or []:
+        if line.get("variant_id"):
+            _, held = _held_units(line, refunded)
+            units[int(line["variant_id"])] = units.get(int(line["variant_id"]), 0) + held
+    return units
+
+
+def _refunded_variants(payload: dict, line_variants: dict[int, int]) -> dict[int, int]:
+    units: dict[int, int] = {}
+    for item in payload.get("refund_line_items") or []:
+        line = item.get("line_item") or {}
+        variant = line.get("variant_id") or line_variants.get(_units(item.get("line_item_id"), "line_item_id"))
+        if variant:
+            units[int(variant)] = units.get(int(variant), 0) + _units(item.get("quantity"), "refunded quantity")
+    return units
+
+
+def parse_refund(payload: dict, *, currency: str | None = None, line_variants: dict[int, int] | None = None
+                 ) -> RefundFacts:
     currency = currency or _refund_currency(payload)
     merchandise = tax = 0
     for item in payload.get("refund_line_items") or []:
@@ -286,7 +320,8 @@ def parse_refund(payload: dict, *, currency: str | None = None) -> RefundFacts:
     return RefundFacts(refund_id=_id(payload.get("id"), "refund id"), order_id=_id(payload.get("order_id"), "order id"),
                        currency=currency, bases=EarningBases(merchandise, shipping, tax + shipping_tax),
                        refunded_at=parse_time(payload.get("processed_at") or payload.get("created_at")),
-                       shipping_tax_minor=shipping_tax, discrepancy_minor=discrepancy)
+                       shipping_tax_minor=shipping_tax, discrepancy_minor=discrepancy,
+                       variant_units=_refunded_variants(payload, line_variants or {}))
 
 
 def _refund_currency(payload: dict) -> str:

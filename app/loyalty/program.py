@@ -13,11 +13,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.loyalty.badges import BadgeSettings
+from app.loyalty.cashback import CashbackSettings
 from app.loyalty.challenges import ChallengeSettings
 from app.loyalty.charity import CharitySettings
 from app.loyalty.emails import MailSettings
 from app.loyalty.errors import InvalidInput
 from app.loyalty.feedback import FeedbackSettings
+from app.loyalty.households import HouseholdSettings
+from app.loyalty.membership import MembershipSettings
 
 NETWORKS = ("instagram", "facebook", "tiktok", "x", "youtube", "pinterest")
 
@@ -230,6 +233,9 @@ class Program(_Settings):
         return self.model_dump(mode="json")
     # Sender name, reply-to and the member emails and owner notices (app/loyalty/emails.py).
     mail: MailSettings = MailSettings()
+    cashback: CashbackSettings = CashbackSettings()
+    membership: MembershipSettings = MembershipSettings()
+    households: HouseholdSettings = HouseholdSettings()
 
 
 def default_program() -> Program:

@@ -220,7 +220,7 @@ def _numbers(data: dict, kind: str | None, problems: dict[str, str]) -> dict[str
         "min_points": _int(data, "min_points", problems, low=1, high=10_000_000, required=False),
         "max_points": _int(data, "max_points", problems, low=1, high=10_000_000, required=False),
     }
-    for flag in ("combines_with_order", "combines_with_product", "combines_with_shipping", "enabled"):
+    for flag in ("combines_with_order", "combines_with_product", "combines_with_shipping", "enabled", "members_only"):
         if flag in data and not isinstance(data[flag], bool):
             problems[flag] = "true or false"
         elif flag in data:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from app.loyalty.actions import action_reason, action_rule, claim_key
+from app.loyalty.cashback import replaces_points
 from app.loyalty.clawback import (ClawbackSplit, limit_to_balance, refund_clawback_points, refunded_against_base,
                                   refunded_parts)
 from app.loyalty.earning import points_for_order
@@ -165,6 +166,7 @@ class MemberState:
     # bonus; None for history, which is not a campaign and earns no streaks
     order_times: tuple[datetime, ...] | None = None
     last_streak_at: datetime | None = None
+    paid_member: bool = False  # a paid membership runs (its points multiplier applies)
 
 
 @dataclass(frozen=True)
@@ -258,8 +260,10 @@ class _OrderPlanner:
 
     def _earn(self) -> OrderEntry | None:
         program, now = self.program, self.now
+        if replaces_points(program.cashback):
+            return None  # the owner pays this order in store credit instead (services/cashback.py)
         earning = points_for_order(program, self.facts, tier=program.tier(self.member.tier_key),
-                                   at=self.facts.processed_at or now)
+                                   at=self.facts.processed_at or now, paid_member=self.member.paid_member)
         pending_until = vests_at(program, now)
         return self._add(self._entry(
             order_earn_key(self.facts.order_id), EntryKind.EARN, earning.points, "order",

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.expiry import add_months
 from app.loyalty.money import exponent, format_money
 from app.models import LedgerEntry, Member, Order, Referral, Refund, Reward, Shop
+from app.queries.pooled_analytics import pooled_figures
 from app.services.program import current_program
 
 ENROLLED_STATE = "enabled"
@@ -413,6 +414,9 @@ def shop_analytics(session: Session, shop: Shop, *, now: datetime, months: int =
     _retention(session, shop, a)
     _referrals(session, shop, a)
     _tiers(session, shop, a)
+    for f in pooled_figures(session, shop, a.start, now):
+        a.figures[f.key] = money_figure(shop, f.key, f.label, f.value, f.definition) if f.money else \
+            Figure(f.key, f.label, f.value, f"{f.value:,}", f.definition)
     return a
 
 

@@ -11,6 +11,7 @@ from app.loyalty.ledger import Balance, action_key
 from app.loyalty.tiers import progress_to_next, qualifying_tier
 from app.loyalty.wording import DEFAULT_LOCALE, entry_reason
 from app.models import LedgerEntry, Member, Redemption, Reward, Shop
+from app.queries.pooled_state import is_paying_member
 from app.services.ledger import balance_of, entries_of, explained_ledger
 from app.services.members import find_member
 from app.services.program import current_program
@@ -42,7 +43,7 @@ def member_state(session: Session, shop: Shop, customer_id: int, *, now: datetim
         "blocked": member.blocked_at is not None,
         "birthday_set": member.birthday is not None,
         "referral_path": f"/?ref={member.referral_code}",
-        "rewards": _rewards_for(session, shop, member, balance.balance),
+        "rewards": _rewards_for(session, shop, member, balance.balance, now),
         "codes": _active_codes(session, shop, member),
         "claimed_social": _claimed_social(session, shop, member),
         "recent_activity": [_activity(e, locale)
@@ -58,9 +59,11 @@ def _shown_tier(program, member: Member, metric):
     return program.tier(member.tier_key) or qualifying_tier(program.tiers, metric)
 
 
-def _rewards_for(session: Session, shop: Shop, member: Member, balance: int) -> list[dict[str, Any]]:
+def _rewards_for(session: Session, shop: Shop, member: Member, balance: int, now: datetime) -> list[dict[str, Any]]:
     """The catalog as this member sees it: tier-only rewards only for that tier."""
     visible = [r for r in catalog(session, shop) if not r.tier_keys or member.tier_key in r.tier_keys]
+    if any(r.members_only for r in visible) and not is_paying_member(session, shop, member.id, at=now):
+        visible = [r for r in visible if not r.members_only]
     return [{**reward_json(r, shop.currency), "affordable": balance >= (r.min_points or r.points_cost or 0),
              "points_needed": max(0, (r.min_points or r.points_cost or 0) - balance)} for r in visible]
 

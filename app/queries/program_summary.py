@@ -53,7 +53,8 @@ def program_summary(session: Session, shop: Shop, *, now: datetime) -> dict[str,
         "custom_program_name": None if widget.program_name == WidgetSettings.model_fields["program_name"].default
         else widget.program_name,
         "ways_to_earn": ways_to_earn(program, shop.currency),
-        "rewards": [reward_json(r, shop.currency) for r in catalog(session, shop)],
+        # Members-only rewards are shown to paying members only (GET /proxy/member).
+        "rewards": [reward_json(r, shop.currency) for r in catalog(session, shop) if not r.members_only],
         "campaigns": [{"name": c.name, "ends_at": c.ends_at.isoformat(),
                        "multiplier": str(c.multiplier) if c.multiplier else None, "bonus_points": c.bonus_points}
                       for c in program.campaigns if c.is_active(now)],

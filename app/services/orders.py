@@ -30,6 +30,7 @@ from app.models import Member, Order, Redemption, Refund, Shop
 from app.services.inbox import UnprocessableEvent
 from app.services.members import get_or_create_member
 from app.services.order_settlement import OrderBatch
+from app.services.pooled_orders import settle_pooled_perks
 from app.services.set_sql import among, insert_rows
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ def refund_row(shop: Shop, refund: RefundFacts, now: datetime) -> dict:
                 base_minor=refund.bases.merchandise_minor, shipping_minor=refund.bases.shipping_minor,
                 tax_minor=refund.bases.tax_minor, shipping_tax_minor=refund.shipping_tax_minor,
                 discrepancy_minor=refund.discrepancy_minor, currency=refund.currency, refunded_at=refund.refunded_at,
-                created_at=now)
+                created_at=now, variant_units={str(k): v for k, v in refund.variant_units.items()} or None)
 
 
 def record_refunds(session: Session, shop: Shop, refunds: list[RefundFacts], now: datetime) -> None:
@@ -183,6 +184,7 @@ def apply_orders(session: Session, shop: Shop, events: Sequence[OrderFacts | Ref
         if event.order_id in known:
             batch.plan(orders[event.order_id])
     batch.write()
+    settle_pooled_perks(session, shop, list(orders.values()), batch.rules.program, now=now)
     _note_reward_codes(session, shop, [orders[i] for i in dict.fromkeys(f.order_id for f in order_facts)], members,
                        now)
     return orders

@@ -18,6 +18,7 @@ from app.models import MemberEmail, RewardReadyMark
 from app.queries.member_emails import member_email_export
 from app.services.member_emails import forget_member_emails
 from app.services.inbox import UnprocessableEvent
+from app.services.households import forget_household_invitations
 from app.services.referrals import guest_email_digest
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ def redact_member(session: Session, shop: Shop, member: Member | None, subject: 
                     .values(customer_id=None))
     _detach_referrals(session, shop, member, subject)
     _forget_guest_referrals(session, shop, subject)
+    forget_household_invitations(session, shop, member, subject.emails)
     _scrub_kept_export_lines(session, shop, subject)
     _scrub_ledger_reasons(session, shop, subject)
     _erase_data_request_exports(session, shop, subject, now)

@@ -33,8 +33,11 @@ from app.loyalty.rewards import RedemptionTerms, check_redeemable, new_code, ter
 from app.loyalty.wording import Reason, reason, reason_fields
 from app.models import LedgerEntry, Member, Order, Redemption, Reward, Shop
 from app.services import event_outbox
+from app.services.cashback_reads import cashback_transactions
+from app.services.households import check_pool_covers, lock_pool, post_pooled_debits, return_pooled_points
 from app.services.ledger import NewEntry, balance_of, entry_by_key, lock_member, post_entry
 from app.services.members import get_or_create_member
+from app.services.memberships import check_members_only
 from app.services.program import current_program
 from app.services.rewards import find_reward, spec_of
 from app.shopify.admin_access import AdminAccess, ShopNeedsReauth, call_admin
@@ -106,24 +109,34 @@ def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, 
                 points: int | None = None, variant_price: Decimal | None = None) -> Redemption:
     """Phase 1. Returns the existing redemption for a key already used."""
     member = get_or_create_member(session, shop, customer_id, now=now)
-    lock_member(session, member)
+    pool = lock_pool(session, shop, member, now)  # a household's members spend from one pool
+    if pool is None:
+        lock_member(session, member)
     existing = _existing(session, member, key)
     if existing is not None:
         session.commit()
         return existing
     reward = find_reward(session, shop, reward_id)
+    check_members_only(session, shop, member, reward, now)
     spec = spec_of(reward)
     terms = terms_for(spec, shop.currency, points, variant_price=variant_price)
+    if pool is not None and member.blocked_at is None:
+        check_pool_covers(pool, member, terms.points, reward.name)
     check_redeemable(spec, tier_key=member.tier_key, blocked=member.blocked_at is not None,
-                     balance=balance_of(session, member, now).balance, points=terms.points,
+                     balance=pool.balance if pool else balance_of(session, member, now).balance, points=terms.points,
                      redeemed_before=_times_redeemed(session, member, reward))
     redemption = _open_redemption(session, shop, member, key=key, terms=terms, purpose="reward", reward=reward,
                                   prefix=reward.code_prefix, now=now)
     why = (reason("redemption.code", reward=reward.name, code=redemption.code) if redemption.code else
            reason("redemption.store_credit", reward=reward.name, currency=terms.currency, value=str(terms.value)))
-    post_entry(session, member, NewEntry(
-        key=redemption_debit_key(redemption.id), kind=EntryKind.REDEEM, points=-terms.points,
-        cause_type="redemption", cause_id=str(redemption.id), **reason_fields(why)), now=now)
+    if pool is not None:
+        what = f"code {redemption.code}" if redemption.code else f"{terms.currency} {terms.value} store credit"
+        post_pooled_debits(session, shop, pool, member, redemption, points=terms.points, reward_name=reward.name,
+                           what=what, now=now)
+    else:
+        post_entry(session, member, NewEntry(
+            key=redemption_debit_key(redemption.id), kind=EntryKind.REDEEM, points=-terms.points,
+            cause_type="redemption", cause_id=str(redemption.id), **reason_fields(why)), now=now)
     member.last_activity_at = now
     session.commit()
     return redemption
@@ -246,6 +259,7 @@ def _our_credit(shopify: AdminAccess, session: Session, shop: Shop, redemption: 
     taken = set(session.scalars(select(Redemption.shopify_discount_id).where(
         Redemption.shop_id == redemption.shop_id, Redemption.id != redemption.id,
         Redemption.shopify_discount_id.in_([c["id"] for c in credits]))))
+    taken |= cashback_transactions(session, redemption.shop_id, [c["id"] for c in credits])
     session.commit()  # no transaction stays open while Shopify answers
     since = (redemption.first_attempt_at or redemption.created_at) - CLOCK_SKEW
     return next((c["id"] for c in credits if c["id"] not in taken and is_our_credit(c, variables, since)), None)
@@ -387,7 +401,9 @@ def give_back(session: Session, redemption: Redemption, *, why: str, reason: str
         session.rollback()
         _reload(session, redemption)
         return False
-    if member is not None and redemption.points_spent:
+    pooled = member is not None and redemption.points_spent and return_pooled_points(
+        session, redemption, why=why, reason=_return_reason(redemption, why), now=now)
+    if member is not None and redemption.points_spent and not pooled:
         debit = entry_by_key(session, redemption.shop_id, redemption_debit_key(redemption.id))
         post_entry(session, member, NewEntry(
             key=redemption_return_key(redemption.id, why), kind=EntryKind.REVERSAL, points=redemption.points_spent,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 EDITABLE_FIELDS = ("name", "kind", "points_cost", "value", "min_subtotal", "code_expiry_days", "combines_with_order",
                    "combines_with_product", "combines_with_shipping", "tier_keys", "per_member_limit", "variant_id",
-                   "points_per_unit", "min_points", "max_points", "code_prefix", "enabled")
+                   "points_per_unit", "min_points", "max_points", "code_prefix", "enabled", "members_only")
 
 
 def spec_of(reward: Reward) -> RewardSpec:
@@ -65,7 +65,7 @@ def reward_json(reward: Reward, currency: str) -> dict[str, Any]:
         "combination_text": combination_text(spec), "tier_keys": reward.tier_keys,
         "per_member_limit": reward.per_member_limit, "variant_id": reward.variant_id,
         "points_per_unit": reward.points_per_unit, "min_points": reward.min_points, "max_points": reward.max_points,
-        "enabled": reward.enabled,
+        "enabled": reward.enabled, "members_only": bool(reward.members_only),
     }
 
 

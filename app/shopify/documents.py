@@ -546,3 +546,38 @@ mutation SendFlowTrigger($handle: String!, $payload: JSON!) {
 }
 """, root_field="flowTriggerReceive")
 ALL_DOCUMENTS += [CREATE_METAFIELD_DEFINITION, SET_METAFIELDS, RECEIVE_FLOW_TRIGGER]
+# ---- cashback (app/services/cashback.py) -------------------------------------------------------
+# Store credit is never taken below zero: the balance is read first and at most it is debited.
+# Like credits, debits carry no idempotency key, so a lost answer is settled by reading the
+# account's recent debits back.
+DEBIT_STORE_CREDIT = Document("DebitStoreCredit", """
+mutation DebitStoreCredit($id: ID!, $debitInput: StoreCreditAccountDebitInput!) {
+  storeCreditAccountDebit(id: $id, debitInput: $debitInput) {
+    storeCreditAccountTransaction {
+      id
+      amount { amount currencyCode }
+      balanceAfterTransaction { amount currencyCode }
+    }
+    userErrors { field code message }
+  }
+}
+""", root_field="storeCreditAccountDebit")
+STORE_CREDIT_DEBITS = Document("StoreCreditDebits", """
+query StoreCreditDebits($customerId: ID!, $accountQuery: String!) {
+  customer(id: $customerId) {
+    storeCreditAccounts(first: 1, query: $accountQuery) {
+      nodes {
+        id
+        balance { amount currencyCode }
+        transactions(first: 50, reverse: true, query: "type:debit") {
+          nodes {
+            __typename
+            ... on StoreCreditAccountDebitTransaction { id createdAt amount { amount currencyCode } }
+          }
+        }
+      }
+    }
+  }
+}
+""", expected_cost=55)
+ALL_DOCUMENTS += [DEBIT_STORE_CREDIT, STORE_CREDIT_DEBITS]

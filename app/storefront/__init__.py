@@ -10,5 +10,5 @@ __all__ = ["bp", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from app.storefront import games, language, routes  # noqa: F401 - registers the routes and hooks on bp
+    from app.storefront import games, language, pooled_routes, routes  # noqa: F401 - registers the routes and hooks on bp
     app.register_blueprint(bp)

@@ -10,12 +10,13 @@ from app.loyalty.wording import entry_reason
 from app.parsing import optional_text, optional_whole_number, text
 from app.queries.games_state import GUEST_STATE, member_games_state
 from app.queries.member_state import member_state
+from app.queries.pooled_state import pooled_state
 from app.queries.program_summary import program_summary
 from app.queries.redemption_status import member_redemption, redemption_json
 from app.runtime import tessera
 from app.services.actions import claim_action
 from app.services.ledger import balance_of
-from app.services.members import get_or_create_member, set_birthday
+from app.services.members import find_member, get_or_create_member, set_birthday
 from app.services.redemptions import redeem_reward
 from app.services.referrals import welcome_referee
 from app.services.signup import welcome_signed_in_customer
@@ -42,9 +43,10 @@ def member():
     t = tessera()
     welcome_signed_in_customer(t, proxy.shop_id, proxy.customer_id)
     with t.db.scope(read_only=True) as session:
-        state = member_state(session, load_shop(session, proxy), proxy.customer_id, now=t.clock(),
-                             locale=shopper_locale())
-        state.update(member_games_state(session, load_shop(session, proxy), proxy.customer_id, now=t.clock()))
+        shop = load_shop(session, proxy)
+        state = member_state(session, shop, proxy.customer_id, now=t.clock(), locale=shopper_locale())
+        state.update(member_games_state(session, shop, proxy.customer_id, now=t.clock()))
+        state.update(pooled_state(session, shop, find_member(session, shop, proxy.customer_id), now=t.clock()))
     return private_json({"guest": False, **state})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from decimal import Decimal
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -101,6 +102,7 @@ class AdminStub:
         self.store_credits: list[dict] = []
         # What the stand-in operations keep: metafield definitions and values, Flow triggers.
         self.shop_state: dict = {}
+        self.store_debits: list[dict] = []
         rsps.add_callback(responses.POST, URL, callback=self._answer, content_type="application/json")
 
     def then(self, *replies) -> "AdminStub":
@@ -125,6 +127,8 @@ class AdminStub:
             return 200, {}, json.dumps(self._read(body))
         if body["operationName"] in STAND_IN_OPERATIONS and not self.replies:
             return 200, {}, json.dumps(self._stand_in(body))
+        if body["operationName"] == "StoreCreditDebits":
+            return 200, {}, json.dumps(self._debits_read(body))
         reply = self.replies.pop(0) if self.replies else created
         if isinstance(reply, AppliedThenLost):
             self._apply(body)
@@ -156,6 +160,8 @@ class AdminStub:
         return {"data": data, "extensions": {"cost": COST}}
 
     def _apply(self, body: dict) -> dict:
+        if "storeCreditAccountDebit" in body["query"]:
+            return self._debit(body)
         shipping = body["variables"].get("freeShippingCodeDiscount") or {}
         if (shipping.get("combinesWith") or {}).get("shippingDiscounts"):  # one shipping discount per order
             return {"data": {"discountCodeFreeShippingCreate": {"codeDiscountNode": None, "userErrors": [
@@ -183,6 +189,46 @@ class AdminStub:
                    if c["customer"] == variables["customerId"]]
         accounts = [{"id": "gid://shopify/StoreCreditAccount/1", "transactions": {"nodes": credits}}] if credits else []
         return {"data": {"customer": {"storeCreditAccounts": {"nodes": accounts}}}, "extensions": {"cost": COST}}
+    # ---- store credit debits (cashback clawbacks), as strict as Shopify -------------------------
+    def credit_balance(self, customer_gid: str) -> Decimal:
+        credited = sum(Decimal(c["amount"]["amount"]) for c in self.store_credits if c["customer"] == customer_gid)
+        debited = sum(Decimal(d["amount"]) for d in self.store_debits if d["customer"] == customer_gid)
+        return credited - debited
+
+
+    def _debit(self, body: dict) -> dict:
+        """No account -> ACCOUNT_NOT_FOUND (a debit never opens one); more than the balance ->
+        INSUFFICIENT_FUNDS: store credit never goes below zero."""
+        customer, wanted = body["variables"]["id"], body["variables"]["debitInput"]["debitAmount"]
+        amount, balance = Decimal(wanted["amount"]), self.credit_balance(customer)
+        code = ("ACCOUNT_NOT_FOUND" if not any(c["customer"] == customer for c in self.store_credits) else
+                "NEGATIVE_OR_ZERO_AMOUNT" if amount <= 0 else "INSUFFICIENT_FUNDS" if amount > balance else None)
+        if code:
+            return {"data": {"storeCreditAccountDebit": {"storeCreditAccountTransaction": None, "userErrors": [
+                {"field": ["debitInput", "debitAmount", "amount"], "code": code, "message": code.lower()}]}},
+                "extensions": {"cost": COST}}
+        debit = {"id": f"gid://shopify/StoreCreditAccountDebitTransaction/{next(_ids)}", "amount": str(amount),
+                 "currency": wanted["currencyCode"], "customer": customer,
+                 "createdAt": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")}
+        self.store_debits.append(debit)
+        return {"data": {"storeCreditAccountDebit": {"storeCreditAccountTransaction": {
+            "id": debit["id"], "amount": {"amount": f"-{amount}", "currencyCode": debit["currency"]},
+            "balanceAfterTransaction": {"amount": str(balance - amount), "currencyCode": debit["currency"]}},
+            "userErrors": []}}, "extensions": {"cost": COST}}
+
+
+    def _debits_read(self, body: dict) -> dict:
+        customer = body["variables"]["customerId"]
+        if not any(c["customer"] == customer for c in self.store_credits):
+            return {"data": {"customer": {"storeCreditAccounts": {"nodes": []}}}, "extensions": {"cost": COST}}
+        debits = [{"__typename": "StoreCreditAccountDebitTransaction", "id": d["id"], "createdAt": d["createdAt"],
+                   "amount": {"amount": f"-{d['amount']}", "currencyCode": d["currency"]}}
+                  for d in reversed(self.store_debits) if d["customer"] == customer]
+        currency = next(c["amount"]["currencyCode"] for c in self.store_credits if c["customer"] == customer)
+        return {"data": {"customer": {"storeCreditAccounts": {"nodes": [{
+            "id": "gid://shopify/StoreCreditAccount/1",
+            "balance": {"amount": str(self.credit_balance(customer)), "currencyCode": currency},
+            "transactions": {"nodes": debits}}]}}}, "extensions": {"cost": COST}}
 
 
 def timeout() -> Exception:

@@ -215,8 +215,47 @@
     }
 
     memberView() {
-      return [this.balanceView(), this.codesView(), this.rewardsView(this.member.rewards || [], true),
-        this.earnView(), this.referView(), this.gamesView(), this.historyView()];
+      return [this.balanceView(), this.membershipView(), this.householdView(), this.codesView(),
+        this.rewardsView(this.member.rewards || [], true), this.cashbackView(), this.earnView(), this.referView(),
+        this.gamesView(), this.historyView()];
+    }
+
+    // ---- pooled programs: paid membership, cashback, household ----
+    membershipView() {
+      const m = this.member.membership;
+      return m && m.active && el('p', { class: 'tessera-card' }, this.t('pooled.member_until', { name: m.name, date: this.date(m.ends_at) }));
+    }
+
+    cashbackView() {
+      const c = this.member.cashback;
+      if (!c) return null;
+      return [el('h3', {}, this.t('pooled.cashback')),
+        el('p', {}, this.t('pooled.cashback_total', { earned: this.money(c.earned), pending: this.money(c.pending) })),
+        el('ul', {}, c.orders.map((o) => el('li', { class: 'tessera-item' },
+          el('span', {}, this.t('pooled.cashback_order', { order: o.order, amount: this.money(o.amount) })),
+          el('span', { class: 'tessera-muted' }, o.pending_until ? this.t('pooled.cashback_pending', { date: this.date(o.pending_until) }) : this.t('pooled.cashback_paid')))))];
+    }
+
+    householdView() {
+      if (!this.member.households_enabled) return null;
+      const h = this.member.household;
+      const token = !h && new URLSearchParams(window.location.search).get('tessera_household');
+      const error = el('p', { class: 'tessera-error', role: 'alert' });
+      const send = (path, body, done) => this.api('/household/' + path, body)
+        .then(async (result) => { this.invited = result.invitation; await this.reloadMember(); this.render('household'); this.announce(this.t(done)); })
+        .catch((failure) => { error.textContent = failure.message; });
+      const email = el('input', { type: 'email', id: this.id(), autocomplete: 'off' });
+      const invite = el('form', { class: 'tessera-field', onsubmit: (event) => { event.preventDefault(); send('invite', { email: email.value }, 'pooled.invited'); } },
+        el('label', { for: email.id }, this.t('pooled.invite_label')), email,
+        el('button', { type: 'submit', class: 'tessera-button' }, this.t('pooled.invite')));
+      const link = this.invited && el('input', { id: this.id(), value: this.invited.accept_url, readonly: true });
+      return [el('h3', { tabindex: '-1', 'data-focus': 'household' }, this.t('pooled.household')),
+        ...(h ? [el('p', {}, this.t('pooled.pool', { points: this.count('points', h.balance) })), el('ul', {}, h.members.map((name) => el('li', {}, name)))]
+          : [el('p', { class: 'tessera-muted' }, this.t('pooled.household_intro'))]),
+        token && el('button', { type: 'button', class: 'tessera-button', onclick: () => send('accept', { token }, 'pooled.joined') }, this.t('pooled.accept')),
+        link && el('div', { class: 'tessera-field' }, el('label', { for: link.id }, this.t('pooled.invite_link')), link),
+        (!h || h.members.length < h.max_members) && invite, error,
+        h && el('button', { type: 'button', class: 'tessera-button tessera-button--quiet', onclick: () => send('leave', {}, 'pooled.left') }, this.t('pooled.leave'))];
     }
 
     balanceView() {
