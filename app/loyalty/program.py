@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.loyalty.errors import InvalidInput
+from app.loyalty.lifecycle import LifecycleSettings, WinBackSettings
 
 NETWORKS = ("instagram", "facebook", "tiktok", "x", "youtube", "pinterest")
 
@@ -98,6 +99,9 @@ class Campaign(_Settings):
     collection_ids: list[int] | None = None
     # Products of `collection_ids`, filled in from Shopify after the program is saved.
     collection_product_ids: list[int] | None = None
+    # The audience (empty: everyone): members of any of these segments or lifecycle stages.
+    segment_ids: list[int] | None = None
+    lifecycle_stages: list[Literal["awareness", "engagement", "conversion", "loyalty", "at_risk", "lapsed"]] | None = None
 
     @model_validator(mode="after")
     def _check(self):
@@ -199,6 +203,8 @@ class Program(_Settings):
     expiry: ExpirySettings = ExpirySettings()
     clawback: ClawbackSettings = ClawbackSettings()
     widget: WidgetSettings = WidgetSettings()
+    lifecycle: LifecycleSettings = LifecycleSettings()
+    win_back: WinBackSettings = WinBackSettings()
 
     @field_validator("campaigns")
     @classmethod
