@@ -10,4 +10,5 @@ __all__ = ["bp", "init_app"]
 
 def init_app(app: Flask) -> None:
     from app.api import members, privacy, program, reports  # noqa: F401 - routes on bp
+    from app.api import segments  # noqa: F401 - routes on bp
     app.register_blueprint(bp)

@@ -36,21 +36,13 @@ class LifecycleSettings(BaseModel):
 
 
 class WinBackSettings(BaseModel):
-    """A one-time bonus (points) or reward for members entering at_risk, at most once per
-    cool-down period per member."""
+    """A one-time bonus for members entering at_risk, at most once per cool-down per member."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     enabled: bool = False
-    points: int = Field(200, ge=0, le=1_000_000)
-    reward_id: int | None = None
+    points: int = Field(200, ge=1, le=1_000_000)
     cool_down_days: int = Field(180, ge=1, le=3650)
-
-    @model_validator(mode="after")
-    def _grants_something(self):
-        if self.enabled and not self.points and self.reward_id is None:
-            raise ValueError("set points or a reward_id to grant when win-back is enabled")
-        return self
 
 
 def lifecycle_stage(*, paid_orders: int, last_paid_order_at: datetime | None, engaged: bool, now: datetime,

@@ -7,9 +7,11 @@ The scores (5 is best): quintiles of, among those customers,
 - recency: when the last paid order was placed (the latest is best),
 - frequency: paid orders in the window,
 - monetary: money spent in the window (order totals less their refunds).
-Ties are handled deterministically by rank: a customer's score is 1 + floor(5 x (customers
-strictly worse) / (customers scored)), i.e. SQL `RANK()` over the ordered values, so customers
-with equal values always get equal scores (a quintile may then hold more or fewer than a fifth).
+A customer's score is ceil(5 x (customers scored at or below their value) / (customers scored)),
+i.e. 5 x SQL `CUME_DIST()` rounded up: the top fifth gets 5, the next fifth 4 ... Ties are
+deterministic: customers with equal values count each other as "at or below", so they always
+get the same score (a quintile may then hold more or fewer than a fifth), and the best customer
+scores 5 even in a shop with fewer than five scored customers.
 
 The segment, from R and FM = round half up of (F + M) / 2 (the usual R x FM grid):
 
@@ -51,11 +53,12 @@ GRID: tuple[tuple[range, range, str], ...] = (
 )
 
 
-def quintile_score(worse: int, scored: int) -> int:
-    """1-5 from the number of scored customers strictly worse than this one (RANK() - 1)."""
-    if scored <= 0 or not 0 <= worse < scored:
+def quintile_score(at_or_below: int, scored: int) -> int:
+    """1-5 from the number of scored customers whose value is at or below this one's (itself
+    included), i.e. ceil(5 x CUME_DIST())."""
+    if scored <= 0 or not 1 <= at_or_below <= scored:
         raise ValueError("a scored customer ranks among the scored customers")
-    return 1 + (5 * worse) // scored
+    return (5 * at_or_below + scored - 1) // scored
 
 
 def fm_score(frequency: int, monetary: int) -> int:

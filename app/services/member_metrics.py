@@ -1,7 +1,7 @@
 """Member metrics kept current: paid-order figures, lifecycle stage and RFM scores per member.
 
 recompute_shop_metrics rewrites a whole shop's rows in one INSERT ... SELECT ... ON CONFLICT
-DO UPDATE: per-member aggregates of the paid orders, RANK() windows for the RFM quintiles
+DO UPDATE: per-member aggregates of the paid orders, CUME_DIST-like windows for the RFM quintiles
 (loyalty/rfm.py) and a CASE for the lifecycle stage (loyalty/lifecycle.py), on SQLite and
 PostgreSQL alike. The periodic job runs it (a stage moves as days pass without an order).
 
@@ -94,8 +94,9 @@ def metrics_select(session: Session, shop: Shop, now: datetime, settings: Lifecy
     count = func.count().over(partition_by=group)
 
     def score(column):
-        rank = func.rank().over(partition_by=group, order_by=column)
-        return case((scored, 1 + (5 * (rank - 1)) // count), else_=None)
+        # The default window frame with ORDER BY takes in the peers: rows at or below this value.
+        at_or_below = func.count().over(partition_by=group, order_by=column)
+        return case((scored, (5 * at_or_below + count - 1) // count), else_=None)
 
     ranked = (select(Member.id.label("member_id"), Member.shop_id.label("shop_id"),
                      func.coalesce(figures.c.orders_count, 0).label("orders_count"),
@@ -181,12 +182,12 @@ def _member_row(session: Session, shop: Shop, row, enrolled: bool, settings: Lif
 
 def _scores(session: Session, shop: Shop, member_id: int, last_order_at: datetime, orders: int,
             spent: int) -> tuple[int, int, int]:
-    """Rank among the other scored members' current rows (one aggregate)."""
+    """Placed among the other scored members' current rows (one aggregate)."""
     m = MemberMetrics
     others, r, f, mo = session.execute(select(
-        func.count(), func.sum(case((m.last_order_at < last_order_at, 1), else_=0)),
-        func.sum(case((m.recent_orders_count < orders, 1), else_=0)),
-        func.sum(case((m.recent_spent_minor < spent, 1), else_=0))).where(
+        func.count(), func.sum(case((m.last_order_at <= last_order_at, 1), else_=0)),
+        func.sum(case((m.recent_orders_count <= orders, 1), else_=0)),
+        func.sum(case((m.recent_spent_minor <= spent, 1), else_=0))).where(
         m.shop_id == shop.id, m.recent_orders_count > 0, m.member_id != member_id)).one()
     scored = int(others or 0) + 1
-    return tuple(quintile_score(int(worse or 0), scored) for worse in (r, f, mo))
+    return tuple(quintile_score(int(below or 0) + 1, scored) for below in (r, f, mo))

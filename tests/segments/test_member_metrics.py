@@ -82,8 +82,8 @@ def test_rfm_scores_are_quintiles_with_5_best_and_ties_scored_alike(t, shop):
     add_order(t, shop, old, days_ago=800)
     recompute(t, shop)
     rows = metrics(t, shop)
-    # 11 scored (the 800-day-old order is outside the window): score = 1 + 5 x (RANK() - 1) // 11
-    assert [rows[m].rfm_recency for m in ids] == [5, 4, 4, 3, 3, 2, 2, 1, 1, 1]
+    # 11 scored (the 800-day-old order is outside the window): ceil(5 x members at or below / 11)
+    assert [rows[m].rfm_recency for m in ids] == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
     assert (rows[twin].rfm_recency, rows[twin].rfm_frequency, rows[twin].rfm_monetary) == (
         rows[ids[0]].rfm_recency, rows[ids[0]].rfm_frequency, rows[ids[0]].rfm_monetary) == (5, 5, 5)
     assert rows[ids[0]].rfm_segment == "champions" and rows[ids[-1]].rfm_segment == "lost"

@@ -1,0 +1,198 @@
+"""Segments as SQL (read-only): a validated segment (loyalty/segments.py) becomes ONE WHERE
+clause over members joined to their metrics row (and to their ledger balances when a condition
+needs points), so counts, pages of customer ids, samples and exports are single set-based
+queries; no member is filtered in Python.
+
+Members erased for privacy (redacted) are in no segment. A member whose metrics row has not been
+computed yet (the periodic recompute and each order or customer event write it) has no order
+figures: they count as having no paid order.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, extract, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.loyalty.errors import NotFound
+from app.loyalty.lifecycle import LifecycleSettings, lifecycle_stage
+from app.loyalty.money import exponent
+from app.loyalty.segments import Condition
+from app.models import Member, MemberMetrics, Shop
+from app.queries.member_directory import balances_by_member
+
+ENROLLED_STATE = "enabled"
+_POINT_FIELDS = ("points_balance", "lifetime_points")
+
+
+@dataclass(frozen=True)
+class SegmentQuery:
+    """A segment's conditions ready to run for one shop at one moment."""
+
+    shop: Shop
+    match: str
+    conditions: tuple[Condition, ...]
+    now: datetime
+
+    @property
+    def needs_points(self) -> bool:
+        return any(c.field in _POINT_FIELDS for c in self.conditions)
+
+
+def _stage_column():
+    """The stored stage; before a member's first computation, account holders are engaged."""
+    fallback = case((Member.account_state == ENROLLED_STATE, "engagement"), else_="awareness")
+    return func.coalesce(MemberMetrics.lifecycle_stage, fallback)
+
+
+def _columns(query: SegmentQuery, balances) -> dict[str, Any]:
+    columns = {
+        "lifecycle_stage": _stage_column(), "rfm_segment": MemberMetrics.rfm_segment,
+        "recency": MemberMetrics.rfm_recency, "frequency": MemberMetrics.rfm_frequency,
+        "monetary": MemberMetrics.rfm_monetary, "tier": Member.tier_key,
+        "total_spent": func.coalesce(MemberMetrics.total_spent_minor, 0),
+        "orders_count": func.coalesce(MemberMetrics.orders_count, 0),
+        "last_order_at": MemberMetrics.last_order_at, "first_order_at": MemberMetrics.first_order_at,
+        "birthday_month": cast(extract("month", Member.birthday), Integer),
+        "accepts_marketing": Member.accepts_marketing, "country": Member.country_code,
+        "customer_tags": "," + func.lower(func.replace(func.coalesce(Member.customer_tags, ""), ", ", ",")) + ",",
+    }
+    if balances is not None:
+        columns["points_balance"] = func.coalesce(balances.c.balance, 0)
+        columns["lifetime_points"] = func.coalesce(balances.c.lifetime, 0)
+    return columns
+
+
+def _minor(amount: Decimal, currency: str) -> int:
+    return int((amount * 10 ** exponent(currency)).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def _operand(query: SegmentQuery, condition: Condition) -> Any:
+    if condition.field == "total_spent":
+        convert = lambda v: _minor(v, query.shop.currency)  # noqa: E731
+        return tuple(map(convert, condition.value)) if condition.op == "in" else convert(condition.value)
+    return condition.value
+
+
+def _tag_pattern(tag: str):
+    escaped = tag.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%,{escaped},%"
+
+
+def _clause(query: SegmentQuery, condition: Condition, column):
+    op, value = condition.op, _operand(query, condition)
+    if condition.field == "customer_tags":
+        tags = value if op == "in" else (value,)
+        return or_(*[column.like(_tag_pattern(tag), escape="\\") for tag in tags])
+    if op == "within_days":
+        return column >= query.now - timedelta(days=value)
+    return {"eq": lambda: column == value, "ne": lambda: column != value, "in": lambda: column.in_(value),
+            "gt": lambda: column > value, "gte": lambda: column >= value, "lt": lambda: column < value,
+            "lte": lambda: column <= value}[op]()
+
+
+def members_in_segment(query: SegmentQuery, *columns):
+    """SELECT columns FROM the shop's members in the segment (one statement, not yet run)."""
+    balances = balances_by_member(query.shop, query.now) if query.needs_points else None
+    by_field = _columns(query, balances)
+    clauses = [_clause(query, c, by_field[c.field]) for c in query.conditions]
+    matched = and_(*clauses) if query.match == "all" else or_(*clauses)
+    statement = (select(*columns).select_from(Member)
+                 .outerjoin(MemberMetrics, MemberMetrics.member_id == Member.id))
+    if balances is not None:
+        statement = statement.outerjoin(balances, balances.c.member_id == Member.id)
+    return statement.where(Member.shop_id == query.shop.id, Member.redacted_at.is_(None), matched)
+
+
+def segment_count(session: Session, query: SegmentQuery) -> int:
+    return int(session.scalar(members_in_segment(query, func.count())) or 0)
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    customer_ids: list[int]
+    next_cursor: str | None
+
+
+def segment_customer_page(session: Session, query: SegmentQuery, *, cursor: str | None, limit: int) -> CustomerPage:
+    """Customer ids in member order; the cursor is where the previous page stopped."""
+    after = _cursor_position(cursor)
+    rows = session.execute(members_in_segment(query, Member.id, Member.customer_id)
+                           .where(Member.id > after).order_by(Member.id).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return CustomerPage([r.customer_id for r in rows], str(rows[-1].id) if more else None)
+
+
+def _cursor_position(cursor: str | None) -> int:
+    if cursor in (None, ""):
+        return 0
+    if not cursor.isdigit() or len(cursor) > 18:
+        raise NotFound("That cursor is not one this API gave out; start again without a cursor.")
+    return int(cursor)
+
+
+def sample_members(session: Session, query: SegmentQuery, limit: int = 10) -> list[dict[str, Any]]:
+    """The newest members of the segment, for the builder's preview."""
+    rows = session.execute(members_in_segment(query, Member, _stage_column().label("stage"),
+                                              MemberMetrics.rfm_segment, MemberMetrics.orders_count)
+                           .order_by(Member.id.desc()).limit(limit)).all()
+    return [{"customer_id": m.customer_id, "name": m.display_name, "email": m.email, "lifecycle_stage": stage,
+             "rfm_segment": rfm, "orders_count": orders or 0} for m, stage, rfm, orders in rows]
+
+
+EXPORT_COLUMNS = ("customer_id", "email", "first_name", "last_name", "tier", "lifecycle_stage", "rfm_segment",
+                  "recency", "frequency", "monetary", "orders_count", "total_spent", "last_order_at", "country",
+                  "accepts_marketing")
+
+
+def export_rows(session: Session, query: SegmentQuery, *, batch: int = 1000) -> Iterator[tuple]:
+    """Every member of the segment as CSV-ready tuples, read in keyset batches (streamable)."""
+    after, scale = 0, Decimal(10) ** -exponent(query.shop.currency)
+    while True:
+        rows = session.execute(members_in_segment(
+            query, Member.id, Member.customer_id, Member.email, Member.first_name, Member.last_name,
+            Member.tier_key, _stage_column(), MemberMetrics.rfm_segment, MemberMetrics.rfm_recency,
+            MemberMetrics.rfm_frequency, MemberMetrics.rfm_monetary, MemberMetrics.orders_count,
+            MemberMetrics.total_spent_minor, MemberMetrics.last_order_at, Member.country_code,
+            Member.accepts_marketing).where(Member.id > after).order_by(Member.id).limit(batch)).all()
+        for row in rows:
+            spent = Decimal(row.total_spent_minor or 0) * scale
+            yield (*row[1:11], row.orders_count or 0, str(spent),
+                   row.last_order_at.isoformat() if row.last_order_at else "", row.country_code or "",
+                   "yes" if row.accepts_marketing else "no")
+        if len(rows) < batch:
+            return
+        after = rows[-1].id
+
+
+# ---- one member's stage and RFM (member pages and the API) -------------------------------------
+
+def member_segment_facts(session: Session, member: Member, *, now: datetime,
+                         settings: LifecycleSettings) -> dict[str, Any]:
+    """`lifecycle_stage` and `rfm` {recency, frequency, monetary, segment} as last computed; a
+    member not computed yet gets the stage their account gives and no scores."""
+    row = session.get(MemberMetrics, member.id)
+    if row is None or row.shop_id != member.shop_id:
+        stage = lifecycle_stage(paid_orders=0, last_paid_order_at=None, now=now, settings=settings,
+                                engaged=member.account_state == ENROLLED_STATE)
+        return {"lifecycle_stage": stage, "rfm": {"recency": None, "frequency": None, "monetary": None,
+                                                  "segment": None}}
+    return {"lifecycle_stage": row.lifecycle_stage,
+            "rfm": {"recency": row.rfm_recency, "frequency": row.rfm_frequency, "monetary": row.rfm_monetary,
+                    "segment": row.rfm_segment}}
+
+
+def stage_counts(session: Session, shop: Shop) -> dict[str, int]:
+    """Members per lifecycle stage (the built-in segments' sizes in one statement)."""
+    stage = _stage_column()
+    rows = session.execute(select(stage, func.count()).select_from(Member)
+                           .outerjoin(MemberMetrics, MemberMetrics.member_id == Member.id)
+                           .where(Member.shop_id == shop.id, Member.redacted_at.is_(None)).group_by(stage))
+    return {s: int(n) for s, n in rows}
+
+
