@@ -568,3 +568,5 @@ class WinBackEntry(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     entry_key: Mapped[str | None] = mapped_column(String(160))
     redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id", ondelete="SET NULL"))
+    # entered_at + 30 days: a paid order by then counts as coming back.
+    return_window_ends_at: Mapped[datetime]

@@ -19,6 +19,7 @@ PERIODIC: list[tuple[str, float]] = [
     ("expire_reward_codes", 3600),
     ("restore_webhook_subscriptions", 86400),  # ones Shopify removed after failed deliveries
     ("erase_old_delivery_bodies", 3600),  # WEBHOOK_BODY_RETENTION_DAYS
+    ("maintain_segments", 3600),  # member metrics and lifecycle stages, win-back, segment sizes
 ]
 
 

@@ -242,3 +242,16 @@ def run_import(t: "Tessera", shop_id: int, job_id: int) -> None:
     from app.services.imports import run_import as run
     if run(t, shop_id, job_id):
         t.queue.enqueue("run_import", shop_id, job_id)
+
+
+@task
+def maintain_segments(t: "Tessera") -> None:
+    """Member metrics (lifecycle stages move as days pass), win-back, daily segment sizes."""
+    from app.services.segments import maintain_segments as maintain
+    with t.db.scope(read_only=True) as session:
+        shop_ids = session.scalars(select(Shop.id).where(Shop.uninstalled_at.is_(None))).all()
+    for shop_id in shop_ids:
+        with t.db.scope() as session:
+            report = maintain(session, session.get(Shop, shop_id), now=t.clock())
+            log.info("segments %s: %d members, win-back %s, %d segment sizes", report.shop, report.members,
+                     report.win_back, report.segments)

@@ -61,3 +61,17 @@ def lifecycle_stage(*, paid_orders: int, last_paid_order_at: datetime | None, en
 def stage_boundaries(now: datetime, settings: LifecycleSettings) -> tuple[datetime, datetime]:
     """(lapsed before, at risk before): a last paid order placed at or before these moments."""
     return now - timedelta(days=settings.lapsed_days), now - timedelta(days=settings.at_risk_days)
+
+
+def win_back_outcome(settings: WinBackSettings, *, blocked: bool, granted_within_cool_down: bool) -> str:
+    """What the automation does for a member entering at_risk: `granted`, or why not reached
+    (`off`, `cool_down`, `blocked`)."""
+    if not settings.enabled:
+        return "off"
+    if blocked:
+        return "blocked"
+    return "cool_down" if granted_within_cool_down else "granted"
+
+
+def win_back_reason(points: int, at_risk_days: int) -> str:
+    return f"We miss you: no order for {at_risk_days} days = {points} points"

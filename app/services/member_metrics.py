@@ -137,12 +137,9 @@ def _upsert(session: Session, source):
 
 
 def recompute_shop_metrics(session: Session, shop: Shop, *, now: datetime) -> int:
-    """Every member's row, set-based; commits. Returns the number of members."""
+    """Every member's row, set-based, within the caller's transaction. Returns the rows written."""
     _, program = current_program(session, shop)
-    session.execute(_upsert(session, metrics_select(session, shop, now, program.lifecycle)))
-    members = session.scalar(select(func.count()).select_from(MemberMetrics).where(MemberMetrics.shop_id == shop.id))
-    session.commit()
-    return int(members or 0)
+    return session.execute(_upsert(session, metrics_select(session, shop, now, program.lifecycle))).rowcount
 
 
 # ---- one member (or a few) after an event -----------------------------------------------------

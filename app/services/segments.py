@@ -178,3 +178,24 @@ def segment_sizes(session: Session, shop: Shop, view: SegmentView, *, days: int 
         SegmentSnapshot.shop_id == shop.id, SegmentSnapshot.segment_key == snapshot_key(view))
         .order_by(SegmentSnapshot.day.desc()).limit(days)).all()
     return [{"day": r.day.isoformat(), "members": r.members} for r in reversed(rows)]
+
+
+# ---- the periodic job ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SegmentsReport:
+    shop: str
+    members: int
+    win_back: dict[str, int]
+    segments: int
+
+
+def maintain_segments(session: Session, shop: Shop, *, now: datetime) -> SegmentsReport:
+    """Recompute every member's metrics and run win-back in one transaction (a member entering
+    at_risk is never recorded without its outcome), then record today's segment sizes."""
+    from app.services.member_metrics import recompute_shop_metrics
+    from app.services.win_back import grant_win_back
+    members = recompute_shop_metrics(session, shop, now=now)
+    outcomes = grant_win_back(session, shop, now=now)
+    session.commit()
+    return SegmentsReport(shop.domain, members, outcomes, record_segment_sizes(session, shop, now=now))

@@ -114,6 +114,7 @@ def _win_back_entries() -> None:
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("entry_key", sa.String(length=160), nullable=True),
         sa.Column("redemption_id", BIG_ID, nullable=True),
+        sa.Column("return_window_ends_at", AT, nullable=False),
         sa.ForeignKeyConstraint(["member_id"], ["members.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["redemption_id"], ["redemptions.id"], ondelete="SET NULL"),
         _shop_fk(),

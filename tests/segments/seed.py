@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from itertools import count
 
 from app.models import Member, Order, Refund, Shop
-from app.services.member_metrics import recompute_shop_metrics
+from app.services.segments import maintain_segments
 
 _ids = count(9_000_000)
 
@@ -35,6 +35,7 @@ def add_order(t, shop, member_id: int, *, days_ago: float, total: int = 5000, re
     return order_id
 
 
-def recompute(t, shop, at: datetime | None = None) -> int:
+def recompute(t, shop, at: datetime | None = None):
+    """The periodic job for one shop: metrics, win-back, today's segment sizes."""
     with t.db.scope() as session:
-        return recompute_shop_metrics(session, session.get(Shop, shop.id), now=at or t.clock())
+        return maintain_segments(session, session.get(Shop, shop.id), now=at or t.clock())
