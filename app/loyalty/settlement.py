@@ -24,6 +24,7 @@ from app.loyalty.ledger import (EntryKind, order_earn_key, order_edit_key, order
 from app.loyalty.money import format_money
 from app.loyalty.orders import EarningBases, OrderFacts, RefundFacts
 from app.loyalty.program import Program
+from app.loyalty.segments import MemberAudience
 
 
 def earning_trigger_met(program: Program, *, paid: bool, fulfilled: bool) -> bool:
@@ -162,6 +163,9 @@ class MemberState:
     # bonus; None for history, which is not a campaign and earns no streaks
     order_times: tuple[datetime, ...] | None = None
     last_streak_at: datetime | None = None
+    # Stage and segments before this batch, for campaigns aimed at an audience; None: unknown,
+    # so only campaigns for everyone apply.
+    audience: MemberAudience | None = None
 
 
 @dataclass(frozen=True)
@@ -256,7 +260,7 @@ class _OrderPlanner:
     def _earn(self) -> OrderEntry | None:
         program, now = self.program, self.now
         earning = points_for_order(program, self.facts, tier=program.tier(self.member.tier_key),
-                                   at=self.facts.processed_at or now)
+                                   at=self.facts.processed_at or now, audience=self.member.audience)
         pending_until = vests_at(program, now)
         return self._add(self._entry(
             order_earn_key(self.facts.order_id), EntryKind.EARN, earning.points, "order",

@@ -41,7 +41,7 @@ def member_state(session: Session, shop: Shop, customer_id: int, *, now: datetim
         "blocked": member.blocked_at is not None,
         "birthday_set": member.birthday is not None,
         "referral_path": f"/?ref={member.referral_code}",
-        "rewards": _rewards_for(session, shop, member, balance.balance),
+        "rewards": _rewards_for(session, shop, member, balance.balance, now),
         "codes": _active_codes(session, shop, member),
         "claimed_social": _claimed_social(session, shop, member),
         "recent_activity": [_activity(e) for e in entries_of(session, member, limit=recent, newest_first=True)],
@@ -56,9 +56,12 @@ def _shown_tier(program, member: Member, metric):
     return program.tier(member.tier_key) or qualifying_tier(program.tiers, metric)
 
 
-def _rewards_for(session: Session, shop: Shop, member: Member, balance: int) -> list[dict[str, Any]]:
-    """The catalog as this member sees it: tier-only rewards only for that tier."""
+def _rewards_for(session: Session, shop: Shop, member: Member, balance: int, now: datetime) -> list[dict[str, Any]]:
+    """The catalog as this member sees it: tier-only rewards only for that tier, rewards aimed at
+    an audience only for its members."""
+    from app.queries.segments import rewards_for_member
     visible = [r for r in catalog(session, shop) if not r.tier_keys or member.tier_key in r.tier_keys]
+    visible = rewards_for_member(session, shop, member, visible, now=now)
     return [{**reward_json(r, shop.currency), "affordable": balance >= (r.min_points or r.points_cost or 0),
              "points_needed": max(0, (r.min_points or r.points_cost or 0) - balance)} for r in visible]
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from app.loyalty.errors import NotFound
 from app.loyalty.lifecycle import LifecycleSettings, lifecycle_stage
 from app.loyalty.money import exponent
-from app.loyalty.segments import Condition
-from app.models import Member, MemberMetrics, Shop
+from app.loyalty.segments import Condition, MemberAudience, in_audience, parse_stored_conditions
+from app.models import Member, MemberMetrics, Segment, Shop
 from app.queries.member_directory import balances_by_member
 
 ENROLLED_STATE = "enabled"
@@ -196,3 +196,38 @@ def stage_counts(session: Session, shop: Shop) -> dict[str, int]:
     return {s: int(n) for s, n in rows}
 
 
+
+
+# ---- audiences: which members a reward or campaign is for --------------------------------------
+
+def member_audiences(session: Session, shop: Shop, member_ids: list[int], segment_ids: set[int], *,
+                     now: datetime) -> dict[int, MemberAudience]:
+    """member id -> their stage and which of `segment_ids` they are in: one statement for the
+    stages, one per segment (limited to these members)."""
+    if not member_ids:
+        return {}
+    stages = dict(session.execute(select(Member.id, _stage_column()).select_from(Member)
+                                  .outerjoin(MemberMetrics, MemberMetrics.member_id == Member.id)
+                                  .where(Member.shop_id == shop.id, Member.id.in_(member_ids))).all())
+    found: dict[int, set[int]] = {m: set() for m in member_ids}
+    segments = session.scalars(select(Segment).where(Segment.shop_id == shop.id, Segment.id.in_(segment_ids))).all() \
+        if segment_ids else []
+    for segment in segments:
+        query = SegmentQuery(shop, segment.match, parse_stored_conditions(segment.conditions), now)
+        for member_id in session.scalars(members_in_segment(query, Member.id).where(Member.id.in_(member_ids))):
+            found[member_id].add(segment.id)
+    return {m: MemberAudience(stages.get(m), frozenset(found[m])) for m in member_ids}
+
+
+def audience_segment_ids(*audiences) -> set[int]:
+    """The segment ids named by rewards or campaigns (anything with `segment_ids`)."""
+    return {i for a in audiences for i in (a.segment_ids or ())}
+
+
+def rewards_for_member(session: Session, shop: Shop, member: Member, rewards: list, *, now: datetime) -> list:
+    """The rewards whose audience includes the member (empty audience: everyone)."""
+    limited = [r for r in rewards if r.segment_ids or r.lifecycle_stages]
+    if not limited:
+        return rewards
+    audience = member_audiences(session, shop, [member.id], audience_segment_ids(*limited), now=now)[member.id]
+    return [r for r in rewards if in_audience(audience, segment_ids=r.segment_ids, lifecycle_stages=r.lifecycle_stages)]

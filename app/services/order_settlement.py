@@ -29,6 +29,7 @@ from app.services.ledger import entry_row, spendable_points, write_entries
 from app.services.members import award_profile_actions
 from app.services.program import current_program, program_of
 from app.services.set_sql import among
+from app.services.segments import campaign_audiences
 
 
 class OrderBatch:
@@ -80,8 +81,10 @@ class OrderBatch:
         if program.actions.order_streak.enabled:
             self.order_times = _paid_order_times(self.session, self.shop, ids)
             last_streak = _last_streaks(self.session, self.shop, ids)
+        audiences = campaign_audiences(self.session, self.shop, program, ids, now)
         self.states = {m.id: MemberState(m.id, m.blocked_at is not None, m.tier_key, spendable.get(m.id, 0),
-                                         frozenset({keys[m.id]} & claimed), (), last_streak.get(m.id))
+                                         frozenset({keys[m.id]} & claimed), (), last_streak.get(m.id),
+                                         audience=audiences.get(m.id))
                        for m in self.members.values()}
 
     def note_refunds(self, refunds: Iterable[RefundFacts]) -> None:

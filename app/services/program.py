@@ -78,11 +78,18 @@ def update_program(session: Session, shop: Shop, settings: dict, *, staff_user_i
     """Save a new version. Campaigns limited to collections get their products from Shopify
     in a follow-up job (they match no product until then, never every product)."""
     program = parse_program(settings)
+    _require_campaign_segments(session, shop, program)
     version = _add_version(session, shop, program, created_by=staff_user_id)
     session.commit()
     if queue is not None and any(c.needs_collection_products for c in program.campaigns):
         queue.enqueue("resolve_campaign_collections", shop.id)
     return version
+
+
+def _require_campaign_segments(session: Session, shop: Shop, program: Program) -> None:
+    from app.services.segments import require_segment_ids
+    for index, campaign in enumerate(program.campaigns):
+        require_segment_ids(session, shop, campaign.segment_ids, f"campaigns.{index}.segment_ids")
 
 
 def resolve_campaign_collections(t: "Tessera", session: Session, shop: Shop) -> ProgramVersion | None:

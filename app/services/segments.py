@@ -199,3 +199,12 @@ def maintain_segments(session: Session, shop: Shop, *, now: datetime) -> Segment
     outcomes = grant_win_back(session, shop, now=now)
     session.commit()
     return SegmentsReport(shop.domain, members, outcomes, record_segment_sizes(session, shop, now=now))
+
+
+def campaign_audiences(session: Session, shop: Shop, program, member_ids: list[int], now: datetime) -> dict:
+    """member id -> MemberAudience, read only when a campaign of the program has an audience."""
+    from app.queries.segments import audience_segment_ids, member_audiences
+    aimed = [c for c in program.campaigns if c.segment_ids or c.lifecycle_stages]
+    if not aimed:
+        return {}
+    return member_audiences(session, shop, member_ids, audience_segment_ids(*aimed), now=now)

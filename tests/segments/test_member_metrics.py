@@ -137,3 +137,21 @@ def test_the_pure_rule_matches_the_issue_definition():
                            settings=settings) == "lapsed"
     assert lifecycle_stage(paid_orders=1, last_paid_order_at=now - timedelta(days=89, hours=23), engaged=True,
                            now=now, settings=settings) == "conversion"
+
+
+def test_order_and_customer_webhooks_keep_the_members_stage_current(client, t, shop):
+    from tests.admin.helpers import bearer
+    from tests.support import CUSTOMER_ID, payload
+    from tests.support.ledger import deliver
+    deliver(client, t, "orders/paid", payload("orders/paid"))
+    member = client.get(f"/api/v1/members/{CUSTOMER_ID}", headers=bearer()).json
+    assert member["lifecycle_stage"] == "conversion" and member["rfm"]["segment"] == "champions"
+    deliver(client, t, "orders/cancelled", payload("orders/cancelled"))
+    assert client.get(f"/api/v1/members/{CUSTOMER_ID}", headers=bearer()).json["lifecycle_stage"] in (
+        "engagement", "awareness")
+    customer = payload("customers/update")
+    customer.update(id=CUSTOMER_ID, state="enabled", tags="vip, newsletter")
+    deliver(client, t, "customers/update", customer)
+    assert client.get(f"/api/v1/members/{CUSTOMER_ID}", headers=bearer()).json["lifecycle_stage"] == "engagement"
+    from tests.support.ledger import member_of
+    assert (member_of(t, shop).customer_tags, member_of(t, shop).country_code) == ("vip, newsletter", "CA")
