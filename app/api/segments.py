@@ -62,3 +62,52 @@ def segment_members(segment_id: str):
         view = find_segment(session, shop, segment_id)
         page = segment_customer_page(session, view.query(shop, now), cursor=request.args.get("cursor"), limit=limit)
         return jsonify({"segment_id": view.id, "customer_ids": page.customer_ids, "next_cursor": page.next_cursor})
+
+
+@bp.post("/segments/preview")
+def preview_segment():
+    """The builder's live figures for a definition not saved yet: `{"count", "sample"}`."""
+    from app.loyalty.segments import parse_segment
+    from app.queries.segments import SegmentQuery, sample_members
+    body = json_body()
+    rule = parse_segment({**body, "name": body.get("name") or "Preview"})
+    with shop_session(read_only=True) as (session, shop):
+        query = SegmentQuery(shop, rule.match, rule.conditions, tessera().clock())
+        return jsonify({"count": segment_count(session, query), "sample": sample_members(session, query)})
+
+
+@bp.get("/segments/<segment_id>/export.csv")
+def export_segment(segment_id: str):
+    """Every member of the segment as CSV, streamed (the session lives as long as the download)."""
+    from flask import Response, stream_with_context
+
+    from app.admin.access import current_shop_id
+    from app.models import Shop
+    from app.queries.exports import _csv_lines
+    from app.queries.segments import EXPORT_COLUMNS, export_rows
+    t, shop_id = tessera(), current_shop_id()
+    with shop_session(read_only=True) as (session, shop):
+        filename = f"segment-{find_segment(session, shop, segment_id).id}.csv".replace(":", "-")
+
+    def generate():
+        with t.db.scope(read_only=True) as session:
+            shop = session.get(Shop, shop_id)
+            view = find_segment(session, shop, segment_id)
+            yield from _csv_lines(EXPORT_COLUMNS, export_rows(session, view.query(shop, t.clock())))
+
+    return Response(stream_with_context(generate()), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+@bp.post("/segments/<segment_id>/sync")
+def sync_segment(segment_id: str):
+    """`{"tag": "vip-customers"}` (optional): tag the members in Shopify, untag who left; 202,
+    the progress in `sync`."""
+    from app.services.segment_sync import start_segment_sync
+    t = tessera()
+    body = request.get_json(silent=True) or {}
+    with shop_session() as (session, shop):
+        segment = start_segment_sync(session, shop, segment_id, body.get("tag") if isinstance(body, dict) else None,
+                                     queue=t.queue)
+        view = find_segment(session, shop, segment.id)
+        return jsonify(segment_json(view, segment_count(session, view.query(shop, t.clock())))), 202

@@ -79,7 +79,7 @@ def customer_node(shop: ShopState, customer: dict) -> dict[str, Any]:
         "firstName": customer["first_name"], "lastName": customer["last_name"],
         "displayName": f"{customer['first_name']} {customer['last_name']}".strip() or customer["email"],
         "phone": customer["phone"], "state": customer["state"].upper(), "verifiedEmail": True, "note": None,
-        "tags": [], "taxExempt": False, "locale": "en", "createdAt": customer["created_at"],
+        "tags": list(customer.get("tags") or []), "taxExempt": False, "locale": "en", "createdAt": customer["created_at"],
         "updatedAt": customer["updated_at"], "numberOfOrders": lambda _info: str(len(orders())),
         "amountSpent": amount_spent,
         "storeCreditAccounts": store_credit.customer_accounts(shop, customer["id"]),

@@ -255,3 +255,10 @@ def maintain_segments(t: "Tessera") -> None:
             report = maintain(session, session.get(Shop, shop_id), now=t.clock())
             log.info("segments %s: %d members, win-back %s, %d segment sizes", report.shop, report.members,
                      report.win_back, report.segments)
+
+
+@task
+def sync_segment_tags(t: "Tessera", shop_id: int, segment_id: int) -> str | None:
+    """Tag the segment's members in Shopify (and untag who left), resumable (services/segment_sync.py)."""
+    from app.services.segment_sync import sync_segment_tags as sync
+    return sync(t.db, t.shopify, shop_id, segment_id, now=t.clock())

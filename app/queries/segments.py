@@ -23,6 +23,7 @@ from app.loyalty.lifecycle import LifecycleSettings, lifecycle_stage
 from app.loyalty.money import exponent
 from app.loyalty.segments import Condition, MemberAudience, in_audience, parse_stored_conditions
 from app.models import Member, MemberMetrics, Segment, Shop
+from app.queries.exports import safe_text
 from app.queries.member_directory import balances_by_member
 
 ENROLLED_STATE = "enabled"
@@ -162,7 +163,8 @@ def export_rows(session: Session, query: SegmentQuery, *, batch: int = 1000) -> 
             Member.accepts_marketing).where(Member.id > after).order_by(Member.id).limit(batch)).all()
         for row in rows:
             spent = Decimal(row.total_spent_minor or 0) * scale
-            yield (*row[1:11], row.orders_count or 0, str(spent),
+            yield (row.customer_id, safe_text(row.email), safe_text(row.first_name), safe_text(row.last_name),
+                   *row[5:11], row.orders_count or 0, str(spent),
                    row.last_order_at.isoformat() if row.last_order_at else "", row.country_code or "",
                    "yes" if row.accepts_marketing else "no")
         if len(rows) < batch:

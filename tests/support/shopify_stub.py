@@ -97,6 +97,7 @@ class AdminStub:
         admin_schema()
         self.variant_prices: dict[int, str] = {}
         self.store_credits: list[dict] = []
+        self.customer_tags: dict[str, list[str]] = {}  # customer gid -> tags, as tagsAdd/tagsRemove left them
         rsps.add_callback(responses.POST, URL, callback=self._answer, content_type="application/json")
 
     def then(self, *replies) -> "AdminStub":
@@ -134,6 +135,8 @@ class AdminStub:
         return 200, {}, json.dumps(reply(body) if callable(reply) else reply)
 
     def _apply(self, body: dict) -> dict:
+        if "tagsAdd" in body["query"] or "tagsRemove" in body["query"]:
+            return self._tag(body)
         shipping = body["variables"].get("freeShippingCodeDiscount") or {}
         if (shipping.get("combinesWith") or {}).get("shippingDiscounts"):  # one shipping discount per order
             return {"data": {"discountCodeFreeShippingCreate": {"codeDiscountNode": None, "userErrors": [
@@ -149,6 +152,23 @@ class AdminStub:
                                        "amount": body["variables"]["creditInput"]["creditAmount"],
                                        "customer": body["variables"]["id"]})
         return answer
+
+    def _tag(self, body: dict) -> dict:
+        """tagsAdd / tagsRemove on a customer, with Shopify's userErrors for blank or long tags
+        and for ids that are not customers."""
+        field = "tagsAdd" if "tagsAdd" in body["query"] else "tagsRemove"
+        owner, tags = body["variables"]["id"], [t.strip() for i in body["variables"]["tags"] for t in i.split(",")]
+        error = ("id", "Resource does not exist or does not support tags") if "/Customer/" not in owner else \
+            ("tags", "Tags can't be blank") if not all(tags) else \
+            ("tags", "Tags are too long (maximum is 255 characters)") if any(len(t) > 255 for t in tags) else None
+        if error:
+            return {"data": {field: {"node": None, "userErrors": [{"field": [error[0]], "message": error[1]}]}}}
+        current = self.customer_tags.setdefault(owner, [])
+        if field == "tagsAdd":
+            current.extend(t for t in tags if t.lower() not in {c.lower() for c in current})
+        else:
+            current[:] = [c for c in current if c.lower() not in {t.lower() for t in tags}]
+        return {"data": {field: {"node": {"id": owner}, "userErrors": []}}, "extensions": {"cost": COST}}
 
     def _read(self, body: dict) -> dict:
         variables = body["variables"]
