@@ -11,4 +11,5 @@ __all__ = ["bp", "frame_ancestors", "init_app"]
 
 def init_app(app: Flask) -> None:
     from app.admin import activity, analytics, home, imports, members, privacy, program  # noqa: F401 - routes on bp
+    from app.admin import segments  # noqa: F401 - routes on bp
     app.register_blueprint(bp)

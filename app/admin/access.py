@@ -32,7 +32,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "admin"
 NAV = (("admin.home", "Home"), ("admin.program", "Program"), ("admin.members", "Members"),
-       ("admin.analytics", "Analytics"), ("admin.imports", "Import & export"), ("admin.activity", "Activity"),
+       ("admin.segments", "Segments"), ("admin.analytics", "Analytics"), ("admin.imports", "Import & export"), ("admin.activity", "Activity"),
        ("admin.data_requests", "Data requests"))
 
 

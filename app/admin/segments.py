@@ -1,0 +1,46 @@
+"""Segments: the list with live counts, and a segment's page: the builder (live count and sample
+members while editing), its size over time, CSV export and "sync to Shopify" as a customer tag.
+The page's script reads and writes through /api/v1/segments (app/api/segments.py)."""
+from __future__ import annotations
+
+from app.admin.access import render_page, shop_session
+from app.admin.blueprint import bp
+from app.admin.charts import Series, bar_chart
+from app.loyalty.segments import CHOICES, FIELDS, MATCHES, OPS_BY_KIND
+from app.queries.segments import sample_members, segment_count
+from app.runtime import tessera
+from app.services.segments import find_segment, segment_json, segment_sizes, segments_with_counts
+
+
+def builder_options() -> dict:
+    """What the builder's menus offer: each field's kind, ops and choices (loyalty/segments.py)."""
+    return {"fields": {f: {"kind": k, "ops": OPS_BY_KIND[k], "choices": CHOICES.get(f)} for f, k in FIELDS.items()},
+            "matches": MATCHES}
+
+
+@bp.get("/segments")
+def segments():
+    with shop_session(read_only=True) as (session, shop):
+        listed = [segment_json(view, count) for view, count in segments_with_counts(session, shop,
+                                                                                   now=tessera().clock())]
+        return render_page("admin/segments.html", shop, segments=listed)
+
+
+@bp.get("/segments/new")
+def new_segment():
+    with shop_session(read_only=True) as (session, shop):
+        return render_page("admin/segment.html", shop, segment=None, sample=[], sizes=None, options=builder_options())
+
+
+@bp.get("/segments/<segment_id>")
+def segment(segment_id: str):
+    now = tessera().clock()
+    with shop_session(read_only=True) as (session, shop):
+        view = find_segment(session, shop, segment_id)
+        query = view.query(shop, now)
+        sizes = segment_sizes(session, shop, view)
+        chart = bar_chart([s["day"][5:] for s in sizes], [Series("Members", [s["members"] for s in sizes])],
+                          title=f"Members of {view.name} per day", integer=True) if sizes else None
+        return render_page("admin/segment.html", shop, segment=segment_json(view, segment_count(session, query)),
+                           sample=sample_members(session, query), sizes=sizes, chart=chart,
+                           options=builder_options())
