@@ -24,7 +24,7 @@ from app.parsing import is_stored_id
 # Program sections and the settings keys each one's form posts.
 PROGRAM_SECTIONS = {"earning": ("earning",), "actions": ("actions",), "campaigns": ("campaigns",),
                     "tiers": ("tiers",), "referrals": ("referrals",), "expiry": ("expiry", "clawback"),
-                    "widget": ("widget",)}
+                    "widget": ("widget",), "lifecycle": ("lifecycle", "win_back")}
 REQUIRED = "Required."
 
 

@@ -17,7 +17,8 @@ from app.services.program import current_program, update_program
 from app.services.rewards import catalog, create_reward, delete_reward, reward_json, update_reward
 
 SECTION_LABELS = {"earning": "Earning rules", "actions": "Actions", "campaigns": "Campaigns", "tiers": "VIP tiers",
-                  "referrals": "Referral program", "expiry": "Expiry and take-backs", "widget": "Widget"}
+                  "referrals": "Referral program", "expiry": "Expiry and take-backs", "widget": "Widget",
+                  "lifecycle": "Lifecycle and win-back"}
 
 
 @bp.get("/program")

@@ -3,6 +3,8 @@ members while editing), its size over time, CSV export and "sync to Shopify" as 
 The page's script reads and writes through /api/v1/segments (app/api/segments.py)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from app.admin.access import render_page, shop_session
 from app.admin.blueprint import bp
 from app.admin.charts import Series, bar_chart
@@ -10,6 +12,7 @@ from app.loyalty.segments import CHOICES, FIELDS, MATCHES, OPS_BY_KIND
 from app.queries.segments import sample_members, segment_count
 from app.runtime import tessera
 from app.services.segments import find_segment, segment_json, segment_sizes, segments_with_counts
+from app.services.win_back import win_back_results
 
 
 def builder_options() -> dict:
@@ -21,9 +24,10 @@ def builder_options() -> dict:
 @bp.get("/segments")
 def segments():
     with shop_session(read_only=True) as (session, shop):
-        listed = [segment_json(view, count) for view, count in segments_with_counts(session, shop,
-                                                                                   now=tessera().clock())]
-        return render_page("admin/segments.html", shop, segments=listed)
+        now = tessera().clock()
+        listed = [segment_json(view, count) for view, count in segments_with_counts(session, shop, now=now)]
+        results = win_back_results(session, shop, since=now - timedelta(days=90), now=now)
+        return render_page("admin/segments.html", shop, segments=listed, win_back=results)
 
 
 @bp.get("/segments/new")

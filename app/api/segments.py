@@ -111,3 +111,23 @@ def sync_segment(segment_id: str):
                                      queue=t.queue)
         view = find_segment(session, shop, segment.id)
         return jsonify(segment_json(view, segment_count(session, view.query(shop, t.clock())))), 202
+
+
+@bp.get("/win-back")
+def win_back():
+    """Win-back results since `?days=` (default 90): per outcome (granted, off, cool_down,
+    blocked) the members who entered at_risk, how many came back (a paid order within 30 days
+    of entering) and how many are still within their 30 days."""
+    from datetime import timedelta
+
+    from app.services.win_back import RETURN_DAYS, win_back_results
+    days = query_number(request.args, "days", default=90, minimum=1, maximum=3650)
+    now = tessera().clock()
+    with shop_session(read_only=True) as (session, shop):
+        results = win_back_results(session, shop, since=now - timedelta(days=days), now=now)
+        return jsonify({"since": (now - timedelta(days=days)).isoformat(), "return_days": RETURN_DAYS,
+                        "outcomes": results, "definition": (
+                            "Members who entered at_risk in the period, by what the win-back automation did: "
+                            "granted (bonus posted), off (automation disabled), cool_down (bonus given within the "
+                            "cool-down), blocked. came_back: a paid order within 30 days of entering; open: "
+                            "still inside those 30 days without an order.")})

@@ -137,9 +137,11 @@ def _upsert(session: Session, source):
 
 
 def recompute_shop_metrics(session: Session, shop: Shop, *, now: datetime) -> int:
-    """Every member's row, set-based, within the caller's transaction. Returns the rows written."""
+    """Every member's row, set-based, within the caller's transaction. Returns the shop's members."""
     _, program = current_program(session, shop)
-    return session.execute(_upsert(session, metrics_select(session, shop, now, program.lifecycle))).rowcount
+    session.execute(_upsert(session, metrics_select(session, shop, now, program.lifecycle)))
+    return int(session.scalar(select(func.count()).select_from(MemberMetrics)
+                              .where(MemberMetrics.shop_id == shop.id)) or 0)
 
 
 # ---- one member (or a few) after an event -----------------------------------------------------

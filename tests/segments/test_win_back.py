@@ -84,3 +84,28 @@ def test_the_results_count_who_came_back_within_30_days(t, clock, shop):
     assert results(t, shop) == {"granted": {"entered": 2, "came_back": 1, "open": 1}}
     clock.advance(days=40)
     assert results(t, shop) == {"granted": {"entered": 2, "came_back": 1, "open": 0}}
+
+
+def test_the_api_and_the_segments_page_show_the_results(client, t, clock, shop):
+    from tests.admin.helpers import bearer, get_page
+    set_program(t, shop, WIN_BACK)
+    drifting_member(t, clock, shop)
+    clock.advance(days=10)
+    recompute(t, shop)
+    body = client.get("/api/v1/win-back", headers=bearer()).json
+    assert body["outcomes"] == {"granted": {"entered": 1, "came_back": 0, "open": 1}} and body["return_days"] == 30
+    assert "Reached: bonus granted" in get_page(client, "/segments").get_data(as_text=True)
+
+
+def test_the_program_page_saves_the_lifecycle_days_and_win_back(client, t, shop):
+    from tests.admin.helpers import post_form
+    response = post_form(client, "/program/lifecycle", {"lifecycle.at_risk_days": "60", "lifecycle.lapsed_days": "120",
+                                                        "win_back.enabled": "true", "win_back.points": "150",
+                                                        "win_back.cool_down_days": "90"})
+    assert response.status_code == 200, response.json
+    from tests.admin.helpers import bearer
+    program = client.get("/api/v1/program", headers=bearer()).json
+    assert program["lifecycle"] == {"at_risk_days": 60, "lapsed_days": 120}
+    assert program["win_back"] == {"enabled": True, "points": 150, "cool_down_days": 90}
+    bad = post_form(client, "/program/lifecycle", {"lifecycle.at_risk_days": "200", "lifecycle.lapsed_days": "120"})
+    assert bad.status_code == 422
