@@ -12,7 +12,9 @@ from app.loyalty.segments import CHOICES, FIELDS, MATCHES, OPS_BY_KIND
 from app.queries.segments import sample_members, segment_count
 from app.runtime import tessera
 from app.services.segments import find_segment, segment_json, segment_sizes, segments_with_counts
+from app.services.program import current_program
 from app.services.win_back import win_back_results
+from app.queries.segment_analytics import DEFINITIONS, stage_analytics
 
 
 def builder_options() -> dict:
@@ -27,7 +29,9 @@ def segments():
         now = tessera().clock()
         listed = [segment_json(view, count) for view, count in segments_with_counts(session, shop, now=now)]
         results = win_back_results(session, shop, since=now - timedelta(days=90), now=now)
-        return render_page("admin/segments.html", shop, segments=listed, win_back=results)
+        at_risk_days = current_program(session, shop)[1].lifecycle.at_risk_days
+        return render_page("admin/segments.html", shop, segments=listed, win_back=results, definitions=DEFINITIONS,
+                           stages=stage_analytics(session, shop, now=now, at_risk_days=at_risk_days))
 
 
 @bp.get("/segments/new")

@@ -131,3 +131,20 @@ def win_back():
                             "granted (bonus posted), off (automation disabled), cool_down (bonus given within the "
                             "cool-down), blocked. came_back: a paid order within 30 days of entering; open: "
                             "still inside those 30 days without an order.")})
+
+
+@bp.get("/segments/analytics")
+def segments_analytics():
+    """Figures by lifecycle stage and by custom segment, the stage funnel, and the definitions."""
+    from app.queries.segment_analytics import DEFINITIONS, segment_figures, stage_analytics, stage_funnel
+    from app.services.program import current_program
+    from app.services.segments import custom_segments
+    now = tessera().clock()
+    with shop_session(read_only=True) as (session, shop):
+        at_risk_days = current_program(session, shop)[1].lifecycle.at_risk_days
+        stages = stage_analytics(session, shop, now=now, at_risk_days=at_risk_days)
+        segments = [{"id": s.id, "name": s.name, **segment_figures(session, find_segment(session, shop, s.id)
+                                                                    .query(shop, now), at_risk_days=at_risk_days)}
+                    for s in custom_segments(session, shop)]
+        return jsonify({"currency": shop.currency, "stages": stages, "segments": segments,
+                        "funnel": stage_funnel(session, shop, now=now, current=stages), "definitions": DEFINITIONS})
