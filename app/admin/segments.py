@@ -8,6 +8,7 @@ from datetime import timedelta
 from app.admin.access import render_page, shop_session
 from app.admin.blueprint import bp
 from app.admin.charts import Series, bar_chart
+from app.loyalty.money import format_money
 from app.loyalty.segments import CHOICES, FIELDS, MATCHES, OPS_BY_KIND
 from app.queries.segments import sample_members, segment_count
 from app.runtime import tessera
@@ -31,7 +32,8 @@ def segments():
         results = win_back_results(session, shop, since=now - timedelta(days=90), now=now)
         at_risk_days = current_program(session, shop)[1].lifecycle.at_risk_days
         return render_page("admin/segments.html", shop, segments=listed, win_back=results, definitions=DEFINITIONS,
-                           stages=stage_analytics(session, shop, now=now, at_risk_days=at_risk_days))
+                           stages=stage_analytics(session, shop, now=now, at_risk_days=at_risk_days),
+                           money=lambda minor: format_money(minor, shop.currency))
 
 
 @bp.get("/segments/new")

@@ -83,7 +83,7 @@ def export_segment(segment_id: str):
 
     from app.admin.access import current_shop_id
     from app.models import Shop
-    from app.queries.exports import _csv_lines
+    from app.queries.exports import _csv_lines, safe_text
     from app.queries.segments import EXPORT_COLUMNS, export_rows
     t, shop_id = tessera(), current_shop_id()
     with shop_session(read_only=True) as (session, shop):
@@ -93,7 +93,8 @@ def export_segment(segment_id: str):
         with t.db.scope(read_only=True) as session:
             shop = session.get(Shop, shop_id)
             view = find_segment(session, shop, segment_id)
-            yield from _csv_lines(EXPORT_COLUMNS, export_rows(session, view.query(shop, t.clock())))
+            rows = export_rows(session, view.query(shop, t.clock()))
+            yield from _csv_lines(EXPORT_COLUMNS, ((r[0], *map(safe_text, r[1:4]), *r[4:]) for r in rows))
 
     return Response(stream_with_context(generate()), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})

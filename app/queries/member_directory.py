@@ -214,6 +214,6 @@ def member_detail(session: Session, shop: Shop, customer_id: int, *, now: dateti
 
 def _segment_facts(session: Session, shop: Shop, member: Member, now: datetime) -> dict[str, Any]:
     """`lifecycle_stage` and `rfm` (queries/segments.py)."""
-    from app.queries.segments import member_segment_facts
+    from app.queries.member_metrics import member_segment_facts
     from app.services.program import current_program
     return member_segment_facts(session, member, now=now, settings=current_program(session, shop)[1].lifecycle)

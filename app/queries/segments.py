@@ -18,13 +18,11 @@ from typing import Any
 from sqlalchemy import Integer, and_, case, cast, extract, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.loyalty.errors import NotFound
-from app.loyalty.lifecycle import LifecycleSettings, lifecycle_stage
+from app.loyalty.errors import InvalidInput, NotFound
 from app.loyalty.money import exponent
 from app.loyalty.segments import Condition, MemberAudience, in_audience, parse_stored_conditions
-from app.models import Member, MemberMetrics, Segment, Shop
-from app.queries.exports import safe_text
-from app.queries.member_directory import balances_by_member
+from app.loyalty.ledger import EARNING_KINDS
+from app.models import LedgerEntry, Member, MemberMetrics, Segment, Shop
 
 ENROLLED_STATE = "enabled"
 _POINT_FIELDS = ("points_balance", "lifetime_points")
@@ -48,6 +46,16 @@ def _stage_column():
     """The stored stage; before a member's first computation, account holders are engaged."""
     fallback = case((Member.account_state == ENROLLED_STATE, "engagement"), else_="awareness")
     return func.coalesce(MemberMetrics.lifecycle_stage, fallback)
+
+
+def point_totals(shop: Shop, now: datetime):
+    """Per member: spendable and lifetime-earned points (as member_directory counts them)."""
+    vested = (LedgerEntry.vests_at.is_(None)) | (LedgerEntry.vests_at <= now)
+    return (select(LedgerEntry.member_id.label("member_id"),
+                   func.sum(case((vested, LedgerEntry.points), else_=0)).label("balance"),
+                   func.sum(case((LedgerEntry.kind.in_([str(k) for k in EARNING_KINDS]), LedgerEntry.points),
+                                 else_=0)).label("lifetime"))
+            .where(LedgerEntry.shop_id == shop.id).group_by(LedgerEntry.member_id).subquery())
 
 
 def _columns(query: SegmentQuery, balances) -> dict[str, Any]:
@@ -98,7 +106,7 @@ def _clause(query: SegmentQuery, condition: Condition, column):
 
 def members_in_segment(query: SegmentQuery, *columns):
     """SELECT columns FROM the shop's members in the segment (one statement, not yet run)."""
-    balances = balances_by_member(query.shop, query.now) if query.needs_points else None
+    balances = point_totals(query.shop, query.now) if query.needs_points else None
     by_field = _columns(query, balances)
     clauses = [_clause(query, c, by_field[c.field]) for c in query.conditions]
     matched = and_(*clauses) if query.match == "all" else or_(*clauses)
@@ -152,7 +160,8 @@ EXPORT_COLUMNS = ("customer_id", "email", "first_name", "last_name", "tier", "li
 
 
 def export_rows(session: Session, query: SegmentQuery, *, batch: int = 1000) -> Iterator[tuple]:
-    """Every member of the segment as CSV-ready tuples, read in keyset batches (streamable)."""
+    """Every member of the segment as tuples (EXPORT_COLUMNS), read in keyset batches (streamable);
+    the CSV writer guards text cells against spreadsheet formulas."""
     after, scale = 0, Decimal(10) ** -exponent(query.shop.currency)
     while True:
         rows = session.execute(members_in_segment(
@@ -163,30 +172,12 @@ def export_rows(session: Session, query: SegmentQuery, *, batch: int = 1000) -> 
             Member.accepts_marketing).where(Member.id > after).order_by(Member.id).limit(batch)).all()
         for row in rows:
             spent = Decimal(row.total_spent_minor or 0) * scale
-            yield (row.customer_id, safe_text(row.email), safe_text(row.first_name), safe_text(row.last_name),
-                   *row[5:11], row.orders_count or 0, str(spent),
+            yield (*row[1:11], row.orders_count or 0, str(spent),
                    row.last_order_at.isoformat() if row.last_order_at else "", row.country_code or "",
                    "yes" if row.accepts_marketing else "no")
         if len(rows) < batch:
             return
         after = rows[-1].id
-
-
-# ---- one member's stage and RFM (member pages and the API) -------------------------------------
-
-def member_segment_facts(session: Session, member: Member, *, now: datetime,
-                         settings: LifecycleSettings) -> dict[str, Any]:
-    """`lifecycle_stage` and `rfm` {recency, frequency, monetary, segment} as last computed; a
-    member not computed yet gets the stage their account gives and no scores."""
-    row = session.get(MemberMetrics, member.id)
-    if row is None or row.shop_id != member.shop_id:
-        stage = lifecycle_stage(paid_orders=0, last_paid_order_at=None, now=now, settings=settings,
-                                engaged=member.account_state == ENROLLED_STATE)
-        return {"lifecycle_stage": stage, "rfm": {"recency": None, "frequency": None, "monetary": None,
-                                                  "segment": None}}
-    return {"lifecycle_stage": row.lifecycle_stage,
-            "rfm": {"recency": row.rfm_recency, "frequency": row.rfm_frequency, "monetary": row.rfm_monetary,
-                    "segment": row.rfm_segment}}
 
 
 def stage_counts(session: Session, shop: Shop) -> dict[str, int]:
@@ -233,3 +224,14 @@ def rewards_for_member(session: Session, shop: Shop, member: Member, rewards: li
         return rewards
     audience = member_audiences(session, shop, [member.id], audience_segment_ids(*limited), now=now)[member.id]
     return [r for r in rewards if in_audience(audience, segment_ids=r.segment_ids, lifecycle_stages=r.lifecycle_stages)]
+
+
+def require_segment_ids(session: Session, shop: Shop, segment_ids: list[int] | None, field: str) -> None:
+    """Audiences may only name the shop's own segments."""
+    if not segment_ids:
+        return
+    known = set(session.scalars(select(Segment.id).where(Segment.shop_id == shop.id, Segment.id.in_(segment_ids))))
+    missing = [i for i in segment_ids if i not in known]
+    if missing:
+        raise InvalidInput(f"Unknown segment id(s) {', '.join(map(str, missing))}; list the shop's segments with "
+                           "GET /api/v1/segments.", {field: f"no segment {', '.join(map(str, missing))} in this shop"})

@@ -87,7 +87,7 @@ def update_program(session: Session, shop: Shop, settings: dict, *, staff_user_i
 
 
 def _require_campaign_segments(session: Session, shop: Shop, program: Program) -> None:
-    from app.services.segments import require_segment_ids
+    from app.queries.segments import require_segment_ids
     for index, campaign in enumerate(program.campaigns):
         require_segment_ids(session, shop, campaign.segment_ids, f"campaigns.{index}.segment_ids")
 

@@ -74,7 +74,7 @@ def _validated(session: Session, shop: Shop, data: dict[str, Any]) -> dict[str, 
     """The reward fields and its audience (segment_ids, lifecycle_stages), all checked at once."""
     from app.loyalty.errors import InvalidInput
     from app.loyalty.segments import parse_audience
-    from app.services.segments import require_segment_ids
+    from app.queries.segments import require_segment_ids
     problems: dict[str, str] = {}
     segment_ids, stages = parse_audience(data, problems)
     try:

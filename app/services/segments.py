@@ -124,18 +124,6 @@ def segment_users(session: Session, shop: Shop, segment_id: int) -> list[str]:
             + [f"campaign '{c.name}'" for c in program.campaigns if segment_id in (c.segment_ids or [])])
 
 
-def require_segment_ids(session: Session, shop: Shop, segment_ids: list[int] | None, field: str) -> None:
-    """Audiences may only name the shop's own segments."""
-    from app.loyalty.errors import InvalidInput
-    if not segment_ids:
-        return
-    known = set(session.scalars(select(Segment.id).where(Segment.shop_id == shop.id, Segment.id.in_(segment_ids))))
-    missing = [i for i in segment_ids if i not in known]
-    if missing:
-        raise InvalidInput(f"Unknown segment id(s) {', '.join(map(str, missing))}; list the shop's segments with "
-                           "GET /api/v1/segments.", {field: f"no segment {', '.join(map(str, missing))} in this shop"})
-
-
 def segment_json(view: SegmentView, count: int | None) -> dict[str, Any]:
     row = view.row
     return {"id": view.id, "name": view.name, "match": view.match,
