@@ -505,7 +505,7 @@ class MemberMetrics(Base):
     rfm_frequency: Mapped[int | None] = mapped_column(Integer)
     rfm_monetary: Mapped[int | None] = mapped_column(Integer)
     rfm_segment: Mapped[str | None] = mapped_column(String(24))
-    computed_at: Mapped[datetime]
+    computed_at: Mapped[datetime]  # when the figures last changed (an unchanged row is not rewritten)
 
 
 class Segment(Base):
