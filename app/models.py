@@ -486,8 +486,9 @@ class MemberMetrics(Base):
     Derived (services.member_metrics recomputes it), never a source of truth."""
 
     __tablename__ = "member_metrics"
-    __table_args__ = (Index("ix_member_metrics_shop_stage", "shop_id", "lifecycle_stage"),
-                      Index("ix_member_metrics_shop_rfm", "shop_id", "rfm_segment"))
+    # Segments filter on many columns at once (a scan of the shop's rows); the one index serves
+    # win-back, which looks for recent stage changes. Fewer indexes: a cheaper hourly rewrite.
+    __table_args__ = (Index("ix_member_metrics_shop_entered", "shop_id", "stage_entered_at"),)
 
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))

@@ -86,41 +86,38 @@ def _stage_sql(figures, shop_id: int, now: datetime, settings: LifecycleSettings
         (figures.c.orders_count >= 2, "loyalty"), else_="conversion")
 
 
+def _score_windows(figures):
+    """RFM scores of the scored members only, sorted on narrow rows (id and three values):
+    ceil(5 x members at or below / members scored); the default window frame with ORDER BY
+    takes in the peers, i.e. the rows at or below this value."""
+    scored = select(figures.c.member_id, figures.c.last_order_at, figures.c.recent_orders_count,
+                    figures.c.recent_spent_minor).where(figures.c.recent_orders_count > 0).subquery()
+    count = func.count().over()
+
+    def score(column):
+        return (5 * func.count().over(order_by=column) + count - 1) // count
+
+    return select(scored.c.member_id, score(scored.c.last_order_at).label("r"),
+                  score(scored.c.recent_orders_count).label("f"),
+                  score(scored.c.recent_spent_minor).label("m")).subquery()
+
+
 def metrics_select(session: Session, shop: Shop, now: datetime, settings: LifecycleSettings):
     """Every member of the shop with their metrics row as it should be now (one SELECT)."""
     figures = order_figures(session, shop.id, now)
-    scored = func.coalesce(figures.c.recent_orders_count, 0) > 0
-    group = case((scored, 1), else_=0)
-    count = func.count().over(partition_by=group)
-
-    def score(column):
-        # The default window frame with ORDER BY takes in the peers: rows at or below this value.
-        at_or_below = func.count().over(partition_by=group, order_by=column)
-        return case((scored, (5 * at_or_below + count - 1) // count), else_=None)
-
-    ranked = (select(Member.id.label("member_id"), Member.shop_id.label("shop_id"),
-                     func.coalesce(figures.c.orders_count, 0).label("orders_count"),
-                     func.coalesce(figures.c.total_spent_minor, 0).label("total_spent_minor"),
-                     figures.c.first_order_at, figures.c.last_order_at,
-                     func.coalesce(figures.c.recent_orders_count, 0).label("recent_orders_count"),
-                     func.coalesce(figures.c.recent_spent_minor, 0).label("recent_spent_minor"),
-                     _stage_sql(figures, shop.id, now, settings).label("lifecycle_stage"),
-                     score(figures.c.last_order_at).label("rfm_recency"),
-                     score(figures.c.recent_orders_count).label("rfm_frequency"),
-                     score(figures.c.recent_spent_minor).label("rfm_monetary"))
-              .select_from(Member).outerjoin(figures, figures.c.member_id == Member.id)
-              .where(Member.shop_id == shop.id)).subquery()
-    r, f, m = ranked.c.rfm_recency, ranked.c.rfm_frequency, ranked.c.rfm_monetary
+    scores = _score_windows(figures)
+    r, f, m = scores.c.r, scores.c.f, scores.c.m
     fm = (f + m + 1) // 2
     segment = case(*[(and_(r.between(rr.start, rr.stop - 1), fm.between(fr.start, fr.stop - 1)), name)
                      for rr, fr, name in GRID], else_=None)
-    return select(ranked.c.member_id, ranked.c.shop_id, ranked.c.orders_count, ranked.c.total_spent_minor,
-                  ranked.c.first_order_at, ranked.c.last_order_at, ranked.c.recent_orders_count,
-                  ranked.c.recent_spent_minor, ranked.c.lifecycle_stage,
-                  literal(now, MemberMetrics.stage_entered_at.type).label("stage_entered_at"),
-                  literal(None, MemberMetrics.previous_stage.type).label("previous_stage"),
-                  r, f, m, segment.label("rfm_segment"),
-                  literal(now, MemberMetrics.computed_at.type).label("computed_at")).where(true())
+    return (select(Member.id, Member.shop_id, func.coalesce(figures.c.orders_count, 0),
+                   func.coalesce(figures.c.total_spent_minor, 0), figures.c.first_order_at, figures.c.last_order_at,
+                   func.coalesce(figures.c.recent_orders_count, 0), func.coalesce(figures.c.recent_spent_minor, 0),
+                   _stage_sql(figures, shop.id, now, settings),
+                   literal(now, MemberMetrics.stage_entered_at.type), literal(None, MemberMetrics.previous_stage.type),
+                   r, f, m, segment, literal(now, MemberMetrics.computed_at.type))
+            .select_from(Member).outerjoin(figures, figures.c.member_id == Member.id)
+            .outerjoin(scores, scores.c.member_id == Member.id).where(Member.shop_id == shop.id))
 
 
 def _upsert(session: Session, source):

@@ -58,8 +58,7 @@ def _member_metrics() -> None:
         _shop_fk(),
         sa.PrimaryKeyConstraint("member_id"),
     )
-    op.create_index("ix_member_metrics_shop_stage", "member_metrics", ["shop_id", "lifecycle_stage"])
-    op.create_index("ix_member_metrics_shop_rfm", "member_metrics", ["shop_id", "rfm_segment"])
+    op.create_index("ix_member_metrics_shop_entered", "member_metrics", ["shop_id", "stage_entered_at"])
 
 
 def _segments() -> None:
@@ -130,8 +129,7 @@ def downgrade() -> None:
     op.drop_table("segment_tag_members")
     op.drop_table("segment_snapshots")
     op.drop_table("segments")
-    op.drop_index("ix_member_metrics_shop_rfm", table_name="member_metrics")
-    op.drop_index("ix_member_metrics_shop_stage", table_name="member_metrics")
+    op.drop_index("ix_member_metrics_shop_entered", table_name="member_metrics")
     op.drop_table("member_metrics")
     with op.batch_alter_table("rewards") as batch_op:
         batch_op.drop_column("lifecycle_stages")
