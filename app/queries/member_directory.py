@@ -208,4 +208,12 @@ def member_detail(session: Session, shop: Shop, customer_id: int, *, now: dateti
         "referrals": referral_stats(session, shop, member), "codes": state["codes"],
         "redemptions": redemptions_of(session, shop, member),
         "ledger": full_ledger(session, member, now),
+        **_segment_facts(session, shop, member, now),
     }
+
+
+def _segment_facts(session: Session, shop: Shop, member: Member, now: datetime) -> dict[str, Any]:
+    """`lifecycle_stage` and `rfm` (queries/segments.py)."""
+    from app.queries.member_metrics import member_segment_facts
+    from app.services.program import current_program
+    return member_segment_facts(session, member, now=now, settings=current_program(session, shop)[1].lifecycle)

@@ -60,10 +60,12 @@ def _shown_tier(program, member: Member, metric):
 
 
 def _rewards_for(session: Session, shop: Shop, member: Member, balance: int, now: datetime) -> list[dict[str, Any]]:
-    """The catalog as this member sees it: tier-only rewards only for that tier."""
+    """The catalog as this member sees it: tier-only rewards only for that tier, members-only
+    rewards only for paying members, rewards aimed at an audience only for its members."""
     visible = [r for r in catalog(session, shop) if not r.tier_keys or member.tier_key in r.tier_keys]
     if any(r.members_only for r in visible) and not is_paying_member(session, shop, member.id, at=now):
         visible = [r for r in visible if not r.members_only]
+    visible = rewards_for_member(session, shop, member, visible, now=now)
     return [{**reward_json(r, shop.currency), "affordable": balance >= (r.min_points or r.points_cost or 0),
              "points_needed": max(0, (r.min_points or r.points_cost or 0) - balance)} for r in visible]
 

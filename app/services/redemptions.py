@@ -125,6 +125,7 @@ def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, 
     check_redeemable(spec, tier_key=member.tier_key, blocked=member.blocked_at is not None,
                      balance=pool.balance if pool else balance_of(session, member, now).balance, points=terms.points,
                      redeemed_before=_times_redeemed(session, member, reward))
+    _require_audience(session, shop, member, reward, now)
     redemption = _open_redemption(session, shop, member, key=key, terms=terms, purpose="reward", reward=reward,
                                   prefix=reward.code_prefix, now=now)
     why = (reason("redemption.code", reward=reward.name, code=redemption.code) if redemption.code else
@@ -140,6 +141,14 @@ def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, 
     member.last_activity_at = now
     session.commit()
     return redemption
+
+
+def _require_audience(session: Session, shop: Shop, member: Member, reward: Reward, now: datetime) -> None:
+    from app.loyalty.errors import RewardUnavailable
+    from app.queries.segments import rewards_for_member
+    if not rewards_for_member(session, shop, member, [reward], now=now):
+        raise RewardUnavailable("This reward is offered to selected members only, and you are not among them "
+                                "yet; choose another reward.")
 
 
 def redeem_reward(t: "Tessera", shop_id: int, customer_id: int, reward_id: Any, idempotency_key: Any, *,

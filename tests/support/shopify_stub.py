@@ -103,6 +103,7 @@ class AdminStub:
         # What the stand-in operations keep: metafield definitions and values, Flow triggers.
         self.shop_state: dict = {}
         self.store_debits: list[dict] = []
+        self.customer_tags: dict[str, list[str]] = {}  # customer gid -> tags, as tagsAdd/tagsRemove left them
         rsps.add_callback(responses.POST, URL, callback=self._answer, content_type="application/json")
 
     def then(self, *replies) -> "AdminStub":
@@ -162,6 +163,8 @@ class AdminStub:
     def _apply(self, body: dict) -> dict:
         if "storeCreditAccountDebit" in body["query"]:
             return self._debit(body)
+        if "tagsAdd" in body["query"] or "tagsRemove" in body["query"]:
+            return self._tag(body)
         shipping = body["variables"].get("freeShippingCodeDiscount") or {}
         if (shipping.get("combinesWith") or {}).get("shippingDiscounts"):  # one shipping discount per order
             return {"data": {"discountCodeFreeShippingCreate": {"codeDiscountNode": None, "userErrors": [
@@ -229,6 +232,24 @@ class AdminStub:
             "id": "gid://shopify/StoreCreditAccount/1",
             "balance": {"amount": str(self.credit_balance(customer)), "currencyCode": currency},
             "transactions": {"nodes": debits}}]}}}, "extensions": {"cost": COST}}
+
+
+    def _tag(self, body: dict) -> dict:
+        """tagsAdd / tagsRemove on a customer, with Shopify's userErrors for blank or long tags
+        and for ids that are not customers."""
+        field = "tagsAdd" if "tagsAdd" in body["query"] else "tagsRemove"
+        owner, tags = body["variables"]["id"], [t.strip() for i in body["variables"]["tags"] for t in i.split(",")]
+        error = ("id", "Resource does not exist or does not support tags") if "/Customer/" not in owner else \
+            ("tags", "Tags can't be blank") if not all(tags) else \
+            ("tags", "Tags are too long (maximum is 255 characters)") if any(len(t) > 255 for t in tags) else None
+        if error:
+            return {"data": {field: {"node": None, "userErrors": [{"field": [error[0]], "message": error[1]}]}}}
+        current = self.customer_tags.setdefault(owner, [])
+        if field == "tagsAdd":
+            current.extend(t for t in tags if t.lower() not in {c.lower() for c in current})
+        else:
+            current[:] = [c for c in current if c.lower() not in {t.lower() for t in tags}]
+        return {"data": {field: {"node": {"id": owner}, "userErrors": []}}, "extensions": {"cost": COST}}
 
 
 def timeout() -> Exception:
