@@ -208,4 +208,6 @@ def member_detail(session: Session, shop: Shop, customer_id: int, *, now: dateti
         "referrals": referral_stats(session, shop, member), "codes": state["codes"],
         "redemptions": redemptions_of(session, shop, member),
         "ledger": full_ledger(session, member, now),
+        # What this member can redeem now (the POS modal lists them), as the widget sees them.
+        "rewards": state["rewards"],
     }
