@@ -20,6 +20,7 @@ from app.devstore import bulk, catalog, discounts, nodes
 from app.devstore.commerce import find_customer
 from app.devstore.cost import MAX_QUERY_COST, Throttle, actual_cost, requested_cost
 from app.devstore.graph import connection, iso, money, parse_time, user_error
+from app.devstore.locations import location_node, shop_locations
 from app.devstore.schema import deprecated_input_fields, document_problems
 from app.devstore.state import ShopState, gid, next_id
 
@@ -31,6 +32,7 @@ REQUIRED_SCOPES = {
     "customers": "read_customers", "customer": "read_customers", "customersCount": "read_customers",
     "ordersCount": "read_orders", "collection": "read_products", "productVariant": "read_products",
     "storeCreditAccountCredit": "write_store_credit_account_transactions",
+    "location": "read_locations", "locations": "read_locations",
 }
 SEARCH_TERM = re.compile(r"""(\w+):(>=|<=|>|<)?['"]?([^'"\s]+)['"]?""")
 
@@ -120,6 +122,9 @@ class AdminRoot:
     def productVariant(self, _info, id):  # noqa: N802,A002
         product = catalog.by_variant(int(_numeric_id(id))) if _numeric_id(id).isdigit() else None
         return nodes.variant_node(self.state, product) if product else None
+
+    def location(self, _info, id=None):  # noqa: A002
+        return location_node(self.state, id or gid("Location", next(iter(shop_locations(self.state)))))
 
     def collection(self, _info, id):  # noqa: A002
         return nodes.find_collection(id)

@@ -84,6 +84,8 @@ class OrderFacts:
     referral_code: str | None = None
     accepts_marketing: bool = False
     refunds: tuple[RefundFacts, ...] = ()
+    source_name: str | None = None  # "web", "pos", an app's id
+    location_id: int | None = None  # the store location of a POS sale
 
     @property
     def fully_refunded(self) -> bool:
@@ -258,7 +260,18 @@ def parse_order(payload: dict, *, topic: str | None = None) -> OrderFacts:
                              if d.get("code")),
         referral_code=_referral_code(payload), accepts_marketing=bool(payload.get("buyer_accepts_marketing")),
         refunds=tuple(parse_refund(r, currency=currency) for r in payload.get("refunds") or []),
+        source_name=str(payload["source_name"])[:64] if payload.get("source_name") else None,
+        location_id=_location_id(payload.get("location_id")),
     )
+
+
+def _location_id(value: Any) -> int | None:
+    """Shopify sends null for online orders; anything but a positive id is no location."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2 ** 63 else None
 
 
 def parse_refund(payload: dict, *, currency: str | None = None) -> RefundFacts:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.ledger import Balance, action_key
 from app.loyalty.tiers import progress_to_next, qualifying_tier
 from app.models import LedgerEntry, Member, Redemption, Reward, Shop
+from app.queries.order_places import with_store_places
 from app.services.ledger import balance_of, entries_of, explained_ledger
 from app.services.members import find_member
 from app.services.program import current_program
@@ -44,8 +45,13 @@ def member_state(session: Session, shop: Shop, customer_id: int, *, now: datetim
         "rewards": _rewards_for(session, shop, member, balance.balance),
         "codes": _active_codes(session, shop, member),
         "claimed_social": _claimed_social(session, shop, member),
-        "recent_activity": [_activity(e) for e in entries_of(session, member, limit=recent, newest_first=True)],
+        "recent_activity": _recent_activity(session, member, recent),
     }
+
+
+def _recent_activity(session: Session, member: Member, recent: int) -> list[dict[str, Any]]:
+    entries = entries_of(session, member, limit=recent, newest_first=True)
+    return with_store_places(session, member.shop_id, [_activity(e) for e in entries], [e.order_id for e in entries])
 
 
 def _shown_tier(program, member: Member, metric):

@@ -11,6 +11,7 @@ from app.queries.member_state import member_state
 from app.queries.program_summary import program_summary
 from app.queries.redemption_status import member_redemption, redemption_json
 from app.runtime import tessera
+from app.location_lookup import name_store_locations_for
 from app.services.actions import claim_action
 from app.services.ledger import balance_of
 from app.services.members import get_or_create_member, set_birthday
@@ -37,6 +38,7 @@ def member():
         return private_json({"guest": True, "balance": 0, "pending": 0, "lifetime_earned": 0, "tier": None})
     t = tessera()
     welcome_signed_in_customer(t, proxy.shop_id, proxy.customer_id)
+    name_store_locations_for(proxy.shop_id, proxy.customer_id)
     with t.db.scope(read_only=True) as session:
         state = member_state(session, load_shop(session, proxy), proxy.customer_id, now=t.clock())
     return private_json({"guest": False, **state})
