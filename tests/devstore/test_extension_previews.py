@@ -70,7 +70,7 @@ def test_the_pos_section_redeems_onto_the_cart_with_the_pos_token_and_names_the_
     page = client.get(f"/devstore/extensions?customer={alice['id']}").get_data(as_text=True)
     assert 'id="pos"' in page and "Main Street store" in page
     token = json.loads(POS_TOKEN.search(page).group(1))
-    reward_id = five_off(t)
+    reward_id = counter_treat(t)
     with app.app_context():  # a request of its own, as the browser's next call (see above)
         member = client.get(f"/api/v1/members/{alice['id']}", headers=bearer(token)).json
     assert [e["place"]["text"] for e in member["ledger"] if "place" in e] == ["in store at Main Street store"]
@@ -81,10 +81,10 @@ def test_the_pos_section_redeems_onto_the_cart_with_the_pos_token_and_names_the_
     assert redeemed.json["balance"] == member["balance"] - 100
 
 
-def five_off(t) -> int:
+def counter_treat(t) -> int:
     from app.devstore import DEMO_SHOP
     from app.services.rewards import create_reward
     from app.services.shops import find_shop
     with t.db.scope() as session:
         return create_reward(session, find_shop(session, DEMO_SHOP), {
-            "kind": "amount_off", "name": "USD 5 off", "points_cost": 100, "value": "5"}).id
+            "kind": "amount_off", "name": "Counter treat", "points_cost": 100, "value": "5"}).id
