@@ -79,6 +79,9 @@ def test_the_pos_section_redeems_onto_the_cart_with_the_pos_token_and_names_the_
                                json={"reward_id": reward_id, "idempotency_key": "pos-demo-0001"})
     assert redeemed.status_code == 201 and redeemed.json["code"], redeemed.json
     assert redeemed.json["balance"] == member["balance"] - 100
+    with app.app_context():
+        after = client.get(f"/api/v1/members/{alice['id']}", headers=bearer(token)).json
+    assert after["balance"] == member["balance"] - 100, after["ledger"]
 
 
 def counter_treat(t) -> int:
