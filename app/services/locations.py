@@ -30,9 +30,13 @@ def name_member_store_locations(db, shopify: AdminAccess, shop_id: int, customer
                                 deadline: float | None = None) -> int:
     """Fetch the names of this member's POS order locations that are unknown or stale; returns
     how many were stored."""
-    with db.scope() as session:
+    with db.scope(read_only=True) as session:  # most history reads find every name cached
         shop = session.get(Shop, shop_id)
         wanted = _unnamed_locations(session, shop, customer_id, now) if shop and shop.is_installed else []
+    if not wanted:
+        return 0
+    with db.scope() as session:
+        shop = session.get(Shop, shop_id)
         stored = 0
         for location_id in wanted[:MAX_LOOKUPS_PER_READ]:
             try:
