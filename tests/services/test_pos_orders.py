@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from app.models import LedgerEntry, Order, ShopLocation
-from tests.admin.helpers import bearer
-from tests.support import CUSTOMER_ID, payload
+from tests.admin.helpers import bearer, get_page
+from tests.support import CUSTOMER_ID, payload, signed_proxy_query
 from tests.support.ledger import deliver
 
 pytestmark = pytest.mark.both_backends
@@ -73,3 +73,11 @@ def test_an_online_order_has_no_place_in_the_history(client, t, shop, stub):
     deliver(client, t, "orders/paid", payload("orders/paid"))
     assert "place" not in ledger(client)[0]
     assert not [b for b in stub.bodies if b["operationName"] == "LocationName"]
+
+
+def test_the_admin_member_page_and_the_widget_say_in_store_at_the_location(client, t, shop, stub):
+    stub.locations[MAIN_STREET] = "Main Street store"
+    deliver(client, t, "orders/paid", pos_order())
+    assert "(in store at Main Street store)" in get_page(client, f"/members/{CUSTOMER_ID}").get_data(as_text=True)
+    activity = client.get(f"/proxy/member?{signed_proxy_query()}").json["recent_activity"]
+    assert [a["place"]["text"] for a in activity if "place" in a] == ["in store at Main Street store"]
