@@ -229,6 +229,10 @@ class Order(Base):
     facts: Mapped[dict[str, Any] | None] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Where the order was placed: Shopify's `source_name` ("web", "pos", an app id) and, for POS
+    # sales, the store location, shown in the member's history as "in store at ...".
+    source_name: Mapped[str | None] = mapped_column(String(64))
+    location_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Refund(Base):
@@ -1038,3 +1042,17 @@ class WinBackEntry(Base):
     redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id", ondelete="SET NULL"))
     # entered_at + 30 days: a paid order by then counts as coming back.
     return_window_ends_at: Mapped[datetime]
+
+
+class ShopLocation(Base):
+    """A store location's name as the Admin API last gave it (`location(id:)`): POS orders carry
+    only the id; the name is looked up once and refreshed when older than a week."""
+
+    __tablename__ = "shop_locations"
+    __table_args__ = (UniqueConstraint("shop_id", "location_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    location_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str | None] = mapped_column(String(255))  # None: Shopify no longer knows it
+    refreshed_at: Mapped[datetime]

@@ -21,6 +21,7 @@ from app.devstore import billing, bulk, catalog, discounts, flow, metafields, no
 from app.devstore.commerce import find_customer, update_customer
 from app.devstore.cost import MAX_QUERY_COST, Throttle, actual_cost, requested_cost
 from app.devstore.graph import connection, iso, money, parse_time, user_error
+from app.devstore.locations import location_node, shop_locations
 from app.devstore.schema import deprecated_input_fields, document_problems
 from app.devstore.state import ShopState, gid, next_id
 
@@ -37,6 +38,7 @@ REQUIRED_SCOPES = {
     "storeCreditAccountDebit": "write_store_credit_account_transactions",
     # Shopify asks the scope of the tagged resource's type; the stand-in tags customers only.
     "tagsAdd": "write_customers", "tagsRemove": "write_customers",
+    "location": "read_locations", "locations": "read_locations",
 }
 SEARCH_TERM = re.compile(r"""(\w+):(>=|<=|>|<)?['"]?([^'"\s]+)['"]?""")
 
@@ -318,6 +320,10 @@ class AdminRoot:
         if any(len(t) > MAX_TAG_LENGTH for t in _tag_list(tags)):
             return None, [{"field": ["tags"], "message": f"Tags are too long (maximum is {MAX_TAG_LENGTH} characters)"}]
         return customer, []
+
+
+    def location(self, _info, id=None):  # noqa: A002
+        return location_node(self.state, id or gid("Location", next(iter(shop_locations(self.state)))))
 
 
 SUPPORTED_FIELDS = frozenset(name for name in vars(AdminRoot) if not name.startswith("_"))

@@ -132,6 +132,8 @@ def merge_order_facts(order: Order, facts: OrderFacts, member: Member | None, no
     order.is_test = facts.is_test
     order.processed_at = order.processed_at or facts.processed_at
     order.referral_code = order.referral_code or facts.referral_code
+    order.source_name = order.source_name or facts.source_name
+    order.location_id = order.location_id or facts.location_id
     if facts.paid and order.paid_at is None:
         order.paid_at = now
     if facts.fulfilled and order.fulfilled_at is None:

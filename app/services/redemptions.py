@@ -106,7 +106,8 @@ def _open_redemption(session: Session, shop: Shop, member: Member | None, *, key
 
 
 def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, key: str, *, now: datetime,
-                points: int | None = None, variant_price: Decimal | None = None) -> Redemption:
+                points: int | None = None, variant_price: Decimal | None = None,
+                staff_user_id: str | None = None) -> Redemption:
     """Phase 1. Returns the existing redemption for a key already used."""
     member = get_or_create_member(session, shop, customer_id, now=now)
     pool = lock_pool(session, shop, member, now)  # a household's members spend from one pool
@@ -137,7 +138,8 @@ def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, 
     else:
         post_entry(session, member, NewEntry(
             key=redemption_debit_key(redemption.id), kind=EntryKind.REDEEM, points=-terms.points,
-            cause_type="redemption", cause_id=str(redemption.id), **reason_fields(why)), now=now)
+            cause_type="redemption", cause_id=str(redemption.id), staff_user_id=staff_user_id, **reason_fields(why)),
+            now=now)
     member.last_activity_at = now
     session.commit()
     return redemption
@@ -152,16 +154,17 @@ def _require_audience(session: Session, shop: Shop, member: Member, reward: Rewa
 
 
 def redeem_reward(t: "Tessera", shop_id: int, customer_id: int, reward_id: Any, idempotency_key: Any, *,
-                  points: int | None = None) -> RedemptionResult:
-    """The shopper's redemption. Still `pending` in the result when Shopify did not finish within
-    the request's time budget (the worker finishes it) or another request is finishing it."""
+                  points: int | None = None, staff_user_id: str | None = None) -> RedemptionResult:
+    """The shopper's redemption (or staff's for them at POS: `staff_user_id` goes on the debit
+    entry). Still `pending` in the result when Shopify did not finish within the request's time
+    budget (the worker finishes it) or another request is finishing it."""
     key = _idempotency_key(idempotency_key)
     deadline = t.monotonic() + float(t.config.get("REDEEM_DEADLINE_SECONDS", 15))
     with t.db.scope() as session:
         shop = session.get(Shop, shop_id)
         price = _free_product_price(t.shopify, session, shop, reward_id, deadline)
         redemption = hold_points(session, shop, customer_id, reward_id, key, now=t.clock(), points=points,
-                                 variant_price=price)
+                                 variant_price=price, staff_user_id=staff_user_id)
         if redemption.status == "pending":
             issue(t, session, shop, redemption, deadline=deadline)
         if redemption.status == "failed":

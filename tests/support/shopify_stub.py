@@ -16,6 +16,7 @@ from graphql.execution.values import get_variable_values
 from graphql.language import OperationDefinitionNode
 
 from app.devstore.schema import deprecated_input_fields
+from config import DEFAULT_SCOPES
 from tests.support import API_VERSION, SHOP
 from tests.support.admin_schema import admin_schema, validation_errors
 
@@ -104,6 +105,9 @@ class AdminStub:
         self.shop_state: dict = {}
         self.store_debits: list[dict] = []
         self.customer_tags: dict[str, list[str]] = {}  # customer gid -> tags, as tagsAdd/tagsRemove left them
+        # Store locations by id (LocationName); reading them needs read_locations, as in Shopify.
+        self.locations: dict[int, str] = {}
+        self.scopes: set[str] = set(DEFAULT_SCOPES.split(","))
         rsps.add_callback(responses.POST, URL, callback=self._answer, content_type="application/json")
 
     def then(self, *replies) -> "AdminStub":
@@ -124,6 +128,8 @@ class AdminStub:
             return 200, {}, json.dumps(refused)
         if body["operationName"] == "DiscountByCode":
             return 200, {}, json.dumps({"data": {"codeDiscountNode": self.lookups.get(body["variables"]["code"])}})
+        if body["operationName"] == "LocationName":
+            return 200, {}, json.dumps(self._location(body["variables"]["id"]))
         if body["operationName"] in ("RewardVariantPrice", "StoreCreditCredits"):
             return 200, {}, json.dumps(self._read(body))
         if body["operationName"] in STAND_IN_OPERATIONS and not self.replies:
@@ -250,6 +256,17 @@ class AdminStub:
         else:
             current[:] = [c for c in current if c.lower() not in {t.lower() for t in tags}]
         return {"data": {field: {"node": {"id": owner}, "userErrors": []}}, "extensions": {"cost": COST}}
+
+
+    def _location(self, location_gid: str) -> dict:
+        if "read_locations" not in self.scopes and "write_locations" not in self.scopes:
+            return {"data": {"location": None}, "errors": [{
+                "message": "Access denied for location field. Required access: `read_locations` access scope.",
+                "path": ["location"], "extensions": {"code": "ACCESS_DENIED",
+                                                    "requiredAccess": "`read_locations` access scope."}}]}
+        name = self.locations.get(int(location_gid.rsplit("/", 1)[-1]))
+        return {"data": {"location": None if name is None else {"id": location_gid, "name": name}},
+                "extensions": {"cost": COST}}
 
 
 def timeout() -> Exception:
