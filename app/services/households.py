@@ -19,6 +19,7 @@ from app.loyalty.households import (HouseholdFull, InvitationExpired, Invitation
                                     invitation_expiry, new_invitation_token, pool_balance, split_redemption,
                                     token_digest)
 from app.loyalty.ledger import EntryKind
+from app.loyalty.wording import Reason, reason_fields
 from app.models import Household, HouseholdInvitation, HouseholdMember, Member, Redemption, Shop
 from app.services.ledger import NewEntry, entry_by_key, post_entry, spendable_points
 from app.services.members import get_or_create_member
@@ -168,7 +169,7 @@ def post_pooled_debits(session: Session, shop: Shop, pool: Pool, redeemer: Membe
     return debits
 
 
-def return_pooled_points(session: Session, redemption: Redemption, *, why: str, reason: str, now: datetime) -> bool:
+def return_pooled_points(session: Session, redemption: Redemption, *, why: str, reason: Reason, now: datetime) -> bool:
     """Give each member back what the redemption took from them; False if it was not pooled."""
     debits = (redemption.terms or {}).get("household_debits")
     if not debits:
@@ -180,7 +181,7 @@ def return_pooled_points(session: Session, redemption: Redemption, *, why: str, 
         debit = entry_by_key(session, redemption.shop_id, household_debit_key(redemption.id, member_id))
         post_entry(session, payer, NewEntry(
             key=household_return_key(redemption.id, member_id, why), kind=EntryKind.REVERSAL, points=points,
-            cause_type="redemption", cause_id=str(redemption.id), reason=reason,
+            cause_type="redemption", cause_id=str(redemption.id), **reason_fields(reason),
             reverses_entry_id=debit.id if debit else None), now=now)
     return True
 
