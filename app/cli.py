@@ -262,7 +262,7 @@ def worker_command(burst: bool) -> None:
     except Exception:  # noqa: BLE001 - Redis down: the RQ worker polls the inbox until it is back
         log.warning("could not queue the start-up inbox sweep", exc_info=True)
     if current_app.config.get("REDIS_URL"):
-        from app.jobs import run_rq_worker
+        from app.jobs.workers import run_rq_worker
         run_rq_worker(t, burst=burst)
         return
     if burst:

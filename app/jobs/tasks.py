@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from app.jobs import RQQueue, worker_id
+from app.jobs.queues import RQQueue, worker_id
 from app.models import Shop
 from app.services import inbox, shops
 

@@ -15,7 +15,7 @@ from app.models import ProgramVersion, Reward, Shop
 
 if TYPE_CHECKING:
     from app.shopify.admin_access import AdminAccess
-    from app.jobs import Queue
+    from app.jobs.queues import Queue
     from app.runtime import Tessera
 
 

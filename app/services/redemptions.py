@@ -44,7 +44,7 @@ from app.shopify.graphql import ShopifyDeadlineExceeded, ShopifyError, ShopifyOu
 from app.shopify.oauth import OAuthError
 
 if TYPE_CHECKING:
-    from app.jobs import Queue
+    from app.jobs.queues import Queue
     from app.runtime import Tessera
 
 log = logging.getLogger(__name__)
