@@ -52,6 +52,11 @@ class Tessera:
         return self.config["APP_URL"]
 
     @property
+    def redeem_deadline_seconds(self) -> float:
+        """How long a shopper's redemption request may spend on Shopify before the worker takes over."""
+        return float(self.config.get("REDEEM_DEADLINE_SECONDS", 15))
+
+    @property
     def shopify(self) -> AdminAccess:
         """The Admin API access a use case receives; built on each use, so a swapped clock,
         queue or sleep (tests, `flask worker`) is what it sees."""

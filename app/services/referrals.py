@@ -3,8 +3,9 @@ paid order (above the program's minimum), unless a fraud rule blocks it."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,11 @@ from app.loyalty.program import Program
 from app.loyalty.referrals import Party, block_reason, referral_reversal_reason, referral_reward_reason
 from app.models import GuestReferral, Member, Order, Redemption, Referral, Shop
 from app.services.ledger import NewEntry, lock_member, post_entry
+
+if TYPE_CHECKING:
+    from app.db import Database
+    from app.jobs.queues import Queue
+    from app.shopify.admin_access import AdminAccess
 
 
 def referral_of_referee(session: Session, shop: Shop, referee: Member) -> Referral | None:
@@ -128,7 +134,8 @@ def _welcome_terms(program: Program, currency: str):
                                           "shippingDiscounts": True}, variant_id=None)
 
 
-def welcome_referee(t, shop_id: int, code: str, *, customer_id: int | None, email: str | None) -> Any:
+def welcome_referee(db: "Database", shop_id: int, code: str, *, customer_id: int | None, email: str | None,
+                    admin: "AdminAccess", queue: "Queue", clock: Callable[[], datetime]) -> Any:
     """A visitor arrived with a referral link: record the referral and give the welcome code.
 
     A logged-in customer gets a code limited to them (asking again shows the same code: only
@@ -136,19 +143,19 @@ def welcome_referee(t, shop_id: int, code: str, *, customer_id: int | None, emai
     this answer: a code is never looked up by email, so knowing someone's address gives nothing.
     Guest referrals live in their own table and never touch a member's referral."""
     from app.services.redemptions import issue_free_code
-    with t.db.scope() as session:
+    with db.scope() as session:
         shop, program, referrer = _open_referral_program(session, shop_id, code)
         if customer_id is not None:
-            row = _member_referral(session, shop, referrer, customer_id, t.clock())
+            row = _member_referral(session, shop, referrer, customer_id, clock())
             key, member_id = referral_welcome_key(row.id), row.referee_member_id
         else:
-            row = _guest_referral(session, shop, referrer, email, t.clock())
+            row = _guest_referral(session, shop, referrer, email, clock())
             key, member_id = _guest_welcome_key(row), None
         session.commit()  # referred by someone else first: that referral (and its code) stands
         row_type, row_id = type(row), row.id
-    redemption = issue_free_code(t, shop_id, member_id, key=key, terms=_welcome_terms(program, shop.currency),
-                                 purpose="referral_welcome", prefix="WELCOME")
-    with t.db.scope() as session:
+    redemption = issue_free_code(db, shop_id, member_id, key=key, terms=_welcome_terms(program, shop.currency),
+                                 purpose="referral_welcome", prefix="WELCOME", admin=admin, queue=queue, clock=clock)
+    with db.scope() as session:
         session.get(row_type, row_id).welcome_redemption_id = redemption.id
         session.commit()
     return redemption
