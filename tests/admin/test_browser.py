@@ -152,3 +152,30 @@ def test_deleting_a_reward_asks_for_confirmation_in_the_page(admin_page, t, seed
     with page.expect_navigation():
         delete.get_by_role("button", name="Confirm").click()
     assert "No rewards yet" in page.locator("#rewards").inner_text()
+
+
+def test_the_member_page_adjusts_points_through_the_members_api(admin_page, t, seeded):
+    from tests.admin.seed import A
+    from tests.support.ledger import balance, entries
+    before = balance(t, seeded, A).balance
+    page = admin_page(f"/members/{A}")
+    form = page.locator(f'form[action="/api/v1/members/{A}/adjustments"]')
+    form.locator('input[name="points"]').fill("+25")
+    form.locator('input[name="reason"]').fill("Goodwill for a late parcel")
+    with page.expect_response(f"**/api/v1/members/{A}/adjustments") as answer:
+        form.locator('button[type="submit"]').click()
+    assert answer.value.status == 201 and answer.value.request.post_data_json["points"] == 25
+    page.wait_for_function("window.lastToast === 'Adjustment saved.'")
+    assert balance(t, seeded, A).balance == before + 25
+    assert entries(t, seeded, A)[-1].reason == "Adjusted by staff: Goodwill for a late parcel"
+
+
+def test_a_refused_adjustment_shows_the_apis_message_next_to_the_field(admin_page, t, seeded):
+    from tests.admin.seed import A
+    page = admin_page(f"/members/{A}")
+    form = page.locator(f'form[action="/api/v1/members/{A}/adjustments"]')
+    form.locator('input[name="points"]').fill("25")
+    form.locator('button[type="submit"]').click()
+    error = form.locator('[data-error-for="reason"]')
+    error.wait_for(state="visible")
+    assert "say why" in error.inner_text()
