@@ -330,7 +330,8 @@ def settled_as_one_batch(parse: Callable[[str, Any], Any],
                 parsed.append(parse(event.topic, payload))
             settle(session, shop, parsed, now=now)
             for event in events:
-                if not _finish(session, event.id, processor.worker_id, status="done", processed_at=now, last_error=None):
+                if not _finish(session, event.id, processor.worker_id, status="done", processed_at=now,
+                               last_error=None):
                     raise _LeaseLost(f"webhook event {event.id}: lease lost before commit")
             savepoint.commit()
             return {event.id: "done" for event in events}

@@ -263,7 +263,8 @@ def test_reconciliation_repairs_orders_without_the_withheld_customer_fields(demo
     from app.services.reconcile import reconcile_shop
     demo.withhold_protected_customer_data()
     with t.db.scope() as session:
-        report = reconcile_shop(t.shopify, session, find_shop(session, DEMO_SHOP), since=t.clock() - timedelta(days=200), clock=t.clock)
+        report = reconcile_shop(t.shopify, session, find_shop(session, DEMO_SHOP),
+                                since=t.clock() - timedelta(days=200), clock=t.clock)
     assert (report.orders_seen, report.orders_missing) == (5, 5)
     assert report.withheld == {"defaultEmailAddress", "firstName", "lastName"}
     assert any("request access to protected customer data" in line for line in report.lines())

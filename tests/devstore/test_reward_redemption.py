@@ -85,7 +85,8 @@ def test_store_credit_with_no_answer_twice_stays_pending_then_is_paid_once_never
     assert credits(demo, alice) == ["10.00"]
     demo.stand_in.faults.clear()
     t.clock.advance(minutes=5)
-    assert resume_stale_redemptions(t.db, admin=t.shopify, queue=t.queue, clock=t.clock) == 0 and credits(demo, alice) == ["10.00"]
+    assert resume_stale_redemptions(t.db, admin=t.shopify, queue=t.queue, clock=t.clock) == 0 and credits(demo,
+                                    alice) == ["10.00"]
 
 
 def test_store_credit_left_unknown_is_settled_by_the_resume_with_one_credit(t, installed, demo, alice, ten_credit):

@@ -150,15 +150,15 @@ def test_history_without_points_settles_the_order_with_a_zero_point_entry():
 
 
 REFERRALS = {"referrals": {"enabled": True, "referrer_points": 500}}
-FRIEND = ReferralFacts(referral_id=31, referrer_member_id=8, source=None,
-                       referrer=Party(111, "sam@example.com", None), referee=Party(ORDER.customer_id, "jordan@example.com",
-                                                                                  None),
-                       referee_has_ordered=False, referrals_in_period=0)
+FRIEND = ReferralFacts(referral_id=31, referrer_member_id=8, source=None, referrer=Party(111, "sam@example.com", None),
+                       referee=Party(ORDER.customer_id, "jordan@example.com", None), referee_has_ordered=False,
+                       referrals_in_period=0)
 
 
 def test_the_referees_first_earning_order_completes_the_referral_with_the_referrers_points():
     result = plan(state=member(referral=FRIEND), settings=REFERRALS)
-    assert (result.referral.facts, result.referral.blocked_reason, result.referral.referrer_points) == (FRIEND, None, 500)
+    outcome = result.referral
+    assert (outcome.facts, outcome.blocked_reason, outcome.referrer_points) == (FRIEND, None, 500)
     assert result.member_after.referral is None  # decided once: a later order of the batch leaves it alone
 
 

@@ -292,7 +292,8 @@ def test_a_code_shopify_creates_after_the_points_came_back_is_deactivated_not_le
 
     stub.then(shopify_answers_after_another_path_gave_the_points_back)
     with t.db.scope() as session:
-        issue(session, session.get(Shop, shop.id), session.get(Redemption, held.id), admin=t.shopify, queue=t.queue, clock=t.clock)
+        issue(session, session.get(Shop, shop.id), session.get(Redemption, held.id), admin=t.shopify, queue=t.queue,
+              clock=t.clock)
     [stored] = redemptions(t)
     assert stored.status == "failed" and balance(t, shop).balance == 500
     assert [p for _, p in ledger(t, shop)][-2:] == [-500, 500]  # given back once
@@ -313,7 +314,8 @@ def test_a_late_failure_after_the_resume_issued_the_code_gives_no_points_back(cl
 
     stub.then(refused_while_the_resume_took_over)
     with t.db.scope() as session:
-        issue(session, session.get(Shop, shop.id), session.get(Redemption, held.id), admin=t.shopify, queue=t.queue, clock=t.clock)
+        issue(session, session.get(Shop, shop.id), session.get(Redemption, held.id), admin=t.shopify, queue=t.queue,
+              clock=t.clock)
     [stored] = redemptions(t)
     assert stored.status == "issued" and stored.failure_reason is None
     assert balance(t, shop).balance == 0 and [p for _, p in ledger(t, shop)][-1] == -500
@@ -328,12 +330,14 @@ def test_a_redemption_another_request_is_issuing_is_left_to_it(client, t, shop, 
 
     def meanwhile_a_second_worker_tries(body):
         with t.db.scope() as other:
-            issue(other, other.get(Shop, shop.id), other.get(Redemption, held.id), admin=t.shopify, queue=t.queue, clock=t.clock)
+            issue(other, other.get(Shop, shop.id), other.get(Redemption, held.id), admin=t.shopify, queue=t.queue,
+                  clock=t.clock)
         return created(body)
 
     stub.then(meanwhile_a_second_worker_tries)
     with t.db.scope() as session:
-        issue(session, session.get(Shop, shop.id), session.get(Redemption, held.id), admin=t.shopify, queue=t.queue, clock=t.clock)
+        issue(session, session.get(Shop, shop.id), session.get(Redemption, held.id), admin=t.shopify, queue=t.queue,
+              clock=t.clock)
     assert len(stub.mutations) == 1 and redemptions(t)[0].status == "issued"
 
 
