@@ -238,7 +238,7 @@ def catch_up_badges(t: "Tessera") -> int:
 @task
 def grant_challenge_rewards(t: "Tessera") -> int:
     from app.services.challenge_rewards import grant_challenge_rewards as grant
-    return grant(t)
+    return grant(t.db, admin=t.shopify, queue=t.queue, clock=t.clock)
 
 
 @task
