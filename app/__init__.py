@@ -86,7 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _build_runtime(settings: dict[str, Any]):
     from app.crypto import TokenCipher
     from app.db import Database, make_engine
-    from app.jobs import InProcessQueue, RQQueue
+    from app.jobs.queues import InProcessQueue, RQQueue
     from app.runtime import Tessera
     from app.shopify.oauth import ShopifyEndpoints
 

@@ -166,7 +166,7 @@ def callback():
                        f"Shopify did not grant access: {exc}. Start the install again.") from exc
     session = t.db.session()
     try:
-        shops.install_shop(t, session, shop_domain, grant, source="oauth")
+        shops.install_shop(session, shop_domain, grant, source="oauth", cipher=t.cipher, queue=t.queue, now=t.clock())
     finally:
         session.close()
     response = redirect(t.endpoints.embedded_app_url(shop_domain, t.api_key))
@@ -193,9 +193,10 @@ def ensure_installed_from_session_token(user: ShopUser) -> int:
     session = t.db.session()
     try:
         if user.shop_id is None:
-            user.shop_id = shops.install_shop(t, session, user.shop_domain, grant, source="token_exchange").id
+            user.shop_id = shops.install_shop(session, user.shop_domain, grant, source="token_exchange",
+                                              cipher=t.cipher, queue=t.queue, now=t.clock()).id
         else:
-            shops.reconnect_shop(t, session, user.shop_id, grant)
+            shops.reconnect_shop(session, user.shop_id, grant, cipher=t.cipher, queue=t.queue)
         user.needs_reauth = False
     finally:
         session.close()

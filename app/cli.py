@@ -82,7 +82,7 @@ def shops_add(shop_domain: str, admin_api_token: str | None, no_sync: bool) -> N
     t = tessera()
     grant, source = _own_store_grant(t, domain, admin_api_token)
     with t.db.scope() as session:
-        shop = shops.install_shop(t, session, domain, grant, source=source)
+        shop = shops.install_shop(session, domain, grant, source=source, cipher=t.cipher, queue=t.queue, now=t.clock())
         expiry = f", token renewed before {grant.expires_at:%Y-%m-%d %H:%M}Z" if grant.expires_at else ""
         click.echo(f"added {shop.domain} (id {shop.id}, {source}{expiry})")
     if not no_sync and hasattr(t.queue, "drain"):
@@ -209,7 +209,7 @@ def loyalty_reconcile(shop_domain: str | None, since: str) -> None:
         with t.db.scope() as session:
             shop = session.get(Shop, shop_id)
             try:
-                report = reconcile_shop(t, session, shop, since=start)
+                report = reconcile_shop(t.shopify, session, shop, since=start, clock=t.clock)
             except (ShopNeedsReauth, ShopifyError) as exc:
                 click.echo(f"{shop.domain}: not reconciled: {exc}", err=True)
                 failed = True
@@ -262,7 +262,7 @@ def worker_command(burst: bool) -> None:
     except Exception:  # noqa: BLE001 - Redis down: the RQ worker polls the inbox until it is back
         log.warning("could not queue the start-up inbox sweep", exc_info=True)
     if current_app.config.get("REDIS_URL"):
-        from app.jobs import run_rq_worker
+        from app.jobs.workers import run_rq_worker
         run_rq_worker(t, burst=burst)
         return
     if burst:

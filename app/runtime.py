@@ -17,7 +17,7 @@ from app.shopify.admin_access import AdminAccess
 from app.shopify.oauth import OAuthClient, ShopifyEndpoints
 
 if TYPE_CHECKING:
-    from app.jobs import Queue
+    from app.jobs.queues import Queue
 
 
 def utc_now() -> datetime:
@@ -52,11 +52,22 @@ class Tessera:
         return self.config["APP_URL"]
 
     @property
+    def redeem_deadline_seconds(self) -> float:
+        """How long a shopper's redemption request may spend on Shopify before the worker takes over."""
+        return float(self.config.get("REDEEM_DEADLINE_SECONDS", 15))
+
+    @property
     def shopify(self) -> AdminAccess:
         """The Admin API access a use case receives; built on each use, so a swapped clock,
         queue or sleep (tests, `flask worker`) is what it sees."""
         return AdminAccess(self.db, self.cipher, self.endpoints, self.oauth_client, self.queue, self.clock, self.http,
                            self.sleep, self.monotonic)
+
+    def run_task(self, task: str, *args: Any) -> Any:
+        """The queues hand a task's name and arguments back here: the task registry is the one
+        place that unpacks this runtime into what each service takes."""
+        from app.jobs.tasks import TASKS
+        return TASKS[task](self, *args)
 
     def oauth_client(self) -> OAuthClient:
         return OAuthClient(self.endpoints, self.api_key, self.config["SHOPIFY_API_SECRET"], http=self.http,

@@ -181,7 +181,8 @@ def install_shop(t, domain: str = SHOP):
     from app.services import shops
     from app.shopify.oauth import AccessGrant
     with t.db.scope() as session:
-        shop = shops.install_shop(t, session, domain, AccessGrant("shpat_bench", scope=""), source="custom_app")
+        shop = shops.install_shop(session, domain, AccessGrant("shpat_bench", scope=""), source="custom_app",
+                                  cipher=t.cipher, queue=t.queue, now=t.clock())
     t.queue = InProcessQueue()  # drop the post-install Shopify calls: there is no Shopify here
     return shop.id
 

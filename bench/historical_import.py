@@ -286,9 +286,9 @@ def run_import(t, shop_id: int, *, earn_points: bool) -> tuple[float, dict]:
     """As the worker runs it: the run_import task, each slice queuing the next."""
     from app.jobs import InProcessQueue
     from app.models import ImportJob, Shop
-    from app.services import imports
-    from app.services.imports import start_import
-    recompute, tiers_s = imports.recompute_tiers, []
+    from app.services import orders_import
+    from app.services.import_jobs import start_import
+    recompute, tiers_s = orders_import.recompute_tiers, []
 
     def timed_recompute(*args, **kwargs):  # how much of the total the final tier recompute is
         begin = time.perf_counter()
@@ -297,7 +297,7 @@ def run_import(t, shop_id: int, *, earn_points: bool) -> tuple[float, dict]:
         finally:
             tiers_s.append(time.perf_counter() - begin)
 
-    imports.recompute_tiers = timed_recompute
+    orders_import.recompute_tiers = timed_recompute
     t.queue = InProcessQueue()
     begin = time.perf_counter()
     with t.db.scope() as session:
@@ -305,7 +305,7 @@ def run_import(t, shop_id: int, *, earn_points: bool) -> tuple[float, dict]:
                            options={"since": "2024-01-01", "earn_points": earn_points}, enqueue=t.queue.enqueue)
     slices = t.queue.drain(t)
     elapsed = time.perf_counter() - begin
-    imports.recompute_tiers = recompute
+    orders_import.recompute_tiers = recompute
     with t.db.scope(read_only=True) as session:
         job = session.get(ImportJob, job.id)
         assert job.status == "done", (job.status, job.last_error)

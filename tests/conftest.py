@@ -132,7 +132,8 @@ def client(app):
 
 def install(t, domain: str, token: str = "shpat_test_token"):
     with t.db.scope() as session:
-        shop = shops.install_shop(t, session, domain, AccessGrant(token, scope="read_orders"), source="custom_app")
+        shop = shops.install_shop(session, domain, AccessGrant(token, scope="read_orders"), source="custom_app",
+                                  cipher=t.cipher, queue=t.queue, now=t.clock())
     t.queue = InProcessQueue()  # drop the post-install Shopify calls; tests that need them stub Shopify
     return shop
 

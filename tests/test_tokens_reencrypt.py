@@ -32,7 +32,7 @@ def install_under(t, domain, token, refresh=None):
     grant = AccessGrant(token, scope="read_orders", refresh_token=refresh, expires_at=utc(2030, 1, 1),
                         refresh_token_expires_at=utc(2030, 3, 1) if refresh else None)
     with t.db.scope() as session:
-        shops.install_shop(t, session, domain, grant, source="oauth")
+        shops.install_shop(session, domain, grant, source="oauth", cipher=t.cipher, queue=t.queue, now=t.clock())
 
 
 def test_an_old_key_can_be_dropped_after_reencrypt_without_losing_any_token(app_settings):

@@ -56,7 +56,7 @@ def _recipient_shop_id(domain: str, topic: str) -> int | None:
     stops Shopify retrying (8 times over 4 hours). Privacy topics for an uninstalled shop are kept: its
     data stays with us until shop/redact, and those requests must be honoured."""
     recipient = _recipients(current_app.extensions).look_up(
-        domain, topic, lambda: shops.webhook_recipient(tessera(), domain))
+        domain, topic, lambda: shops.webhook_recipient(tessera().db, domain))
     if recipient is None:
         log.warning("webhook %s for %s ignored: that shop never installed Tessera", topic, domain)
         return None

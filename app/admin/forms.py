@@ -148,8 +148,3 @@ def reward_data(form: MultiDict) -> dict[str, Any]:
         if key in data:
             data[key] = data[key] == "true"
     return data
-
-
-def adjustment_points(value: str | None) -> int | str | None:
-    value = (value or "").strip().replace(",", "").replace("+", "")
-    return int(value) if re.fullmatch(r"-?\d{1,9}", value) else value or None

@@ -10,8 +10,10 @@ from app.errors import ApiError
 from app.request_limits import allows_body_up_to
 from app.runtime import tessera
 from app.services.balance_import import import_starting_balances
-from app.services.imports import (API_KINDS, default_history_since, find_import, import_jobs, import_json,
-                                  run_import_step, runs_in_background, start_import)
+from app.queries.imports import find_import, import_jobs, import_json
+from app.services.import_jobs import run_import_step, runs_in_background, start_import
+from app.services.import_progress import API_KINDS
+from app.services.orders_import import default_history_since
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
 # The multipart envelope around the file (boundaries, part headers, other fields).
@@ -47,7 +49,7 @@ def run(job_id: int):
     """One slice of the import (a few seconds); the page calls this until done when no worker runs."""
     t = tessera()
     with shop_session() as (session, shop):
-        job = run_import_step(t, session, shop, find_import(session, shop, job_id))
+        job = run_import_step(t.shopify, session, shop, find_import(session, shop, job_id), clock=t.clock)
         return jsonify({"job": import_json(job, now=t.clock())})
 
 

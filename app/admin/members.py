@@ -1,19 +1,18 @@
-"""Members: search and filter, one member in full, adjustments (reason required, audited with
-the staff user id), blocking from the program."""
+"""Members: search and filter, one member in full. The page's actions (adjustments with a
+required reason, audited with the staff user id; blocking from the program) post to the same
+/api/v1/members routes any API client uses (app/api/members.py), so each has one implementation;
+both read through app/queries/member_directory.py."""
 from __future__ import annotations
 
 import uuid
 
-from flask import jsonify, request
+from flask import request
 
-from app.admin.access import current_shop_id, page_url, render_page, shop_session, staff_user_id
+from app.admin.access import current_shop_id, page_url, render_page, shop_session
 from app.admin.blueprint import bp
-from app.admin.forms import adjustment_points
 from app.location_lookup import name_store_locations_for
-from app.queries.member_directory import MemberQuery, member_detail, require_member, search_members
+from app.queries.member_directory import MemberQuery, member_detail, search_members
 from app.runtime import tessera
-from app.services.adjustments import adjust_points
-from app.services.members import block_member, unblock_member
 from app.services.program import current_program
 
 SORT_COLUMNS = {"name": ("name", "name"), "balance": ("-balance", "balance"), "lifetime": ("-lifetime", "lifetime"),
@@ -48,33 +47,5 @@ def member(customer_id: int):
     name_store_locations_for(current_shop_id(), customer_id)
     with shop_session(read_only=True) as (session, shop):
         detail = member_detail(session, shop, customer_id, now=tessera().clock())
-        # One key per rendered form: a double-clicked "Save" adjusts once.
+        # One key per rendered form: a double-clicked "Save" adjusts once (the API's idempotency_key).
         return render_page("admin/member.html", shop, member=detail, adjustment_key=uuid.uuid4().hex)
-
-
-@bp.post("/members/<int:customer_id>/adjustments")
-def adjust(customer_id: int):
-    t = tessera()
-    with shop_session() as (session, shop):
-        member = require_member(session, shop, customer_id)
-        entry = adjust_points(session, shop, member, adjustment_points(request.form.get("points")),
-                              request.form.get("reason"), staff_user_id=staff_user_id(), now=t.clock(),
-                              idempotency_key=request.form.get("idempotency_key") or None)
-        return jsonify({"message": f"{entry.points:+,} points recorded.", "points": entry.points})
-
-
-@bp.post("/members/<int:customer_id>/block")
-def block(customer_id: int):
-    with shop_session() as (session, shop):
-        member = require_member(session, shop, customer_id)
-        reason = (request.form.get("reason") or "").strip()[:500] or "Blocked by staff"
-        block_member(session, member, reason=f"{reason} (staff {staff_user_id()})", now=tessera().clock())
-        return jsonify({"message": f"{member.display_name} is blocked from the program."})
-
-
-@bp.post("/members/<int:customer_id>/unblock")
-def unblock(customer_id: int):
-    with shop_session() as (session, shop):
-        member = require_member(session, shop, customer_id)
-        unblock_member(session, member)
-        return jsonify({"message": f"{member.display_name} can earn and redeem again."})

@@ -25,7 +25,9 @@ def staff_redemption(customer_id: int):
     with shop_session(read_only=True) as (session, shop):
         require_member(session, shop, customer_id)  # staff redeem for members, never enrol here
         shop_id = shop.id
-    result = redeem_reward(tessera(), shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
+    t = tessera()
+    result = redeem_reward(t.db, shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
+                           admin=t.shopify, queue=t.queue, clock=t.clock, deadline_seconds=t.redeem_deadline_seconds,
                            staff_user_id=staff_user_id())
     if result.redemption.status == "pending":
         return jsonify({"status": "pending", "redemption_id": result.redemption.id}), 202

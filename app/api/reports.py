@@ -12,8 +12,8 @@ from app.queries.exports import ledger_csv, members_csv
 from app.queries.inbox_activity import event_filter, event_json, recent_events, status_counts
 from app.runtime import tessera
 from app.services.balance_import import import_starting_balances
-from app.services.imports import (find_import, import_jobs, import_json, run_import_step, runs_in_background,
-                                  start_import)
+from app.queries.imports import find_import, import_jobs, import_json
+from app.services.import_jobs import run_import_step, runs_in_background, start_import
 from app.services.webhook_activity import retry_event
 
 
@@ -59,7 +59,7 @@ def run(job_id: int):
     call again until `status` is done."""
     t = tessera()
     with shop_session() as (session, shop):
-        job = run_import_step(t, session, shop, find_import(session, shop, job_id))
+        job = run_import_step(t.shopify, session, shop, find_import(session, shop, job_id), clock=t.clock)
         return jsonify(import_json(job, now=t.clock()))
 
 

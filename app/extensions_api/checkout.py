@@ -66,7 +66,8 @@ def checkout_redeem():
     body = json_object()
     t = tessera()
     _refuse_misfit(caller.shop_id, body)
-    result = redeem_reward(t, caller.shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
+    result = redeem_reward(t.db, caller.shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
+                           admin=t.shopify, queue=t.queue, clock=t.clock, deadline_seconds=t.redeem_deadline_seconds,
                            points=optional_whole_number(body.get("points"), "points", minimum=1))
     if result.redemption.status == "pending":
         return private_json({"status": "pending", "redemption_id": result.redemption.id}, 202)

@@ -29,7 +29,7 @@ def customer_account_member():
     caller = verified_extension_request()
     customer_id = signed_in_customer(caller)
     t = tessera()
-    welcome_signed_in_customer(t, caller.shop_id, customer_id)
+    welcome_signed_in_customer(t.db, t.shopify, caller.shop_id, customer_id, clock=t.clock)
     with t.db.scope(read_only=True) as session:
         state = member_state(session, session.get(Shop, caller.shop_id), customer_id, now=t.clock(),
                              recent=HISTORY_ENTRIES)
@@ -42,7 +42,9 @@ def customer_account_redeem():
     caller = verified_extension_request()
     customer_id = signed_in_customer(caller)
     body = json_object()
-    result = redeem_reward(tessera(), caller.shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
+    t = tessera()
+    result = redeem_reward(t.db, caller.shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
+                           admin=t.shopify, queue=t.queue, clock=t.clock, deadline_seconds=t.redeem_deadline_seconds,
                            points=optional_whole_number(body.get("points"), "points", minimum=1))
     if result.redemption.status == "pending":
         return private_json({"status": "pending", "redemption_id": result.redemption.id}, 202)

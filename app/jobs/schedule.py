@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from app.jobs import Queue
+if TYPE_CHECKING:
+    from app.jobs.queues import Queue
 
 # (task, seconds between runs). Every task is idempotent, so two schedulers overlapping (two
 # web processes in the default mode) cost duplicate work, never duplicate effects.
@@ -37,7 +39,7 @@ PERIODIC: list[tuple[str, float]] = [
 
 
 class Scheduler:
-    def __init__(self, queue: Queue, periodic: list[tuple[str, float]] | None = None):
+    def __init__(self, queue: "Queue", periodic: list[tuple[str, float]] | None = None):
         self.queue = queue
         self.periodic = periodic if periodic is not None else PERIODIC
         start = time.monotonic()

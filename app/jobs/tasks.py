@@ -1,4 +1,7 @@
-"""The task registry: name -> function(tessera, *args). Tasks are idempotent."""
+"""The task registry: name -> function(tessera, *args). Tasks are idempotent.
+
+This is the one place (with the web handlers) that unpacks the runtime: each task hands a
+service the session factory, Admin API access, queue and clock it takes, never `t` itself."""
 from __future__ import annotations
 
 import logging
@@ -7,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from app.jobs import RQQueue, worker_id
+from app.jobs.queues import RQQueue, worker_id
 from app.models import Shop
 from app.services import customer_metafields, flow, inbox, member_events, shops
 from app.shopify.admin_access import ShopNeedsReauth
@@ -28,18 +31,22 @@ def task(fn: Callable[..., Any]) -> Callable[..., Any]:
 @task
 def process_webhook_event(t: "Tessera", event_id: int) -> str:
     """One delivery by id (the owner's retry from the activity page)."""
+    return inbox.process_webhook_event(_inbox_processor(t), event_id)
+
+
+def _inbox_processor(t: "Tessera") -> inbox.Processor:
     from webhooks.topics import HANDLERS
-    return inbox.process_webhook_event(t, event_id, worker_id(), HANDLERS)
+    return inbox.Processor(db=t.db, clock=t.clock, worker_id=worker_id(), handlers=HANDLERS, admin=t.shopify)
 
 
 @task
 def process_inbox(t: "Tessera") -> int:
     """The wake-up: process batches of due deliveries until none is left; returns how many.
     A full batch means a backlog: ring again first, so another worker joins in."""
-    from webhooks.topics import BATCH_HANDLERS, HANDLERS
-    processed = 0
+    from webhooks.topics import BATCH_HANDLERS
+    processor, processed = _inbox_processor(t), 0
     while True:
-        outcomes = inbox.process_due_events(t, worker_id(), HANDLERS, batch_handlers=BATCH_HANDLERS)
+        outcomes = inbox.process_due_events(processor, batch_handlers=BATCH_HANDLERS)
         processed += sum(1 for outcome in outcomes.values() if outcome != "skipped")
         if len(outcomes) < inbox.BATCH_SIZE:
             return processed
@@ -83,9 +90,9 @@ def finish_install(t: "Tessera", shop_id: int) -> None:
         shop = session.get(Shop, shop_id)
         if shop is None or not shop.is_installed:
             return
-        shops.sync_shop_details(t, session, shop)
+        shops.sync_shop_details(t.shopify, session, shop)
         if registers_webhooks_by_api(t.config.get("WEBHOOK_REGISTRATION", "auto"), shop.token_source):
-            created = shops.register_webhooks(t, session, shop, REGISTERED_TOPICS)
+            created = shops.register_webhooks(t.shopify, session, shop, REGISTERED_TOPICS, app_url=t.app_url)
             log.info("shop %s: subscribed to %s", shop.domain, ", ".join(created) or "nothing new")
     t.queue.enqueue("ensure_customer_metafield_definitions", shop_id)
 
@@ -109,7 +116,8 @@ def restore_webhook_subscriptions(t: "Tessera") -> dict[str, list[str]]:
         with t.db.scope() as session:
             shop = session.get(Shop, shop_id)
             try:
-                restored[shop.domain] = shops.register_webhooks(t, session, shop, REGISTERED_TOPICS)
+                restored[shop.domain] = shops.register_webhooks(t.shopify, session, shop, REGISTERED_TOPICS,
+                                                                app_url=t.app_url)
             except (shops.ShopNeedsReauth, ShopifyError, OAuthError) as exc:
                 log.warning("webhook upkeep of %s skipped until tomorrow: %s", shop.domain, exc)
                 continue
@@ -125,7 +133,7 @@ def resume_after_reconnect(t: "Tessera", shop_id: int, flagged_at: str) -> None:
 
     from app.services.reconnect import resume_after_reconnect as resume
     try:
-        resume(t, shop_id, datetime.fromisoformat(flagged_at))
+        resume(t.db, t.shopify, t.queue, shop_id, datetime.fromisoformat(flagged_at), clock=t.clock)
     except shops.ShopNeedsReauth as exc:
         log.warning("resuming after reconnect stopped: %s", exc)
 
@@ -152,7 +160,8 @@ def reconcile_all_shops(t: "Tessera", days: int = 2) -> None:
     for shop_id in shop_ids:
         with t.db.scope() as session:
             try:
-                report = reconcile_shop(t, session, session.get(Shop, shop_id), since=t.clock() - timedelta(days=days))
+                report = reconcile_shop(t.shopify, session, session.get(Shop, shop_id),
+                                        since=t.clock() - timedelta(days=days), clock=t.clock)
             except shops.ShopNeedsReauth as exc:
                 log.warning("reconcile skipped: %s", exc)
                 continue
@@ -176,34 +185,33 @@ def maintain_tiers(t: "Tessera") -> None:
 @task
 def resume_stale_redemptions(t: "Tessera") -> int:
     from app.services.redemptions import resume_stale_redemptions as resume
-    return resume(t)
+    return resume(t.db, admin=t.shopify, queue=t.queue, clock=t.clock)
 
 
 @task
 def finish_redemption(t: "Tessera", shop_id: int, redemption_id: int) -> str | None:
     """A redemption the shopper's request ran out of time for (it answered 202)."""
     from app.services.redemptions import finish_redemption as finish
-    return finish(t, shop_id, redemption_id)
+    return finish(t.db, shop_id, redemption_id, admin=t.shopify, queue=t.queue, clock=t.clock)
 
 
 @task
 def expire_reward_codes(t: "Tessera") -> int:
     from app.services.redemptions import expire_unused_codes
-    return expire_unused_codes(t)
+    return expire_unused_codes(t.db, now=t.clock())
 
 
 @task
 def deactivate_reward_codes(t: "Tessera", shop_id: int, reward_id: int) -> int:
     from app.services.redemptions import deactivate_reward_codes as deactivate
-    return deactivate(t, shop_id, reward_id)
+    return deactivate(t.db, shop_id, reward_id, admin=t.shopify, clock=t.clock)
 
 
 @task
 def resolve_campaign_collections(t: "Tessera", shop_id: int) -> None:
     from app.services.program import resolve_campaign_collections as resolve
     with t.db.scope() as session:
-        resolve(t, session, session.get(Shop, shop_id))
-
+        resolve(t.shopify, session, session.get(Shop, shop_id))
 
 
 @task
@@ -218,7 +226,7 @@ def erase_old_delivery_bodies(t: "Tessera") -> int:
 @task
 def grant_tier_benefits(t: "Tessera") -> int:
     from app.services.tier_benefits import grant_tier_benefits as grant
-    return grant(t)
+    return grant(t.db, admin=t.shopify, queue=t.queue, clock=t.clock)
 
 
 @task
@@ -230,7 +238,7 @@ def catch_up_badges(t: "Tessera") -> int:
 @task
 def grant_challenge_rewards(t: "Tessera") -> int:
     from app.services.challenge_rewards import grant_challenge_rewards as grant
-    return grant(t)
+    return grant(t.db, admin=t.shopify, queue=t.queue, clock=t.clock)
 
 
 @task
@@ -239,7 +247,7 @@ def resume_stalled_imports(t: "Tessera") -> int:
     in-process queue) carry on without the owner pressing Resume. Only when no job is waiting,
     as for the inbox: then no slice of theirs can still be queued. A slice queued twice anyway
     is harmless: each one claims the job first."""
-    from app.services.imports import stalled_imports
+    from app.queries.imports import stalled_imports
     if t.queue.waiting():
         return 0
     with t.db.scope(read_only=True) as session:
@@ -254,8 +262,8 @@ def run_import(t: "Tessera", shop_id: int, job_id: int) -> None:
     """A slice (~20 s) of an Admin API import (customers or historical orders), resumable from
     its cursor; the next slice is queued behind whatever else waits, so one long import never
     holds the in-process worker (and the webhooks behind it) for minutes."""
-    from app.services.imports import run_import as run
-    if run(t, shop_id, job_id):
+    from app.services.import_jobs import run_import as run
+    if run(t.db, t.shopify, shop_id, job_id, clock=t.clock):
         t.queue.enqueue("run_import", shop_id, job_id)
 
 
@@ -366,7 +374,7 @@ def pay_due_cashback(t: "Tessera") -> int:
 @task
 def grant_membership_shipping(t: "Tessera") -> int:
     from app.services.membership_perks import grant_membership_shipping as grant
-    return grant(t)
+    return grant(t.db, admin=t.shopify, queue=t.queue, clock=t.clock)
 
 
 @task

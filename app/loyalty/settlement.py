@@ -2,10 +2,11 @@
 refund's take-back and the cancellation's reversal are worded, and how a take-back meets a
 balance already spent.
 
-plan_order is the one place that decides an order's points. services/orders.py (the webhook
-path, a batch of deliveries) and services/bulk_import.py (the historical import) load the facts
-and the member's state their own way, call it, and write what it plans (row by row or
-set-based), so an imported order reads exactly like one Tessera saw happen.
+plan_order is the one place that decides an order's points, and whether the order completes
+the member's referral (the referrer's reward, or the fraud rule that blocks it).
+services/orders.py (the webhook path, a batch of deliveries) and services/bulk_import.py (the
+historical import) load the facts and the member's state their own way, call it, and write what
+it plans (row by row or set-based), so an imported order reads exactly like one Tessera saw happen.
 """
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from app.loyalty.errors import ActionNotAllowed
 from app.loyalty.expiry import lot_expiry
 from app.loyalty.ledger import (EntryKind, order_earn_key, order_edit_key, order_reversal_key, order_streak_key,
                                 refund_clawback_key)
-from app.loyalty.money import format_money
+from app.loyalty.money import format_money, to_minor
 from app.loyalty.orders import EarningBases, OrderFacts, RefundFacts
 from app.loyalty.program import Program
+from app.loyalty.referrals import Party, block_reason
 from app.loyalty.wording import Reason, reason, reason_fields
 from app.loyalty.segments import MemberAudience
 
@@ -171,6 +173,9 @@ class MemberState:
     # Stage and segments before this batch, for campaigns aimed at an audience; None: unknown,
     # so only campaigns for everyone apply.
     audience: MemberAudience | None = None
+    # The referral the member's next earning order decides; None when there is none (or the
+    # caller did not look: history never completes referrals).
+    referral: ReferralFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +201,7 @@ class OrderPlan:
     @property
     def take_backs(self) -> tuple[OrderEntry, ...]:
         return tuple(e for e in self.entries if e.reverses_key is not None)
+    referral: ReferralOutcome | None = None  # decided with the order's first points
 
 
 def plan_order(facts: OrderFacts, member: MemberState, posted: tuple[OrderEntry, ...], rules: ProgramInForce, *,
@@ -229,9 +235,11 @@ class _OrderPlanner:
             earned_now = earn is not None
         if earn is None:
             return OrderPlan(member_after=self.member, order_id=self.facts.order_id)
+        referral = None
         if earned_now:
             self._first_order_bonus()
             self._streak_bonus()
+            referral = self._referral_outcome()
         void = is_void(cancelled=self.facts.cancelled_at is not None, financial_status=self.facts.financial_status)
         if not void:
             self._edit_difference(earn, earned_under or self.program)
@@ -241,8 +249,8 @@ class _OrderPlanner:
         took_back = any(e.reverses_key is not None or e.cause_type == "order_edit" for e in self.planned)
         refunded = refunded_merchandise(self.facts.refunds, order_bases=self.facts.bases,
                                         taxes_included=self.facts.taxes_included)
-        return OrderPlan(tuple(self.planned), refunded, earned_now, took_back, void, self._member_after(),
-                         self.facts.order_id)
+        return OrderPlan(tuple(self.planned), refunded, earned_now, took_back, void,
+                         self._member_after(decided_referral=earned_now), self.facts.order_id, referral)
 
     def _trigger_met(self) -> bool:
         return earning_trigger_met(self.program, paid=self.facts.paid, fulfilled=self.facts.fulfilled)
@@ -366,12 +374,29 @@ class _OrderPlanner:
                                      shortfall_points=split.shortfall, vests_at=earn.vests_at if pending else None,
                                      reverses_key=earn.key, **extra))
 
-    def _member_after(self) -> MemberState:
-        """The member as the next order of the same batch sees it."""
+    def _member_after(self, *, decided_referral: bool) -> MemberState:
+        """The member as the next order of the same batch sees it: a referral is decided once."""
         claimed = self.member.claimed_keys | {e.key for e in self.planned if e.cause_type == "action"}
         streaks = [e.created_at for e in self.planned if e.cause_type == "streak"]
         return replace(self.member, spendable_points=self.spendable, claimed_keys=frozenset(claimed),
-                       last_streak_at=streaks[-1] if streaks else self.member.last_streak_at)
+                       last_streak_at=streaks[-1] if streaks else self.member.last_streak_at,
+                       referral=None if decided_referral else self.member.referral)
+
+
+    def _referral_outcome(self) -> ReferralOutcome | None:
+        """The referee's first earning order completes the referral unless a fraud rule or the
+        owner's minimum first order blocks it."""
+        facts, settings = self.member.referral, self.program.referrals
+        if facts is None or not settings.enabled:
+            return None
+        blocked = block_reason(facts.referrer, facts.referee, referee_already_referred=False,
+                              referee_has_ordered=facts.referee_has_ordered,
+                              referrals_in_period=facts.referrals_in_period,
+                              max_per_referrer=settings.max_per_referrer, period_days=settings.period_days)
+        minimum = to_minor(settings.min_order_subtotal, self.facts.currency)
+        if blocked is None and self.facts.subtotal_minor < minimum:
+            blocked = f"first order below the {format_money(minimum, self.facts.currency)} minimum"
+        return ReferralOutcome(facts, blocked, 0 if blocked else settings.referrer_points)
 
 
 def plan_history_order(facts: OrderFacts, member_id: int, rules: ProgramInForce) -> OrderPlan:
@@ -383,3 +408,28 @@ def plan_history_order(facts: OrderFacts, member_id: int, rules: ProgramInForce)
                        **reason_fields(history_reason(order_label(facts.name, facts.order_id), facts.processed_at)))
     refunded = refunded_merchandise(facts.refunds, order_bases=facts.bases, taxes_included=facts.taxes_included)
     return OrderPlan((entry,), refunded, order_id=facts.order_id)
+
+
+@dataclass(frozen=True)
+class ReferralFacts:
+    """The open referral an order of the referee may complete, as the service found it: a
+    recorded one still `visited` or `signed_up`, or one this order attributes (a referral
+    welcome code or the cart's referral code) that is recorded only if the order completes it."""
+
+    referral_id: int | None  # None: attributed by this order, not recorded yet
+    referrer_member_id: int
+    source: str | None  # how an unrecorded referral was attributed (welcome_code, order_attribute)
+    referrer: Party
+    referee: Party
+    referee_has_ordered: bool  # a paid live order placed before this one
+    referrals_in_period: int  # the referrer's completed referrals within the program's period
+
+
+@dataclass(frozen=True)
+class ReferralOutcome:
+    """What the referee's first earning order does to the referral: the referrer earns
+    `referrer_points`, or the referral is blocked for `blocked_reason` (then 0 points)."""
+
+    facts: ReferralFacts
+    blocked_reason: str | None
+    referrer_points: int

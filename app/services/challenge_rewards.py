@@ -4,19 +4,23 @@ code is asked for once: the redemption's idempotency key is the completion's led
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import Database
 from app.loyalty.ledger import challenge_reward_key
 from app.loyalty.rewards import terms_for
 from app.models import ChallengeCompletion, Redemption, Reward, Shop
 from app.services.redemptions import issue_free_code
 from app.services.rewards import spec_of
+from app.shopify.admin_access import AdminAccess
 
 if TYPE_CHECKING:
-    from app.runtime import Tessera
+    from app.jobs.queues import Queue
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -36,11 +40,12 @@ def _rewards_due(session: Session, shop_id: int) -> list[tuple[int, int, int, st
     return [w for w in wanted if w[3] not in asked][:BATCH]
 
 
-def grant_challenge_rewards(t: "Tessera") -> int:
+def grant_challenge_rewards(db: Database, *, admin: AdminAccess, queue: "Queue",
+                            clock: Callable[[], datetime]) -> int:
     """Issue the free codes of completed challenges whose reward is a catalog item (each once:
     the redemption's idempotency key is the completion's ledger key)."""
     granted = 0
-    with t.db.scope(read_only=True) as session:
+    with db.scope(read_only=True) as session:
         shop_ids = session.scalars(select(Shop.id).where(Shop.uninstalled_at.is_(None),
                                                          Shop.reauth_required_at.is_(None))).all()
         due = [d for shop_id in shop_ids for d in _rewards_due(session, shop_id)]
@@ -53,6 +58,7 @@ def grant_challenge_rewards(t: "Tessera") -> int:
             terms = terms_for(spec_of(reward), shop.currency)
             work.append((shop_id, member_id, key, type(terms)(**{**terms.__dict__, "points": 0}), reward.code_prefix))
     for shop_id, member_id, key, terms, prefix in work:
-        issue_free_code(t, shop_id, member_id, key=key, terms=terms, purpose="challenge_reward", prefix=prefix)
+        issue_free_code(db, shop_id, member_id, key=key, terms=terms, purpose="challenge_reward", prefix=prefix,
+                        admin=admin, queue=queue, clock=clock)
         granted += 1
     return granted

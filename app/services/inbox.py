@@ -9,6 +9,7 @@ crash between claim and commit leaves the row to be claimed again when the lease
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -19,8 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, TextClause, and_, bindparam, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,9 @@ from app.shopify.webhook_payloads import payload_mismatch
 
 if TYPE_CHECKING:
     from app.db import Database
-    from app.runtime import Tessera
+    from app.shopify.admin_access import AdminAccess
+
+Clock = Callable[[], datetime]
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,8 @@ class HandlerContext:
     payload: Any
     event: WebhookEvent
     now: datetime
-    tessera: "Tessera"
+    # The shop's Admin API, for the topics whose service asks Shopify for more (None: no Shopify here).
+    admin: "AdminAccess | None" = None
 
 
 @dataclass(frozen=True)
@@ -102,11 +105,24 @@ _EXISTING = select(WebhookEvent.id, WebhookEvent.status).where(
     WebhookEvent.shop_id == bindparam("shop_id"), WebhookEvent.delivery_key == bindparam("delivery_key"))
 
 
-def _insert_ignoring_duplicates(dialect: str):
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (insert(WebhookEvent.__table__)
-            .on_conflict_do_nothing(index_elements=["shop_id", "delivery_key"])
-            .returning(WebhookEvent.id, WebhookEvent.shop_id, WebhookEvent.delivery_key))
+@functools.cache
+def _insert_ignoring_duplicates(row_count: int) -> TextClause:
+    """The acknowledgement path's one statement for a group of `row_count` rows, as SQL text both
+    databases take (SQLite 3.35+, PostgreSQL 9.5+), built once per group size. The dialects'
+    insert().on_conflict_do_nothing() has no cache key in SQLAlchemy 2.0, so it was compiled again
+    for every group: most of an acknowledgement's CPU (bench/intake_write.py). Text is cached; the
+    typed bind parameters keep the columns' conversions (aware UTC datetimes, bytes)."""
+    table = WebhookEvent.__table__
+    columns = [c for c in table.columns if not c.primary_key]
+    values = ", ".join("(" + ", ".join(f":{c.name}_{n}" for c in columns) + ")" for n in range(row_count))
+    sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) VALUES {values} "
+           "ON CONFLICT (shop_id, delivery_key) DO NOTHING RETURNING id, shop_id, delivery_key")
+    return text(sql).bindparams(*(bindparam(f"{c.name}_{n}", type_=c.type) for n in range(row_count)
+                                  for c in columns)).columns(table.c.id, table.c.shop_id, table.c.delivery_key)
+
+
+def _numbered(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {f"{name}_{n}": value for n, row in enumerate(rows) for name, value in row.items()}
 
 
 def record_deliveries(db: "Database", rows: list[dict[str, Any]], connection: Connection | None = None
@@ -118,8 +134,9 @@ def record_deliveries(db: "Database", rows: list[dict[str, Any]], connection: Co
     if connection is None:
         with db.engine.connect() as connection:
             return record_deliveries(db, rows, connection)
+    # One multi-row INSERT (a duplicate key later in `rows` is skipped by ON CONFLICT too).
     inserted = {(r.shop_id, r.delivery_key): r.id for r in
-                connection.execute(_insert_ignoring_duplicates(db.engine.dialect.name), rows)}
+                connection.execute(_insert_ignoring_duplicates(len(rows)), _numbered(rows))}
     deliveries, claimed = [], set()
     for row in rows:
         key = (row["shop_id"], row["delivery_key"])
@@ -204,59 +221,72 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 Handlers = Mapping[str, Callable[[HandlerContext], None]]
+
+
+@dataclass(frozen=True)
+class Processor:
+    """One worker's way of processing deliveries: the database it claims from, its clock, its
+    lease name, the topic services, and the Admin API handed to those that need Shopify."""
+    db: "Database"
+    clock: Clock
+    worker_id: str
+    handlers: Handlers
+    admin: "AdminAccess | None" = None
+
+
 # A batch handler receives consecutive deliveries of one shop and topic, in arrival order, and
 # returns what happened to each. The default applies them one by one (apply_events_one_by_one);
 # a topic may register a set-based one that settles the whole run at once.
-BatchHandler = Callable[["Tessera", Session, list[WebhookEvent], str, Handlers], dict[int, str]]
+BatchHandler = Callable[[Processor, Session, list[WebhookEvent]], dict[int, str]]
 
 BATCH_SIZE = 100
 
 
-def process_due_events(t: "Tessera", worker_id: str, handlers: Handlers, *, limit: int = BATCH_SIZE,
+def process_due_events(processor: Processor, *, limit: int = BATCH_SIZE,
                        batch_handlers: Mapping[str, BatchHandler] | None = None) -> dict[int, str]:
     """Claim a batch of due deliveries and process it; returns event id -> outcome."""
-    with t.db.scope() as session:
-        held = claim_due_events(session, worker_id, t.clock(), limit)
-    return process_claimed_events(t, held, worker_id, handlers, batch_handlers=batch_handlers)
+    with processor.db.scope() as session:
+        held = claim_due_events(session, processor.worker_id, processor.clock(), limit)
+    return process_claimed_events(processor, held, batch_handlers=batch_handlers)
 
 
-def process_webhook_event(t: "Tessera", event_id: int, worker_id: str, handlers: Handlers) -> str:
+def process_webhook_event(processor: Processor, event_id: int) -> str:
     """Claim and process one inbox row; returns what happened (done, retry, failed, skipped)."""
-    with t.db.scope() as session:
-        if not claim_event(session, event_id, worker_id, t.clock()):
+    with processor.db.scope() as session:
+        if not claim_event(session, event_id, processor.worker_id, processor.clock()):
             return "skipped"
-    return process_claimed_events(t, [event_id], worker_id, handlers)[event_id]
+    return process_claimed_events(processor, [event_id])[event_id]
 
 
-def process_claimed_events(t: "Tessera", event_ids: list[int], worker_id: str, handlers: Handlers, *,
+def process_claimed_events(processor: Processor, event_ids: list[int], *,
                            batch_handlers: Mapping[str, BatchHandler] | None = None) -> dict[int, str]:
     """First deliveries share one transaction; a delivery that failed before is retried in a
     transaction of its own, so one poison event never holds up (or rolls back) the others."""
     if not event_ids:
         return {}
-    with t.db.scope(read_only=True) as session:
+    with processor.db.scope(read_only=True) as session:
         attempts = dict(session.execute(select(WebhookEvent.id, WebhookEvent.attempts)
                                         .where(WebhookEvent.id.in_(event_ids))).all())
     first = [i for i in event_ids if attempts.get(i) == 1]
-    outcomes = _process_in_one_transaction(t, first, worker_id, handlers, batch_handlers or {}) if first else {}
+    outcomes = _process_in_one_transaction(processor, first, batch_handlers or {}) if first else {}
     for event_id in (i for i in event_ids if i not in outcomes):
-        outcomes |= _process_in_one_transaction(t, [event_id], worker_id, handlers, batch_handlers or {})
+        outcomes |= _process_in_one_transaction(processor, [event_id], batch_handlers or {})
     return outcomes
 
 
-def _process_in_one_transaction(t: "Tessera", event_ids: list[int], worker_id: str, handlers: Handlers,
+def _process_in_one_transaction(processor: Processor, event_ids: list[int],
                                 batch_handlers: Mapping[str, BatchHandler]) -> dict[int, str]:
-    with t.db.scope() as session:
+    with processor.db.scope() as session:
         try:
             outcomes = {}
             for topic, run in _runs_by_shop_and_topic(session, event_ids):
                 batch_handler = batch_handlers.get(topic, apply_events_one_by_one)
-                outcomes |= batch_handler(t, session, run, worker_id, handlers)
+                outcomes |= batch_handler(processor, session, run)
             session.commit()
             return outcomes
         except Exception as exc:  # noqa: BLE001 - the transaction itself failed (database lost)
             _rollback_quietly(session)
-            return {event_id: _record_failure_when_reachable(t, event_id, worker_id, exc) for event_id in event_ids}
+            return {event_id: _record_failure_when_reachable(processor, event_id, exc) for event_id in event_ids}
 
 
 def _runs_by_shop_and_topic(session: Session, event_ids: list[int]):
@@ -274,12 +304,11 @@ def _runs_by_shop_and_topic(session: Session, event_ids: list[int]):
         yield run[0].topic, run
 
 
-def apply_events_one_by_one(t: "Tessera", session: Session, events: list[WebhookEvent], worker_id: str,
-                            handlers: Handlers) -> dict[int, str]:
+def apply_events_one_by_one(processor: Processor, session: Session, events: list[WebhookEvent]) -> dict[int, str]:
     """Each delivery under its own SAVEPOINT: one that raises is undone alone and marked for a
     retry (or failed), in the same transaction that commits the others."""
     shop = session.get(Shop, events[0].shop_id)
-    return {event.id: _apply_one(t, session, shop, event, worker_id, handlers) for event in events}
+    return {event.id: _apply_one(processor, session, shop, event) for event in events}
 
 
 def settled_as_one_batch(parse: Callable[[str, Any], Any],
@@ -288,11 +317,10 @@ def settled_as_one_batch(parse: Callable[[str, Any], Any],
     (`settle(session, shop, parsed_deliveries, now=...)`, e.g. orders.apply_orders). The run is
     tried as one unit under a SAVEPOINT; if anything in it fails, it is undone and the run goes
     one by one, so the failing delivery is found, retried alone, and the others still commit."""
-    def settle_run(t: "Tessera", session: Session, events: list[WebhookEvent], worker_id: str,
-                   handlers: Handlers) -> dict[int, str]:
+    def settle_run(processor: Processor, session: Session, events: list[WebhookEvent]) -> dict[int, str]:
         if len(events) == 1:
-            return apply_events_one_by_one(t, session, events, worker_id, handlers)
-        shop, now = session.get(Shop, events[0].shop_id), t.clock()
+            return apply_events_one_by_one(processor, session, events)
+        shop, now = session.get(Shop, events[0].shop_id), processor.clock()
         savepoint = session.begin_nested()
         try:
             parsed = []
@@ -302,7 +330,8 @@ def settled_as_one_batch(parse: Callable[[str, Any], Any],
                 parsed.append(parse(event.topic, payload))
             settle(session, shop, parsed, now=now)
             for event in events:
-                if not _finish(session, event.id, worker_id, status="done", processed_at=now, last_error=None):
+                if not _finish(session, event.id, processor.worker_id, status="done", processed_at=now,
+                               last_error=None):
                     raise _LeaseLost(f"webhook event {event.id}: lease lost before commit")
             savepoint.commit()
             return {event.id: "done" for event in events}
@@ -313,7 +342,7 @@ def settled_as_one_batch(parse: Callable[[str, Any], Any],
         except Exception:  # noqa: BLE001 - found and recorded below, delivery by delivery
             _undo(session, savepoint)
         log.info("a run of %d %s deliveries goes one by one after a failure", len(events), events[0].topic)
-        return apply_events_one_by_one(t, session, events, worker_id, handlers)
+        return apply_events_one_by_one(processor, session, events)
     return settle_run
 
 
@@ -321,10 +350,10 @@ class _LeaseLost(RuntimeError):
     pass
 
 
-def _apply_one(t: "Tessera", session: Session, shop: Shop, event: WebhookEvent, worker_id: str,
-               handlers: Handlers) -> str:
-    ctx = HandlerContext(session=session, shop=shop, topic=event.topic, payload=None, event=event, now=t.clock(),
-                         tessera=t)
+def _apply_one(processor: Processor, session: Session, shop: Shop, event: WebhookEvent) -> str:
+    handlers, worker_id = processor.handlers, processor.worker_id
+    ctx = HandlerContext(session=session, shop=shop, topic=event.topic, payload=None, event=event,
+                         now=processor.clock(), admin=processor.admin)
     savepoint = session.begin_nested()
     try:
         ctx.payload = _payload(event)
@@ -343,10 +372,10 @@ def _apply_one(t: "Tessera", session: Session, shop: Shop, event: WebhookEvent, 
         if exc.connection_invalidated:
             raise  # the database is gone: the whole batch is recorded as failed by the caller
         _undo(session, savepoint)
-        return _mark_failed_attempt(t, session, event, worker_id, exc)
+        return _mark_failed_attempt(session, event, worker_id, exc, now=processor.clock())
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
         _undo(session, savepoint)
-        return _mark_failed_attempt(t, session, event, worker_id, exc)
+        return _mark_failed_attempt(session, event, worker_id, exc, now=processor.clock())
 
 
 def _undo(session: Session, savepoint) -> None:
@@ -369,13 +398,13 @@ def _rollback_quietly(session: Session) -> None:
 FAILURE_RECORDING_SECONDS = 30
 
 
-def _record_failure_when_reachable(t: "Tessera", event_id: int, worker_id: str, exc: Exception) -> str:
+def _record_failure_when_reachable(processor: Processor, event_id: int, exc: Exception) -> str:
     """The failure is often the database itself restarting; recording it needs the database too.
     Keep trying for a while: a row left "processing" would otherwise wait out its whole lease."""
     deadline = time.monotonic() + FAILURE_RECORDING_SECONDS
     while True:
         try:
-            return _record_failure(t, event_id, worker_id, exc)
+            return _record_failure(processor, event_id, exc)
         except DBAPIError:
             if time.monotonic() > deadline:
                 raise
@@ -400,15 +429,16 @@ def _check_body_matches_headers(event: WebhookEvent, payload: Any, shop: Shop) -
         raise UnprocessableEvent(f"the body does not match the delivery's headers: {problem}. Nothing was applied.")
 
 
-def _record_failure(t: "Tessera", event_id: int, worker_id: str, exc: Exception) -> str:
-    with t.db.scope() as session:
-        outcome = _mark_failed_attempt(t, session, session.get(WebhookEvent, event_id), worker_id, exc)
+def _record_failure(processor: Processor, event_id: int, exc: Exception) -> str:
+    with processor.db.scope() as session:
+        outcome = _mark_failed_attempt(session, session.get(WebhookEvent, event_id), processor.worker_id, exc,
+                                       now=processor.clock())
         session.commit()
     return outcome
 
 
-def _mark_failed_attempt(t: "Tessera", session: Session, event: WebhookEvent, worker_id: str,
-                         exc: Exception) -> str:
+def _mark_failed_attempt(session: Session, event: WebhookEvent, worker_id: str, exc: Exception, *,
+                         now: datetime) -> str:
     """Back to pending with a backoff, or failed for good (unprocessable, or out of attempts)."""
     permanent = isinstance(exc, UnprocessableEvent) or event.attempts >= MAX_ATTEMPTS
     message = f"{type(exc).__name__}: {exc}"[:2000]
@@ -416,7 +446,7 @@ def _mark_failed_attempt(t: "Tessera", session: Session, event: WebhookEvent, wo
         _finish(session, event.id, worker_id, status="failed", last_error=message)
     else:
         _finish(session, event.id, worker_id, status="pending", last_error=message,
-                next_attempt_at=t.clock() + retry_delay(event.attempts))
+                next_attempt_at=now + retry_delay(event.attempts))
     log.log(logging.ERROR if permanent else logging.WARNING, "webhook event %s %s: %s", event.id,
             "failed for good" if permanent else "will be retried", message, exc_info=not permanent)
     return "failed" if permanent else "retry"

@@ -3,9 +3,10 @@ caller's transaction: the members locked and their state read in a few statement
 delivery's order planned in turn from what is known at that point (earlier plans of the batch
 count as posted), and every planned entry written with two INSERT ... ON CONFLICT DO NOTHING.
 
-Reading and writing are set-based; deciding is the planner's alone. What follows an entry and
-is not the order's own points (the referrer's reward, the automatic action points, the tier)
-runs after the batch's entries, once per order or member: within a batch a member's tier
+Reading and writing are set-based; deciding is the planner's alone, the referral an order
+completes included. What follows an entry and is not the order's own points (writing the
+referral and the referrer's reward, the automatic action points, the tier) runs after the
+batch's entries, once per order or member: within a batch a member's tier
 multiplier is the tier the batch started with.
 """
 from __future__ import annotations
@@ -45,6 +46,7 @@ class OrderBatch:
         self.states: dict[int, MemberState] = {}
         self.order_times: dict[int, dict[int, datetime]] = {}  # member id -> paid order id -> placed
         self.plans: list[tuple[Order, OrderPlan]] = []
+        self.referrals_decided: set[int] = set()  # members whose referral a plan of this batch settles
 
     @classmethod
     def load(cls, session: Session, shop: Shop, orders: dict[int, Order], customers: dict[int, Member], *,
@@ -102,8 +104,18 @@ class OrderBatch:
         state = self.states[order.member_id]
         if self.rules.program.actions.order_streak.enabled:
             state = replace(state, order_times=self._paid_times(order))
-        plan = plan_order(settled_facts(order, self.refunds.get(order.order_id, {}).values()), state, tuple(posted),
-                          self.rules, now=self.now, earned_under=self._earned_under(order, posted))
+        facts, earned_under = settled_facts(order, self.refunds.get(order.order_id, {}).values()), \
+            self._earned_under(order, posted)
+        plan = plan_order(facts, state, tuple(posted), self.rules, now=self.now, earned_under=earned_under)
+        if plan.earned and order.member_id not in self.referrals_decided:
+            # An order's first points may complete a referral: read it (only now, it costs a few
+            # statements) and let the planner decide with it; the batch writes it in write().
+            referral = referrals.referral_facts_for_order(self.session, self.shop, self.members[order.member_id],
+                                                          order, self.rules.program, now=self.now)
+            if referral is not None:
+                plan = plan_order(facts, replace(state, referral=referral), tuple(posted), self.rules, now=self.now,
+                                  earned_under=earned_under)
+                self.referrals_decided.add(order.member_id)
         self.states[order.member_id] = plan.member_after
         posted.extend(plan.entries)
         self.plans.append((order, plan))
@@ -123,8 +135,8 @@ class OrderBatch:
         return program_of(self.session.get(ProgramVersion, earn.program_version_id))
 
     def write(self) -> None:
-        """Two INSERTs for the batch's entries, then what follows a new earn (the referrer's
-        reward, the automatic action points, the tier) and a take-back (a void order's
+        """Two INSERTs for the batch's entries, then what follows a new earn (the referral the
+        planner decided, the automatic action points, the tier) and a take-back (a void order's
         referral, the tier)."""
         shop_id, now = self.shop.id, self.now
         first = [entry_row(shop_id, o.member_id, e, now) for o, plan in self.plans for e in plan.earn_phase]
@@ -135,8 +147,9 @@ class OrderBatch:
                 order.refunded_base_minor = plan.refunded_merchandise_minor
             if plan.earned:
                 self.members[order.member_id].last_activity_at = now
-                referrals.reward_referrer_for_order(self.session, self.shop, self.members[order.member_id], order,
-                                                    self.rules.program, version_id=self.rules.version_id, now=now)
+            if plan.referral is not None:
+                referrals.settle_referral(self.session, self.shop, self.members[order.member_id], order, plan.referral,
+                                          self.rules.program, version_id=self.rules.version_id, now=now)
         for order in dict.fromkeys(o for o, plan in self.plans if plan.void):
             referrals.reverse_referral_for_void_order(self.session, self.shop, order, now=now)
         for member_id in dict.fromkeys(o.member_id for o, plan in self.plans if plan.earned):

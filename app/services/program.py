@@ -15,8 +15,7 @@ from app.models import ProgramVersion, Reward, Shop
 
 if TYPE_CHECKING:
     from app.shopify.admin_access import AdminAccess
-    from app.jobs import Queue
-    from app.runtime import Tessera
+    from app.jobs.queues import Queue
 
 
 @lru_cache(maxsize=1024)
@@ -88,7 +87,7 @@ def update_program(session: Session, shop: Shop, settings: dict, *, staff_user_i
     return version
 
 
-def resolve_campaign_collections(t: "Tessera", session: Session, shop: Shop) -> ProgramVersion | None:
+def resolve_campaign_collections(admin: "AdminAccess", session: Session, shop: Shop) -> ProgramVersion | None:
     """Fill in the products of collection-limited campaigns as a new program version."""
     version, program = current_program(session, shop)
     pending = [c for c in program.campaigns if c.needs_collection_products]
@@ -97,7 +96,7 @@ def resolve_campaign_collections(t: "Tessera", session: Session, shop: Shop) -> 
     resolved = []
     for campaign in program.campaigns:
         if campaign.needs_collection_products:
-            products = sorted({p for cid in campaign.collection_ids for p in _collection_products(t.shopify, session, shop, cid)})
+            products = sorted({p for cid in campaign.collection_ids for p in _collection_products(admin, session, shop, cid)})
             campaign = campaign.model_copy(update={"collection_product_ids": products})
         resolved.append(campaign)
     new_version = _add_version(session, shop, program.model_copy(update={"campaigns": resolved}),

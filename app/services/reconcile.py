@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,9 +21,6 @@ from app.shopify.admin_access import AdminAccess, call_admin, call_admin_partial
 from app.shopify.documents import (ORDER_LINE_ITEMS, ORDER_REFUNDS, ORDERS_UPDATED_SINCE, REFUND_DETAILS,
                                    REFUND_LINE_ITEMS, REFUNDS_PER_PAGE)
 from app.shopify.graphql import PartialResult, ShopifyError
-
-if TYPE_CHECKING:
-    from app.runtime import Tessera
 
 log = logging.getLogger(__name__)
 
@@ -205,16 +203,17 @@ def _last_entry_id(session: Session, shop: Shop) -> int:
     return session.scalar(select(func.coalesce(func.max(LedgerEntry.id), 0)).where(LedgerEntry.shop_id == shop.id))
 
 
-def reconcile_shop(t: "Tessera", session: Session, shop: Shop, *, since: datetime) -> ReconcileReport:
+def reconcile_shop(admin: AdminAccess, session: Session, shop: Shop, *, since: datetime,
+                   clock: Callable[[], datetime]) -> ReconcileReport:
     report = ReconcileReport(shop.domain)
     query = f"updated_at:>='{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
     after = None
     while True:
-        result = call_admin_partial(t.shopify, session, shop, ORDERS_UPDATED_SINCE, {"query": query, "after": after})
+        result = call_admin_partial(admin, session, shop, ORDERS_UPDATED_SINCE, {"query": query, "after": after})
         _note_withheld(shop, report, withheld_customer_fields(result))
         page = result.data["orders"]
         for node in page["nodes"]:
-            reconcile_order(t, session, shop, node, report)
+            reconcile_order(admin, session, shop, node, report, now=clock())
         if not page["pageInfo"]["hasNextPage"]:
             return report
         after = page["pageInfo"]["endCursor"]
@@ -226,13 +225,13 @@ def _note_withheld(shop: Shop, report: ReconcileReport, fields: list[str]) -> No
         log.warning("reconcile %s: %s", shop.domain, withheld_advice(sorted(report.withheld)))
 
 
-def reconcile_order(t: "Tessera", session: Session, shop: Shop, node: dict, report: ReconcileReport) -> None:
-    shopify = t.shopify
-    payload = order_payload_from_graphql(node, _all_line_items(shopify, session, shop, node),
-                                         _refunds(shopify, session, shop, node))
+def reconcile_order(admin: AdminAccess, session: Session, shop: Shop, node: dict, report: ReconcileReport, *,
+                    now: datetime) -> None:
+    payload = order_payload_from_graphql(node, _all_line_items(admin, session, shop, node),
+                                         _refunds(admin, session, shop, node))
     known_order, missing_refunds = _known(session, shop, payload)
     before = _last_entry_id(session, shop)
-    apply_order(session, shop, parse_order(payload), now=t.clock())
+    apply_order(session, shop, parse_order(payload), now=now)
     session.commit()  # one order per transaction keeps member locks short
     added = session.execute(select(LedgerEntry.kind, LedgerEntry.points).where(
         LedgerEntry.shop_id == shop.id, LedgerEntry.id > before)).all()

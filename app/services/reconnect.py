@@ -7,6 +7,7 @@ and give the points back.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -14,10 +15,11 @@ from sqlalchemy import select, update
 
 from app.db import Database
 from app.models import ImportJob, Shop, WebhookEvent
-from app.services.imports import API_KINDS
+from app.services.import_progress import API_KINDS
+from app.shopify.admin_access import AdminAccess
 
 if TYPE_CHECKING:
-    from app.runtime import Tessera
+    from app.jobs.queues import Queue
 
 # The inbox records failures as "<exception class>: <message>".
 WAITING_ERROR_PREFIX = "ShopNeedsReauth:"
@@ -50,15 +52,17 @@ def reconcile_window_start(now: datetime, flagged_at: datetime) -> datetime:
     return now - timedelta(days=min(RECONCILE_MAX_DAYS, max(RECONCILE_MIN_DAYS, days_missed)))
 
 
-def resume_after_reconnect(t: "Tessera", shop_id: int, flagged_at: datetime) -> None:
+def resume_after_reconnect(db: Database, admin: AdminAccess, queue: "Queue", shop_id: int, flagged_at: datetime, *,
+                           clock: Callable[[], datetime]) -> None:
     """Retry the deliveries, resume the imports, catch up on orders, re-check the install."""
     from app.services.reconcile import reconcile_shop
 
-    retried = retry_deliveries_waiting_for_reauth(t.db, shop_id, now=t.clock())
-    for job_id in imports_stopped_since(t.db, shop_id, flagged_at):
-        t.queue.enqueue("run_import", shop_id, job_id)
+    retried = retry_deliveries_waiting_for_reauth(db, shop_id, now=clock())
+    for job_id in imports_stopped_since(db, shop_id, flagged_at):
+        queue.enqueue("run_import", shop_id, job_id)
     if retried:
-        t.queue.enqueue("sweep_inbox")
-    t.queue.enqueue("finish_install", shop_id)
-    with t.db.scope() as session:
-        reconcile_shop(t, session, session.get(Shop, shop_id), since=reconcile_window_start(t.clock(), flagged_at))
+        queue.enqueue("sweep_inbox")
+    queue.enqueue("finish_install", shop_id)
+    with db.scope() as session:
+        reconcile_shop(admin, session, session.get(Shop, shop_id), since=reconcile_window_start(clock(), flagged_at),
+                       clock=clock)

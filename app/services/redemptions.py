@@ -19,6 +19,7 @@ REDEEM_DEADLINE_SECONDS on Shopify; past it the redemption stays pending for the
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.db import Database
 from app.loyalty.errors import InvalidInput, NotFound, RedemptionFailed
 from app.loyalty.ledger import EntryKind, redemption_debit_key, redemption_late_use_key, redemption_return_key
 from app.loyalty.rewards import RedemptionTerms, check_redeemable, new_code, terms_for
@@ -47,10 +49,6 @@ from app.shopify.documents import (DEACTIVATE_DISCOUNT_CODE, DISCOUNT_BY_CODE, R
                                    STORE_CREDIT_CREDITS)
 from app.shopify.graphql import ShopifyDeadlineExceeded, ShopifyError, ShopifyOutcomeUnknown, ShopifyUserErrors
 from app.shopify.oauth import OAuthError
-
-if TYPE_CHECKING:
-    from app.jobs import Queue
-    from app.runtime import Tessera
 
 log = logging.getLogger(__name__)
 CODE_ATTEMPTS = 3
@@ -153,33 +151,35 @@ def _require_audience(session: Session, shop: Shop, member: Member, reward: Rewa
                                 "yet; choose another reward.")
 
 
-def redeem_reward(t: "Tessera", shop_id: int, customer_id: int, reward_id: Any, idempotency_key: Any, *,
+def redeem_reward(db: Database, shop_id: int, customer_id: int, reward_id: Any, idempotency_key: Any, *,
+                  admin: AdminAccess, queue: "Queue", clock: Clock, deadline_seconds: float,
                   points: int | None = None, staff_user_id: str | None = None) -> RedemptionResult:
     """The shopper's redemption (or staff's for them at POS: `staff_user_id` goes on the debit
     entry). Still `pending` in the result when Shopify did not finish within the request's time
-    budget (the worker finishes it) or another request is finishing it."""
+    budget (`deadline_seconds`; the worker finishes it) or another request is finishing it."""
     key = _idempotency_key(idempotency_key)
-    deadline = t.monotonic() + float(t.config.get("REDEEM_DEADLINE_SECONDS", 15))
-    with t.db.scope() as session:
+    deadline = admin.monotonic() + deadline_seconds  # the budget is measured by the admin client's clock
+    with db.scope() as session:
         shop = session.get(Shop, shop_id)
-        price = _free_product_price(t.shopify, session, shop, reward_id, deadline)
-        redemption = hold_points(session, shop, customer_id, reward_id, key, now=t.clock(), points=points,
+        price = _free_product_price(admin, session, shop, reward_id, deadline)
+        redemption = hold_points(session, shop, customer_id, reward_id, key, now=clock(), points=points,
                                  variant_price=price, staff_user_id=staff_user_id)
         if redemption.status == "pending":
-            issue(t, session, shop, redemption, deadline=deadline)
+            issue(session, shop, redemption, admin=admin, queue=queue, clock=clock, deadline=deadline)
         if redemption.status == "failed":
             raise RedemptionFailed(redemption.failure_reason)
         member = session.get(Member, redemption.member_id)
-        return RedemptionResult(redemption, balance_of(session, member, t.clock()).balance)
+        return RedemptionResult(redemption, balance_of(session, member, clock()).balance)
 
 
-def finish_redemption(t: "Tessera", shop_id: int, redemption_id: int) -> str | None:
+def finish_redemption(db: Database, shop_id: int, redemption_id: int, *, admin: AdminAccess, queue: "Queue",
+                      clock: Clock) -> str | None:
     """The worker's part of a redemption the shopper's request ran out of time for."""
-    with t.db.scope() as session:
+    with db.scope() as session:
         redemption = session.scalar(select(Redemption).where(Redemption.shop_id == shop_id,
                                                              Redemption.id == redemption_id))
         if redemption is not None and redemption.status == "pending":
-            issue(t, session, session.get(Shop, shop_id), redemption)
+            issue(session, session.get(Shop, shop_id), redemption, admin=admin, queue=queue, clock=clock)
         return redemption.status if redemption is not None else None
 
 
@@ -287,11 +287,12 @@ def _terms(redemption: Redemption) -> RedemptionTerms:
                            variant_id=data["variant_id"], single_use=data.get("single_use", True))
 
 
-def issue(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, *,
-          deadline: float | None = None) -> None:
+def issue(session: Session, shop: Shop, redemption: Redemption, *, admin: AdminAccess, queue: "Queue",
+          clock: Clock, deadline: float | None = None) -> None:
     """Phases 2 and 3 for a pending redemption (also used to resume an abandoned one). Without
-    the lease it does nothing: another request or worker is at Shopify for this redemption."""
-    tried_before = _take_lease(session, redemption, t.clock())
+    the lease it does nothing: another request or worker is at Shopify for this redemption.
+    `queue` takes over when the request's `deadline` runs out."""
+    tried_before = _take_lease(session, redemption, clock())
     if tried_before is None:
         return
     member = session.get(Member, redemption.member_id) if redemption.member_id else None
@@ -299,10 +300,10 @@ def issue(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, *,
     name = reward.name if reward else redemption.purpose.replace("_", " ").title()
     session.commit()  # no transaction stays open while Shopify answers
     try:
-        shopify_id = _create_in_shopify(t.shopify, session, shop, redemption, member.customer_id if member else None,
+        shopify_id = _create_in_shopify(admin, session, shop, redemption, member.customer_id if member else None,
                                         name, tried_before=tried_before, deadline=deadline)
     except ShopifyDeadlineExceeded:
-        _hand_to_worker(t.queue, session, redemption)
+        _hand_to_worker(queue, session, redemption)
         return
     except ShopifyOutcomeUnknown as exc:
         # Maybe credited, maybe not: points stay held; after the lease the resume job reads again.
@@ -311,10 +312,10 @@ def issue(t: "Tessera", session: Session, shop: Shop, redemption: Redemption, *,
         return
     except (ShopifyError, ShopNeedsReauth, OAuthError) as exc:
         session.rollback()
-        give_back(session, redemption, why="failed", reason=_failure_text(exc, redemption), now=t.clock())
+        give_back(session, redemption, why="failed", reason=_failure_text(exc, redemption), now=clock())
         return
-    if not _mark_issued(session, redemption, shopify_id, t.clock()):
-        _withdraw_orphan(t.shopify, session, shop, redemption, shopify_id)
+    if not _mark_issued(session, redemption, shopify_id, clock()):
+        _withdraw_orphan(admin, session, shop, redemption, shopify_id)
 
 
 def _transition(session: Session, redemption: Redemption, from_status: str, **values: Any) -> bool:
@@ -433,70 +434,70 @@ def _return_reason(redemption: Redemption, why: str) -> Reason:
     return reason(f"redemption.returned_{known}", what=what)
 
 
-def issue_free_code(t: "Tessera", shop_id: int, member_id: int | None, *, key: str, terms: RedemptionTerms,
-                    purpose: str, prefix: str | None) -> Redemption:
+def issue_free_code(db: Database, shop_id: int, member_id: int | None, *, key: str, terms: RedemptionTerms,
+                    purpose: str, prefix: str | None, admin: AdminAccess, queue: "Queue", clock: Clock) -> Redemption:
     """A code that costs no points: tier entry rewards, referral welcome discounts."""
-    with t.db.scope() as session:
+    with db.scope() as session:
         shop = session.get(Shop, shop_id)
         member = session.get(Member, member_id) if member_id else None
         existing = session.scalar(select(Redemption).where(
             Redemption.shop_id == shop.id, Redemption.idempotency_key == key,
             Redemption.member_id == member_id if member_id else Redemption.member_id.is_(None)))
         redemption = existing or _open_redemption(session, shop, member, key=key, terms=terms, purpose=purpose,
-                                                  reward=None, prefix=prefix, now=t.clock())
+                                                  reward=None, prefix=prefix, now=clock())
         session.commit()
         if redemption.status == "pending":
-            issue(t, session, shop, redemption)
+            issue(session, shop, redemption, admin=admin, queue=queue, clock=clock)
         return redemption
 
 
-def resume_stale_redemptions(t: "Tessera") -> int:
+def resume_stale_redemptions(db: Database, *, admin: AdminAccess, queue: "Queue", clock: Clock) -> int:
     """Pending redemptions abandoned by a crash are finished (or their points given back)."""
-    now = t.clock()
-    with t.db.scope(read_only=True) as session:
+    now = clock()
+    with db.scope(read_only=True) as session:
         stale = session.execute(select(Redemption.id, Redemption.shop_id).where(
             Redemption.status == "pending", Redemption.created_at < now - STALE_PENDING,
             or_(Redemption.lease_until.is_(None), Redemption.lease_until < now))).all()
     for redemption_id, shop_id in stale:
-        with t.db.scope() as session:
+        with db.scope() as session:
             redemption = session.get(Redemption, redemption_id)
             if redemption.status == "pending":
-                issue(t, session, session.get(Shop, shop_id), redemption)
+                issue(session, session.get(Shop, shop_id), redemption, admin=admin, queue=queue, clock=clock)
     return len(stale)
 
 
-def expire_unused_codes(t: "Tessera") -> int:
+def expire_unused_codes(db: Database, *, now: datetime) -> int:
     """Codes past their end date (and a day's grace for late orders) are expired; their points
     come back if the owner chose so."""
-    cutoff = t.clock() - EXPIRY_GRACE
-    with t.db.scope(read_only=True) as session:
+    cutoff = now - EXPIRY_GRACE
+    with db.scope(read_only=True) as session:
         due = session.execute(select(Redemption.id, Redemption.shop_id).where(
             Redemption.status == "issued", Redemption.expires_at < cutoff)).all()
     for redemption_id, shop_id in due:
-        with t.db.scope() as session:
+        with db.scope() as session:
             redemption, shop = session.get(Redemption, redemption_id), session.get(Shop, shop_id)
             _, program = current_program(session, shop)
             if program.clawback.return_points_for_expired_codes and redemption.purpose == "reward":
-                give_back(session, redemption, why="expired", reason="expired unused", now=t.clock(),
+                give_back(session, redemption, why="expired", reason="expired unused", now=now,
                           status="expired", from_status="issued")
             else:
-                _transition(session, redemption, "issued", status="expired", updated_at=t.clock())
+                _transition(session, redemption, "issued", status="expired", updated_at=now)
                 session.commit()
     return len(due)
 
 
-def deactivate_reward_codes(t: "Tessera", shop_id: int, reward_id: int) -> int:
+def deactivate_reward_codes(db: Database, shop_id: int, reward_id: int, *, admin: AdminAccess, clock: Clock) -> int:
     """A withdrawn reward's open codes are deactivated in Shopify and their points returned."""
-    with t.db.scope(read_only=True) as session:
+    with db.scope(read_only=True) as session:
         ids = session.scalars(select(Redemption.id).where(Redemption.shop_id == shop_id,
                                                           Redemption.reward_id == reward_id,
                                                           Redemption.status == "issued")).all()
     for redemption_id in ids:
-        with t.db.scope() as session:
+        with db.scope() as session:
             redemption, shop = session.get(Redemption, redemption_id), session.get(Shop, shop_id)
             if redemption.shopify_discount_id and redemption.kind != "store_credit":
-                call_admin(t.shopify, session, shop, DEACTIVATE_DISCOUNT_CODE, {"id": redemption.shopify_discount_id})
-            give_back(session, redemption, why="reward_deleted", reason="reward withdrawn", now=t.clock(),
+                call_admin(admin, session, shop, DEACTIVATE_DISCOUNT_CODE, {"id": redemption.shopify_discount_id})
+            give_back(session, redemption, why="reward_deleted", reason="reward withdrawn", now=clock(),
                       status="deactivated", from_status="issued")
     return len(ids)
 
@@ -564,3 +565,6 @@ def _return_points_for_void_order(session: Session, shop: Shop, order: Order, re
         key=redemption_return_key(redemption.id, "order_void"), kind=EntryKind.REVERSAL,
         points=redemption.points_spent, cause_type="redemption", cause_id=str(redemption.id),
         **reason_fields(why)), now=now)
+if TYPE_CHECKING:
+    from app.jobs.queues import Queue
+Clock = Callable[[], datetime]

@@ -3,8 +3,9 @@ paid order (above the program's minimum), unless a fraud rule blocks it."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -12,12 +13,17 @@ from sqlalchemy.orm import Session
 
 from app.loyalty.ledger import (EntryKind, guest_referral_welcome_key, referral_reversal_key, referral_reward_key,
                                 referral_welcome_key)
-from app.loyalty.money import format_money, to_minor
 from app.loyalty.program import Program
-from app.loyalty.referrals import Party, block_reason, referral_reversal_reason, referral_reward_reason
+from app.loyalty.referrals import Party, referral_reversal_reason, referral_reward_reason
+from app.loyalty.settlement import ReferralFacts, ReferralOutcome
 from app.loyalty.wording import reason_fields
 from app.models import GuestReferral, Member, Order, Redemption, Referral, Shop
 from app.services.ledger import NewEntry, lock_member, post_entry
+
+if TYPE_CHECKING:
+    from app.db import Database
+    from app.jobs.queues import Queue
+    from app.shopify.admin_access import AdminAccess
 
 
 def referral_of_referee(session: Session, shop: Shop, referee: Member) -> Referral | None:
@@ -83,38 +89,47 @@ def _completed_recently(session: Session, shop: Shop, referrer: Member, program:
         Referral.completed_at >= now - timedelta(days=program.referrals.period_days)))
 
 
-def reward_referrer_for_order(session: Session, shop: Shop, referee: Member, order: Order, program: Program, *,
-                              version_id: int, now: datetime) -> None:
-    """Called when one of the referee's orders becomes paid (within the order's transaction)."""
-    settings = program.referrals
-    if not settings.enabled:
-        return
+def referral_facts_for_order(session: Session, shop: Shop, referee: Member, order: Order, program: Program, *,
+                             now: datetime) -> ReferralFacts | None:
+    """What the planner needs to decide whether this order of the referee completes a referral
+    (loyalty.settlement): read only, so nothing is recorded for an order that does not."""
+    if not program.referrals.enabled:
+        return None
     referral = referral_of_referee(session, shop, referee)
+    if referral is not None and referral.status not in ("visited", "signed_up"):
+        return None
+    source = None
     if referral is None:
         referrer, source = _referrer_for_order(session, shop, order)
-        if referrer is None:
-            return
-        referral = record_referral(session, shop, referrer, referee, source=source, now=now)
-    if referral.status not in ("visited", "signed_up"):
-        return
-    referrer = session.get(Member, referral.referrer_member_id)
+    else:
+        referrer = session.get(Member, referral.referrer_member_id)
+    if referrer is None:
+        return None
+    return ReferralFacts(
+        referral_id=referral.id if referral else None, referrer_member_id=referrer.id, source=source,
+        referrer=_party(referrer), referee=_party(referee),
+        referee_has_ordered=_paid_orders_before(session, shop, referee, order) > 0,
+        referrals_in_period=_completed_recently(session, shop, referrer, program, now))
+
+
+def settle_referral(session: Session, shop: Shop, referee: Member, order: Order, outcome: ReferralOutcome,
+                    program: Program, *, version_id: int, now: datetime) -> None:
+    """Write what the planner decided (within the order's transaction): the referral recorded if
+    this order attributed it, then blocked with its reason, or completed with the referrer's reward."""
+    facts = outcome.facts
+    referrer = session.get(Member, facts.referrer_member_id)
+    referral = session.get(Referral, facts.referral_id) if facts.referral_id else \
+        record_referral(session, shop, referrer, referee, source=facts.source, now=now)
     referral.referee_member_id, referral.referee_customer_id = referee.id, referee.customer_id
-    minimum = to_minor(settings.min_order_subtotal, order.currency)
-    reason = block_reason(_party(referrer), _party(referee), referee_already_referred=False,
-                          referee_has_ordered=_paid_orders_before(session, shop, referee, order) > 0,
-                          referrals_in_period=_completed_recently(session, shop, referrer, program, now),
-                          max_per_referrer=settings.max_per_referrer, period_days=settings.period_days)
-    if reason is None and order.subtotal_minor < minimum:
-        reason = f"first order below the {format_money(minimum, order.currency)} minimum"
     referral.order_id = order.order_id
-    if reason:
-        referral.status, referral.block_reason = "blocked", reason
+    if outcome.blocked_reason:
+        referral.status, referral.block_reason = "blocked", outcome.blocked_reason
         return
     lock_member(session, referrer)
     post_entry(session, referrer, NewEntry(
-        key=referral_reward_key(referral.id), kind=EntryKind.EARN, points=settings.referrer_points,
+        key=referral_reward_key(referral.id), kind=EntryKind.EARN, points=outcome.referrer_points,
         cause_type="referral", cause_id=str(referral.id), program_version_id=version_id,
-        **reason_fields(referral_reward_reason(referral.id, settings.referrer_points))), now=now)
+        **reason_fields(referral_reward_reason(referral.id, outcome.referrer_points))), now=now)
     referral.status, referral.completed_at = "completed", now
     from app.services.tiers import refresh_member_tier
     refresh_member_tier(session, shop, referrer, program, version_id=version_id, now=now)
@@ -129,7 +144,8 @@ def _welcome_terms(program: Program, currency: str):
                                           "shippingDiscounts": True}, variant_id=None)
 
 
-def welcome_referee(t, shop_id: int, code: str, *, customer_id: int | None, email: str | None) -> Any:
+def welcome_referee(db: "Database", shop_id: int, code: str, *, customer_id: int | None, email: str | None,
+                    admin: "AdminAccess", queue: "Queue", clock: Callable[[], datetime]) -> Any:
     """A visitor arrived with a referral link: record the referral and give the welcome code.
 
     A logged-in customer gets a code limited to them (asking again shows the same code: only
@@ -137,19 +153,19 @@ def welcome_referee(t, shop_id: int, code: str, *, customer_id: int | None, emai
     this answer: a code is never looked up by email, so knowing someone's address gives nothing.
     Guest referrals live in their own table and never touch a member's referral."""
     from app.services.redemptions import issue_free_code
-    with t.db.scope() as session:
+    with db.scope() as session:
         shop, program, referrer = _open_referral_program(session, shop_id, code)
         if customer_id is not None:
-            row = _member_referral(session, shop, referrer, customer_id, t.clock())
+            row = _member_referral(session, shop, referrer, customer_id, clock())
             key, member_id = referral_welcome_key(row.id), row.referee_member_id
         else:
-            row = _guest_referral(session, shop, referrer, email, t.clock())
+            row = _guest_referral(session, shop, referrer, email, clock())
             key, member_id = _guest_welcome_key(row), None
         session.commit()  # referred by someone else first: that referral (and its code) stands
         row_type, row_id = type(row), row.id
-    redemption = issue_free_code(t, shop_id, member_id, key=key, terms=_welcome_terms(program, shop.currency),
-                                 purpose="referral_welcome", prefix="WELCOME")
-    with t.db.scope() as session:
+    redemption = issue_free_code(db, shop_id, member_id, key=key, terms=_welcome_terms(program, shop.currency),
+                                 purpose="referral_welcome", prefix="WELCOME", admin=admin, queue=queue, clock=clock)
+    with db.scope() as session:
         session.get(row_type, row_id).welcome_redemption_id = redemption.id
         session.commit()
     return redemption

@@ -13,7 +13,7 @@ from app.models import Reward, Shop
 from app.parsing import is_stored_id
 
 if TYPE_CHECKING:
-    from app.jobs import Queue
+    from app.jobs.queues import Queue
 
 
 EDITABLE_FIELDS = ("name", "kind", "points_cost", "value", "min_subtotal", "code_expiry_days", "combines_with_order",

@@ -9,11 +9,13 @@ ledger key (`member:{id}:action:signup`), so a customer is paid once, ever, whic
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import Database
 from app.loyalty.ledger import action_key
 from app.loyalty.orders import parse_time
 from app.models import LedgerEntry, Member, Shop
@@ -21,13 +23,10 @@ from app.services.actions import try_action_points
 from app.services.ledger import lock_member
 from app.services.members import find_member, get_or_create_member
 from app.services.program import current_program
-from app.shopify.admin_access import ShopNeedsReauth, call_admin
+from app.shopify.admin_access import AdminAccess, ShopNeedsReauth, call_admin
 from app.shopify.documents import SIGNED_IN_CUSTOMER
 from app.shopify.graphql import ShopifyError
 from app.shopify.oauth import OAuthError
-
-if TYPE_CHECKING:
-    from app.runtime import Tessera
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +44,14 @@ def _signup_due(session: Session, shop: Shop, member: Member | None) -> bool:
         LedgerEntry.shop_id == shop.id, LedgerEntry.entry_key == action_key(member.id, "signup"))) is None
 
 
-def _customer_from_shopify(t: "Tessera", shop_id: int, customer_id: int) -> dict | None:
+def _customer_from_shopify(db: Database, admin: AdminAccess, shop_id: int, customer_id: int) -> dict | None:
     """The customer as the Admin API has it; None when Shopify cannot say right now (the next
     request asks again) or the id is not a customer of this shop."""
-    with t.db.scope() as session:
+    with db.scope() as session:
         shop = session.get(Shop, shop_id)
         session.commit()  # hold no write lock while Shopify answers
         try:
-            data = call_admin(t.shopify, session, shop, SIGNED_IN_CUSTOMER,
+            data = call_admin(admin, session, shop, SIGNED_IN_CUSTOMER,
                                     {"id": f"gid://shopify/Customer/{customer_id}"})
         except (ShopifyError, ShopNeedsReauth, OAuthError) as exc:
             log.warning("signup for customer %s of %s postponed: %s", customer_id, shop.domain, exc)
@@ -73,10 +72,11 @@ def _enrol(session: Session, shop: Shop, customer_id: int, customer: dict | None
     return member
 
 
-def welcome_signed_in_customer(t: "Tessera", shop_id: int, customer_id: int) -> None:
+def welcome_signed_in_customer(db: Database, admin: AdminAccess, shop_id: int, customer_id: int, *,
+                               clock: Callable[[], datetime]) -> None:
     """Enrol a signed-in customer on first sight and pay the signup action if it is still due.
     Safe to run on every widget load: concurrent first loads post one entry (unique key)."""
-    with t.db.scope(read_only=True) as session:
+    with db.scope(read_only=True) as session:
         shop = session.get(Shop, shop_id)
         member = find_member(session, shop, customer_id)
         if not _signup_due(session, shop, member):
@@ -85,11 +85,11 @@ def welcome_signed_in_customer(t: "Tessera", shop_id: int, customer_id: int) -> 
     if member is None:
         if shop.reauth_required_at is not None:
             return  # no token Shopify accepts: enrol after the shop reconnects
-        customer = _customer_from_shopify(t, shop_id, customer_id)
+        customer = _customer_from_shopify(db, admin, shop_id, customer_id)
         if customer is None:
             return
-    with t.db.scope() as session:
-        shop, now = session.get(Shop, shop_id), t.clock()
+    with db.scope() as session:
+        shop, now = session.get(Shop, shop_id), clock()
         member = _enrol(session, shop, customer_id, customer, now)
         lock_member(session, member)
         try_action_points(session, shop, member, "signup", now=now)

@@ -13,7 +13,7 @@ from app.models import Shop, WebhookEvent
 from app.services.inbox import retry_failed_event
 
 if TYPE_CHECKING:
-    from app.jobs import Queue
+    from app.jobs.queues import Queue
 
 
 def retry_event(session: Session, shop: Shop, event_id: int, *, now: datetime, queue: "Queue") -> WebhookEvent:

@@ -26,7 +26,7 @@ from app.shopify.graphql import AdminClient, PartialResult, ShopifyAuthError
 from app.shopify.oauth import AccessGrant, OAuthClient, OAuthError, ShopifyEndpoints
 
 if TYPE_CHECKING:
-    from app.jobs import Queue
+    from app.jobs.queues import Queue
 
 log = logging.getLogger(__name__)
 

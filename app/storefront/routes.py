@@ -42,7 +42,7 @@ def member():
         return private_json({"guest": True, "balance": 0, "pending": 0, "lifetime_earned": 0, "tier": None,
                              **GUEST_STATE})
     t = tessera()
-    welcome_signed_in_customer(t, proxy.shop_id, proxy.customer_id)
+    welcome_signed_in_customer(t.db, t.shopify, proxy.shop_id, proxy.customer_id, clock=t.clock)
     name_store_locations_for(proxy.shop_id, proxy.customer_id)
     with t.db.scope(read_only=True) as session:
         shop = load_shop(session, proxy)
@@ -70,7 +70,9 @@ def redeem():
     proxy = verified_proxy_request()
     customer_id = _require_member(proxy)
     body = _json_body()
-    result = redeem_reward(tessera(), proxy.shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
+    t = tessera()
+    result = redeem_reward(t.db, proxy.shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
+                           admin=t.shopify, queue=t.queue, clock=t.clock, deadline_seconds=t.redeem_deadline_seconds,
                            points=optional_whole_number(body.get("points"), "points", minimum=1))
     answer = redemption_json(result.redemption, result.balance)
     answer["message"] = in_shopper_language(answer.get("message"))
@@ -100,8 +102,10 @@ def referral_landing():
     limit_referral_landings(proxy)
     body = _json_body()
     code = text(body.get("code"), "code", max_length=64).upper()
-    redemption = welcome_referee(tessera(), proxy.shop_id, code, customer_id=proxy.customer_id,
-                                 email=optional_text(body.get("email"), "email", max_length=254))
+    t = tessera()
+    redemption = welcome_referee(t.db, proxy.shop_id, code, customer_id=proxy.customer_id,
+                                 email=optional_text(body.get("email"), "email", max_length=254),
+                                 admin=t.shopify, queue=t.queue, clock=t.clock)
     if redemption.status == "failed":
         raise ApiError(502, "redemption_failed", redemption.failure_reason or "Could not create the welcome code.")
     return private_json({"code": redemption.code, "kind": redemption.kind,

@@ -83,7 +83,8 @@ def _redeem(t, shop, customer_id: int) -> None:
         reward_id = catalog(session, session.get(Shop, shop.id))[0].id
     with responses.RequestsMock() as rsps:
         AdminStub(rsps)
-        redeem_reward(t, shop.id, customer_id, reward_id, "seed-redemption")
+        redeem_reward(t.db, shop.id, customer_id, reward_id, "seed-redemption", admin=t.shopify, queue=t.queue,
+                      clock=t.clock, deadline_seconds=t.redeem_deadline_seconds)
 
 
 def _referrals(t, shop) -> None:

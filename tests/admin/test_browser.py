@@ -167,3 +167,30 @@ def test_a_new_api_key_is_shown_once_in_the_form_and_works(admin_page, client, t
         "label"] == "Nightly export"
     page.reload()
     assert key not in page.content() and "Nightly export" in page.content()
+
+
+def test_the_member_page_adjusts_points_through_the_members_api(admin_page, t, seeded):
+    from tests.admin.seed import A
+    from tests.support.ledger import balance, entries
+    before = balance(t, seeded, A).balance
+    page = admin_page(f"/members/{A}")
+    form = page.locator(f'form[action="/api/v1/members/{A}/adjustments"]')
+    form.locator('input[name="points"]').fill("+25")
+    form.locator('input[name="reason"]').fill("Goodwill for a late parcel")
+    with page.expect_response(f"**/api/v1/members/{A}/adjustments") as answer:
+        form.locator('button[type="submit"]').click()
+    assert answer.value.status == 201 and answer.value.request.post_data_json["points"] == 25
+    page.wait_for_function("window.lastToast === 'Adjustment saved.'")
+    assert balance(t, seeded, A).balance == before + 25
+    assert entries(t, seeded, A)[-1].reason == "Adjusted by staff: Goodwill for a late parcel"
+
+
+def test_a_refused_adjustment_shows_the_apis_message_next_to_the_field(admin_page, t, seeded):
+    from tests.admin.seed import A
+    page = admin_page(f"/members/{A}")
+    form = page.locator(f'form[action="/api/v1/members/{A}/adjustments"]')
+    form.locator('input[name="points"]').fill("25")
+    form.locator('button[type="submit"]').click()
+    error = form.locator('[data-error-for="reason"]')
+    error.wait_for(state="visible")
+    assert "say why" in error.inner_text()

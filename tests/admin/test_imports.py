@@ -8,7 +8,8 @@ import responses
 from sqlalchemy import func, select
 
 from app.models import BulkExportLine, ImportJob, Order, Shop
-from app.services.imports import find_import, run_import_step, start_import
+from app.queries.imports import find_import
+from app.services.import_jobs import run_import_step, start_import
 from tests.admin.helpers import get_page, post_form
 from tests.support import ORDER_ID, payload
 from tests.support.admin_schema import validation_errors
@@ -36,7 +37,8 @@ def customers_page(*nodes, cursor=None) -> dict:
 def step(t, shop, job_id, **kwargs):
     with t.db.scope() as session:
         shop_row = session.get(Shop, shop.id)
-        return run_import_step(t, session, shop_row, find_import(session, shop_row, job_id), **kwargs)
+        return run_import_step(t.shopify, session, shop_row, find_import(session, shop_row, job_id), clock=t.clock,
+                               **kwargs)
 
 
 def start(t, shop, kind, **options):
@@ -257,7 +259,7 @@ def test_past_orders_earn_no_points_by_default_and_a_later_refund_takes_nothing_
 
 
 def test_a_stopped_import_asks_only_for_the_rest_of_the_file(t, shop, bulk_stub, rsps, monkeypatch):
-    monkeypatch.setattr("app.services.imports.KEEP_LINES", 4)
+    monkeypatch.setattr("app.services.orders_import.KEEP_LINES", 4)
     orders = [(paid(n), []) for n in range(3)]
     files = history_file(bulk_stub, rsps, *orders)
     job_id = start(t, shop, "orders", earn_points="true")

@@ -1,9 +1,13 @@
 """Members: search, filter and sort; a member's page; adjustments with a required reason (the
-staff user id on the entry); blocking. Another shop's member is a 404 everywhere."""
+staff user id on the entry); blocking. The page's actions post to /api/v1 as admin.js sends a
+`data-api` form (JSON, session token): one implementation for the page and API clients. Another
+shop's member is a 404 everywhere."""
+import re
+
 from sqlalchemy import select
 
 from app.models import LedgerEntry, Member
-from tests.admin.helpers import get_page, post_form
+from tests.admin.helpers import bearer, get_page
 from tests.admin.seed import A, B, C, D
 from tests.support import OTHER_SHOP
 from tests.support.ledger import adjust, balance, entries
@@ -58,11 +62,25 @@ def test_member_page_lists_reward_codes_with_their_state(client, seeded, t):
     assert code and code in section and "Issued" in section and "500 points" in section
 
 
+def page_action(client, customer_id: int, action: str, *, shop_domain: str | None = None) -> str:
+    """The URL a member page's form posts to, as rendered (so a page pointing elsewhere fails here)."""
+    html = get_page(client, f"/members/{customer_id}", **({"shop": shop_domain} if shop_domain else {})
+                    ).get_data(as_text=True)
+    [url] = re.findall(rf'action="(/api/v1/members/{customer_id}/{action})" data-api', html)
+    return url
+
+
+def submit(client, url: str, body: dict, *, shop_domain: str | None = None):
+    """What admin.js sends for a data-api form: JSON with the page's session token."""
+    headers = bearer(shop_domain) if shop_domain else bearer()
+    return client.post(url, json=body, headers=headers)
+
+
 class TestAdjustments:
     def test_an_adjustment_is_recorded_with_the_reason_and_the_staff_user(self, client, t, shop):
         adjust(t, shop, 100, customer_id=A)
-        response = post_form(client, f"/members/{A}/adjustments", {"points": "-40", "reason": "Damaged item swap"})
-        assert response.status_code == 200, response.json
+        response = submit(client, page_action(client, A, "adjustments"), {"points": -40, "reason": "Damaged item swap"})
+        assert response.status_code == 201, response.json
         entry = entries(t, shop, A)[-1]
         assert (entry.points, entry.kind, entry.staff_user_id) == (-40, "adjust", "84512345678")
         assert entry.reason == "Adjusted by staff: Damaged item swap"
@@ -70,54 +88,65 @@ class TestAdjustments:
 
     def test_a_reason_is_required(self, client, t, shop):
         adjust(t, shop, 100, customer_id=A)
-        response = post_form(client, f"/members/{A}/adjustments", {"points": "25", "reason": "  "})
+        response = submit(client, page_action(client, A, "adjustments"), {"points": 25, "reason": "  "})
         assert response.status_code == 422
         assert [f["field"] for f in response.json["error"]["fields"]] == ["reason"]
 
     def test_points_must_be_a_whole_number(self, client, t, shop):
         adjust(t, shop, 100, customer_id=A)
-        response = post_form(client, f"/members/{A}/adjustments", {"points": "1.5", "reason": "x"})
+        response = submit(client, page_action(client, A, "adjustments"), {"points": "1.5", "reason": "x"})
         assert response.status_code == 422 and response.json["error"]["fields"][0]["field"] == "points"
 
     def test_a_balance_never_goes_below_zero(self, client, t, shop):
         adjust(t, shop, 30, customer_id=A)
-        response = post_form(client, f"/members/{A}/adjustments", {"points": "-31", "reason": "too much"})
+        response = submit(client, page_action(client, A, "adjustments"), {"points": -31, "reason": "too much"})
         assert response.status_code == 409 and "Only 30 points" in response.json["error"]["message"]
 
     def test_the_same_form_submitted_twice_adjusts_once(self, client, t, shop):
         adjust(t, shop, 100, customer_id=A)
-        form = {"points": "5", "reason": "Goodwill", "idempotency_key": "form-123"}
-        assert post_form(client, f"/members/{A}/adjustments", form).status_code == 200
-        assert post_form(client, f"/members/{A}/adjustments", form).status_code == 200
+        html = get_page(client, f"/members/{A}").get_data(as_text=True)
+        key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', html).group(1)
+        body = {"points": 5, "reason": "Goodwill", "idempotency_key": key}
+        assert submit(client, page_action(client, A, "adjustments"), body).status_code == 201
+        assert submit(client, page_action(client, A, "adjustments"), body).status_code == 201
         assert balance(t, shop, A).balance == 105
 
     def test_another_shops_member_cannot_be_adjusted(self, client, t, shop, other_shop):
         adjust(t, other_shop, 100, customer_id=A)
-        response = post_form(client, f"/members/{A}/adjustments", {"points": "5", "reason": "x"})
+        response = submit(client, f"/api/v1/members/{A}/adjustments", {"points": 5, "reason": "x"})
         assert response.status_code == 404
         with t.db.scope(read_only=True) as session:
             assert session.scalar(select(LedgerEntry.id).where(LedgerEntry.shop_id == shop.id)) is None
 
-    def test_adjustments_need_the_csrf_token(self, client, t, shop):
+    def test_an_adjustment_without_the_session_token_is_refused(self, client, t, shop):
         adjust(t, shop, 100, customer_id=A)
-        response = post_form(client, f"/members/{A}/adjustments", {"points": "5", "reason": "x"}, csrf="")
-        assert response.status_code == 403 and balance(t, shop, A).balance == 100
+        response = client.post(page_action(client, A, "adjustments"), json={"points": 5, "reason": "x"})
+        assert response.status_code == 401 and balance(t, shop, A).balance == 100
+
+
+def test_the_admin_keeps_no_second_implementation_of_the_member_actions(client, t, shop):
+    adjust(t, shop, 100, customer_id=A)
+    for action in ("adjustments", "block", "unblock"):
+        response = client.post(f"/members/{A}/{action}", data={"points": "5", "reason": "x"},
+                               headers={"Authorization": bearer()["Authorization"]})
+        assert response.status_code in (404, 405), action
+    assert balance(t, shop, A).balance == 100
 
 
 def test_a_member_is_blocked_and_unblocked(client, t, shop):
     adjust(t, shop, 10, customer_id=A)
-    assert post_form(client, f"/members/{A}/block", {"reason": "Referral abuse"}).status_code == 200
+    assert submit(client, page_action(client, A, "block"), {"reason": "Referral abuse"}).status_code == 200
     with t.db.scope(read_only=True) as session:
         member = session.scalar(select(Member).where(Member.shop_id == shop.id, Member.customer_id == A))
     assert member.blocked_at is not None and member.block_reason == "Referral abuse (staff 84512345678)"
     assert "Blocked from the program" in get_page(client, f"/members/{A}").get_data(as_text=True)
     assert rows(get_page(client, "/members", segment="blocked").get_data(as_text=True)) == [str(A)]
-    assert post_form(client, f"/members/{A}/unblock", {}).status_code == 200
+    assert submit(client, page_action(client, A, "unblock"), {}).status_code == 200
     with t.db.scope(read_only=True) as session:
         assert session.get(Member, member.id).blocked_at is None
 
 
 def test_blocking_another_shops_member_is_404(client, t, shop, other_shop):
     adjust(t, other_shop, 10, customer_id=A)
-    assert post_form(client, f"/members/{A}/block", {"reason": "x"}).status_code == 404
-    assert post_form(client, f"/members/{A}/block", {"reason": "x"}, shop=OTHER_SHOP).status_code == 200
+    assert submit(client, f"/api/v1/members/{A}/block", {"reason": "x"}).status_code == 404
+    assert submit(client, f"/api/v1/members/{A}/block", {"reason": "x"}, shop_domain=OTHER_SHOP).status_code == 200

@@ -19,7 +19,7 @@ def install_expiring(t, expires_in_minutes: int):
     grant = AccessGrant("shpat_old", scope="read_orders", expires_at=t.clock() + timedelta(minutes=expires_in_minutes),
                         refresh_token="shprt_old", refresh_token_expires_at=t.clock() + timedelta(days=90))
     with t.db.scope() as session:
-        shop = shops.install_shop(t, session, SHOP, grant, source="oauth")
+        shop = shops.install_shop(session, SHOP, grant, source="oauth", cipher=t.cipher, queue=t.queue, now=t.clock())
     from app.jobs import InProcessQueue
     t.queue = InProcessQueue()
     return shop

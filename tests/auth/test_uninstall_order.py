@@ -11,7 +11,8 @@ pytestmark = pytest.mark.both_backends
 
 def reinstall(t):
     with t.db.scope() as session:
-        shops.install_shop(t, session, SHOP, AccessGrant("shpat_reinstalled", scope="read_orders"), source="oauth")
+        shops.install_shop(session, SHOP, AccessGrant("shpat_reinstalled", scope="read_orders"), source="oauth",
+                           cipher=t.cipher, queue=t.queue, now=t.clock())
 
 
 def stored(t):

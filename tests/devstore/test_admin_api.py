@@ -15,7 +15,7 @@ from app.devstore.admin_api import SUPPORTED_FIELDS
 from app.devstore.cost import Throttle
 from app.loyalty.rewards import RedemptionTerms
 from app.models import ImportJob, Member
-from app.services.imports import start_import
+from app.services.import_jobs import start_import
 from app.services.shops import register_webhooks
 from app.shopify.admin_access import call_admin
 from app.shopify.discounts import discount_request, store_credit_request
@@ -190,8 +190,8 @@ def test_customers_imported_from_the_demo_store_keep_email_phone_and_consent(dem
 def test_webhooks_subscribed_by_api_name_their_address_with_uri_and_are_not_doubled(client, t, installed, demo):
     with t.db.scope() as session:
         shop = session.get(type(installed), installed.id)
-        first = register_webhooks(t, session, shop, ["orders/paid", "refunds/create"])
-        again = register_webhooks(t, session, shop, ["orders/paid", "refunds/create"])
+        first = register_webhooks(t.shopify, session, shop, ["orders/paid", "refunds/create"], app_url=t.app_url)
+        again = register_webhooks(t.shopify, session, shop, ["orders/paid", "refunds/create"], app_url=t.app_url)
     assert (first, again) == (["orders/paid", "refunds/create"], [])
     assert {(s["topic"], s["callback_url"]) for s in demo.snapshot()["subscriptions"]} == {
         ("ORDERS_PAID", f"{t.app_url}/webhooks"), ("REFUNDS_CREATE", f"{t.app_url}/webhooks")}

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.devstore import DEMO_SHOP
 from app.devstore.catalog import product
 from app.models import ImportJob, LedgerEntry, Member, Order
-from app.services.imports import start_import
+from app.services.import_jobs import start_import
 from app.services.shops import find_shop
 from app.shopify.admin_access import call_admin
 from app.shopify.documents import BULK_OPERATION, LATEST_BULK_QUERY, RUN_BULK_QUERY, Document, bulk_orders_query
@@ -263,7 +263,8 @@ def test_reconciliation_repairs_orders_without_the_withheld_customer_fields(demo
     from app.services.reconcile import reconcile_shop
     demo.withhold_protected_customer_data()
     with t.db.scope() as session:
-        report = reconcile_shop(t, session, find_shop(session, DEMO_SHOP), since=t.clock() - timedelta(days=200))
+        report = reconcile_shop(t.shopify, session, find_shop(session, DEMO_SHOP),
+                                since=t.clock() - timedelta(days=200), clock=t.clock)
     assert (report.orders_seen, report.orders_missing) == (5, 5)
     assert report.withheld == {"defaultEmailAddress", "firstName", "lastName"}
     assert any("request access to protected customer data" in line for line in report.lines())

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.devstore import DEMO_SHOP
 from app.models import Member
-from app.services.imports import start_import
+from app.services.import_jobs import start_import
 from app.shopify.admin_access import call_admin
 from app.shopify.documents import TAG_CUSTOMER, UNTAG_CUSTOMER
 from app.shopify.graphql import ShopifyGraphQLError, ShopifyUserErrors

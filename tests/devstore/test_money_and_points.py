@@ -63,7 +63,8 @@ def test_an_order_edit_moves_the_points_with_the_order(demo, t, clock, installed
     demo.edit_order(order["id"], add=[(product("merino-beanie"), 1)])
     assert [p for _, p in points_of(t, installed, order["id"])] == [214, -44, 28]
     with t.db.scope() as session:
-        report = reconcile_shop(t, session, find_shop(session, DEMO_SHOP), since=demo.now - timedelta(days=1))
+        report = reconcile_shop(t.shopify, session, find_shop(session, DEMO_SHOP), since=demo.now - timedelta(days=1),
+                                clock=t.clock)
     assert (report.orders_missing, report.refunds_missing, dict(report.entries_added)) == (0, 0, {})
 
 
@@ -73,7 +74,8 @@ def test_reconciliation_reads_tax_inclusive_orders_and_discrepancies_as_the_webh
     second = demo.checkout(alice, [(product("trail-socks"), 2, None)], taxes_included=True).record
     demo.refund_items_for_less(second["id"], [(second["lines"][0]["id"], 1)], Decimal("5.00"))
     with t.db.scope() as session:
-        report = reconcile_shop(t, session, find_shop(session, DEMO_SHOP), since=demo.now - timedelta(days=1))
+        report = reconcile_shop(t.shopify, session, find_shop(session, DEMO_SHOP), since=demo.now - timedelta(days=1),
+                                clock=t.clock)
     assert report.orders_seen == 2
     assert (report.orders_missing, report.refunds_missing, dict(report.entries_added)) == (0, 0, {})
 

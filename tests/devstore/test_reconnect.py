@@ -31,7 +31,7 @@ def lose_access(demo, clock):
 
 
 def needs_admin_api(ctx):
-    admin_access.call_admin(ctx.tessera.shopify, ctx.session, ctx.shop, SHOP_INFO)
+    admin_access.call_admin(ctx.admin, ctx.session, ctx.shop, SHOP_INFO)
 
 
 def delivery_failing_for_reauth(demo, t) -> int:
@@ -39,7 +39,9 @@ def delivery_failing_for_reauth(demo, t) -> int:
     delivery = inbox.record_delivery(t.db, stored_shop(t).id, topic="customers/create",
                                      headers=webhook_headers("customers/create", body, shop=DEMO_SHOP), body=body,
                                      known_topics=["customers/create"], now=t.clock())
-    result = inbox.process_webhook_event(t, delivery.event_id, "test", {"customers/create": needs_admin_api})
+    processor = inbox.Processor(db=t.db, clock=t.clock, worker_id="test", admin=t.shopify,
+                                handlers={"customers/create": needs_admin_api})
+    result = inbox.process_webhook_event(processor, delivery.event_id)
     assert result == "retry"
     return delivery.event_id
 
@@ -95,12 +97,12 @@ def test_when_shopify_keeps_refusing_for_now_the_page_opens_with_true_advice(cli
 
 def test_an_import_stopped_by_the_lost_access_resumes_after_reconnecting(client, demo, installed, t, clock):
     from app.models import ImportJob
-    from app.services.imports import run_import, start_import
+    from app.services.import_jobs import run_import, start_import
     demo.sign_up("bo@example.com", "Bo", "Lind", only=())  # in Shopify, not yet known to Tessera
     lose_access(demo, clock)
     with t.db.scope() as session:
         job_id = start_import(session, shops.find_shop(session, DEMO_SHOP), "customers", now=t.clock()).id
-    run_import(t, stored_shop(t).id, job_id)
+    run_import(t.db, t.shopify, stored_shop(t).id, job_id, clock=t.clock)
     with t.db.scope(read_only=True) as session:
         assert session.get(ImportJob, job_id).status == "failed"
     open_app(client)

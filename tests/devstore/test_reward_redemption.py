@@ -85,7 +85,8 @@ def test_store_credit_with_no_answer_twice_stays_pending_then_is_paid_once_never
     assert credits(demo, alice) == ["10.00"]
     demo.stand_in.faults.clear()
     t.clock.advance(minutes=5)
-    assert resume_stale_redemptions(t) == 0 and credits(demo, alice) == ["10.00"]
+    assert resume_stale_redemptions(t.db, admin=t.shopify, queue=t.queue, clock=t.clock) == 0 and credits(demo,
+                                    alice) == ["10.00"]
 
 
 def test_store_credit_left_unknown_is_settled_by_the_resume_with_one_credit(t, installed, demo, alice, ten_credit):
@@ -96,7 +97,7 @@ def test_store_credit_left_unknown_is_settled_by_the_resume_with_one_credit(t, i
     assert code == 202 and body == {"status": "pending", "redemption_id": redemption_rows(t)[0].id}
     assert credits(demo, alice) == [] and balance(t, installed, alice).balance == 0  # held, not given back
     t.clock.advance(minutes=5)
-    assert resume_stale_redemptions(t) == 1
+    assert resume_stale_redemptions(t.db, admin=t.shopify, queue=t.queue, clock=t.clock) == 1
     [stored] = redemption_rows(t)
     assert stored.status == "issued" and credits(demo, alice) == ["10.00"]
     assert balance(t, installed, alice).balance == 0
@@ -153,7 +154,7 @@ def test_store_credit_shopify_then_refuses_gives_the_points_back_with_no_credit(
     demo.delete_customer(alice)
     demo.run_jobs()
     t.clock.advance(minutes=5)
-    resume_stale_redemptions(t)
+    resume_stale_redemptions(t.db, admin=t.shopify, queue=t.queue, clock=t.clock)
     [stored] = redemption_rows(t)
     assert stored.status == "failed" and "points are back" in stored.failure_reason
     assert credits(demo, alice) == [] and balance(t, installed, alice).balance == 1000

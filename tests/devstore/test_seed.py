@@ -64,7 +64,8 @@ def test_seed_gives_members_the_expected_balances_through_webhooks_only(demo, t,
 def test_reconciliation_reads_back_from_the_stand_in_exactly_what_the_webhooks_said(demo, t, clock):
     seed_demo_store(demo, crowd=NO_CROWD)
     with t.db.scope() as session:
-        report = reconcile_shop(t, session, find_shop(session, DEMO_SHOP), since=clock() - timedelta(days=200))
+        report = reconcile_shop(t.shopify, session, find_shop(session, DEMO_SHOP),
+                                since=clock() - timedelta(days=200), clock=t.clock)
     assert report.orders_seen == len(demo.snapshot()["orders"])
     assert (report.orders_missing, report.refunds_missing, dict(report.entries_added)) == (0, 0, {})
 

@@ -120,7 +120,8 @@ def test_ack_is_fast_while_a_token_refresh_waits_for_shopify(client, t, shopify,
     grant = AccessGrant("shpat_old", scope="read_orders", expires_at=t.clock() + timedelta(minutes=2),
                         refresh_token="shprt_old", refresh_token_expires_at=t.clock() + timedelta(days=90))
     with t.db.scope() as session:
-        shop_id = shops.install_shop(t, session, SHOP, grant, source="oauth").id
+        shop_id = shops.install_shop(session, SHOP, grant, source="oauth", cipher=t.cipher, queue=t.queue,
+                                     now=t.clock()).id
 
     def refresh():
         with t.db.scope(read_only=True) as session:

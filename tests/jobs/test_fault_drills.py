@@ -71,7 +71,8 @@ def install_shop(database_url: str) -> None:
                       "SHOPIFY_API_SECRET": SECRET, "TOKEN_ENCRYPTION_KEY": TEST_KEY})
     t = app.extensions["tessera"]
     with t.db.scope() as session:
-        shops.install_shop(t, session, SHOP, AccessGrant("shpat_drill", scope="read_orders"), source="oauth")
+        shops.install_shop(session, SHOP, AccessGrant("shpat_drill", scope="read_orders"), source="oauth",
+                           cipher=t.cipher, queue=t.queue, now=t.clock())
     t.db.engine.dispose()
 
 

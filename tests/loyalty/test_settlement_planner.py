@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 from app.loyalty.ledger import EntryKind, order_earn_key, order_reversal_key, order_streak_key, refund_clawback_key
 from app.loyalty.orders import parse_order, parse_refund
 from app.loyalty.program import parse_program
-from app.loyalty.settlement import MemberState, ProgramInForce, plan_history_order, plan_order
+from app.loyalty.referrals import Party
+from app.loyalty.settlement import MemberState, ProgramInForce, ReferralFacts, plan_history_order, plan_order
 from tests.support import payload
 
 NOW = datetime(2025, 2, 20, 12, 0, tzinfo=timezone.utc)
@@ -146,3 +147,40 @@ def test_history_without_points_settles_the_order_with_a_zero_point_entry():
     assert result.refunded_merchandise_minor == 5500
     # a later cancellation of the settled order takes nothing back
     assert plan(replace(ORDER, cancelled_at=NOW), posted=result.entries).entries == ()
+
+
+REFERRALS = {"referrals": {"enabled": True, "referrer_points": 500}}
+FRIEND = ReferralFacts(referral_id=31, referrer_member_id=8, source=None, referrer=Party(111, "sam@example.com", None),
+                       referee=Party(ORDER.customer_id, "jordan@example.com", None), referee_has_ordered=False,
+                       referrals_in_period=0)
+
+
+def test_the_referees_first_earning_order_completes_the_referral_with_the_referrers_points():
+    result = plan(state=member(referral=FRIEND), settings=REFERRALS)
+    outcome = result.referral
+    assert (outcome.facts, outcome.blocked_reason, outcome.referrer_points) == (FRIEND, None, 500)
+    assert result.member_after.referral is None  # decided once: a later order of the batch leaves it alone
+
+
+def test_an_order_that_earns_nothing_yet_leaves_the_referral_open():
+    result = plan(state=member(referral=FRIEND), settings={**REFERRALS, "earning": {"trigger": "fulfilled"}})
+    assert result.referral is None and result.member_after.referral == FRIEND
+
+
+def test_a_referral_is_blocked_by_the_fraud_rules_and_the_minimum_first_order():
+    self_referral = replace(FRIEND, referrer=Party(111, "Jordan@Example.com", None))
+    assert plan(state=member(referral=self_referral), settings=REFERRALS).referral.blocked_reason == \
+        "self-referral: same email address"
+    customer_before = replace(FRIEND, referee_has_ordered=True)
+    assert plan(state=member(referral=customer_before), settings=REFERRALS).referral.blocked_reason == \
+        "the referee was already a customer"
+    limited = {"referrals": {"enabled": True, "max_per_referrer": 2}}
+    assert "limit of 2 referrals" in plan(state=member(referral=replace(FRIEND, referrals_in_period=2)),
+                                          settings=limited).referral.blocked_reason
+    minimum = {"referrals": {"enabled": True, "min_order_subtotal": "200"}}
+    blocked = plan(state=member(referral=FRIEND), settings=minimum).referral
+    assert blocked.referrer_points == 0 and blocked.blocked_reason.startswith("first order below the ")
+
+
+def test_a_paused_referral_program_decides_nothing():
+    assert plan(state=member(referral=FRIEND)).referral is None

@@ -132,10 +132,10 @@ def test_a_members_only_reward_is_hidden_and_refused_to_non_members(client, t, s
 
 def test_paying_members_get_one_free_shipping_code_a_month(client, t, shop, stub, club, clock):
     deliver(client, t, "orders/paid", club_order())
-    assert grant_membership_shipping(t) == 1
-    assert grant_membership_shipping(t) == 0
+    assert grant_membership_shipping(t.db, admin=t.shopify, queue=t.queue, clock=t.clock) == 1
+    assert grant_membership_shipping(t.db, admin=t.shopify, queue=t.queue, clock=t.clock) == 0
     clock.advance(days=31)
-    assert grant_membership_shipping(t) == 1
+    assert grant_membership_shipping(t.db, admin=t.shopify, queue=t.queue, clock=t.clock) == 1
     with t.db.scope(read_only=True) as session:
         codes = session.scalars(select(Redemption).where(Redemption.purpose == "membership_perk")).all()
     assert [c.status for c in codes] == ["issued", "issued"]

@@ -43,8 +43,8 @@ def test_a_challenge_rewarded_with_a_catalog_item_gets_one_free_code(client, t, 
     deliver(client, t, "orders/paid", order(2))
     with responses_lib.RequestsMock() as rsps:
         stub = AdminStub(rsps)
-        assert grant_challenge_rewards(t) == 1
-        assert grant_challenge_rewards(t) == 0  # once
+        assert grant_challenge_rewards(t.db, admin=t.shopify, queue=t.queue, clock=t.clock) == 1
+        assert grant_challenge_rewards(t.db, admin=t.shopify, queue=t.queue, clock=t.clock) == 0  # once
     [mutation] = stub.mutations
     discount = mutation["variables"]["basicCodeDiscount"]
     assert discount["context"] == {"customers": {"add": [f"gid://shopify/Customer/{CUSTOMER_ID}"]}}

@@ -187,7 +187,7 @@ def test_expired_unused_codes_return_points_when_the_owner_wants(client, t, shop
     give(t, shop, 500)
     redeem(client, five_off)
     t.clock.advance(days=92)
-    assert expire_unused_codes(t) == 1
+    assert expire_unused_codes(t.db, now=t.clock()) == 1
     assert redemptions(t)[0].status == "expired" and balance(t, shop).balance == 500
 
 
@@ -257,7 +257,7 @@ def test_a_redemption_abandoned_mid_saga_is_finished_without_a_second_code(clien
     with t.db.scope() as session:
         held = hold_points(session, session.get(Shop, shop.id), CUSTOMER_ID, five_off, "crash-key-1", now=t.clock())
     t.clock.advance(minutes=5)
-    assert resume_stale_redemptions(t) == 1
+    assert resume_stale_redemptions(t.db, admin=t.shopify, queue=t.queue, clock=t.clock) == 1
     [stored] = redemptions(t)
     assert stored.status == "issued" and stored.code == held.code and balance(t, shop).balance == 0
 
@@ -271,7 +271,7 @@ def test_a_resumed_saga_recognises_its_own_code_in_shopify(client, t, shop, stub
                                "codeDiscount": {"title": f"USD 5 off - Tessera #{held.id}", "status": "ACTIVE"}}
     stub.then(user_errors("TAKEN"))
     t.clock.advance(minutes=5)
-    resume_stale_redemptions(t)
+    resume_stale_redemptions(t.db, admin=t.shopify, queue=t.queue, clock=t.clock)
     [stored] = redemptions(t)
     assert (stored.status, stored.code, stored.shopify_discount_id) == ("issued", held.code,
                                                                         "gid://shopify/DiscountCodeNode/42")
@@ -292,7 +292,8 @@ def test_a_code_shopify_creates_after_the_points_came_back_is_deactivated_not_le
 
     stub.then(shopify_answers_after_another_path_gave_the_points_back)
     with t.db.scope() as session:
-        issue(t, session, session.get(Shop, shop.id), session.get(Redemption, held.id))
+        issue(session, session.get(Shop, shop.id), session.get(Redemption, held.id), admin=t.shopify, queue=t.queue,
+              clock=t.clock)
     [stored] = redemptions(t)
     assert stored.status == "failed" and balance(t, shop).balance == 500
     assert [p for _, p in ledger(t, shop)][-2:] == [-500, 500]  # given back once
@@ -308,12 +309,13 @@ def test_a_late_failure_after_the_resume_issued_the_code_gives_no_points_back(cl
 
     def refused_while_the_resume_took_over(body):
         t.clock.advance(minutes=3)  # this request's lease ran out; the periodic resume finishes the saga
-        assert resume_stale_redemptions(t) == 1
+        assert resume_stale_redemptions(t.db, admin=t.shopify, queue=t.queue, clock=t.clock) == 1
         return user_errors("INTERNAL_ERROR", "Something went wrong")(body)
 
     stub.then(refused_while_the_resume_took_over)
     with t.db.scope() as session:
-        issue(t, session, session.get(Shop, shop.id), session.get(Redemption, held.id))
+        issue(session, session.get(Shop, shop.id), session.get(Redemption, held.id), admin=t.shopify, queue=t.queue,
+              clock=t.clock)
     [stored] = redemptions(t)
     assert stored.status == "issued" and stored.failure_reason is None
     assert balance(t, shop).balance == 0 and [p for _, p in ledger(t, shop)][-1] == -500
@@ -328,12 +330,14 @@ def test_a_redemption_another_request_is_issuing_is_left_to_it(client, t, shop, 
 
     def meanwhile_a_second_worker_tries(body):
         with t.db.scope() as other:
-            issue(t, other, other.get(Shop, shop.id), other.get(Redemption, held.id))
+            issue(other, other.get(Shop, shop.id), other.get(Redemption, held.id), admin=t.shopify, queue=t.queue,
+                  clock=t.clock)
         return created(body)
 
     stub.then(meanwhile_a_second_worker_tries)
     with t.db.scope() as session:
-        issue(t, session, session.get(Shop, shop.id), session.get(Redemption, held.id))
+        issue(session, session.get(Shop, shop.id), session.get(Redemption, held.id), admin=t.shopify, queue=t.queue,
+              clock=t.clock)
     assert len(stub.mutations) == 1 and redemptions(t)[0].status == "issued"
 
 
@@ -405,7 +409,7 @@ def test_a_code_used_in_an_order_after_its_points_were_returned_charges_them_aga
     give(t, shop, 500)
     code = redeem(client, five_off).json["code"]
     t.clock.advance(days=92)
-    assert expire_unused_codes(t) == 1 and balance(t, shop).balance == 500
+    assert expire_unused_codes(t.db, now=t.clock()) == 1 and balance(t, shop).balance == 500
     paid = payload("orders/paid")  # placed before the code ended, delivered late
     paid["discount_codes"] = [{"code": code}]
     deliver(client, t, "orders/paid", paid)

@@ -117,8 +117,8 @@ def test_gold_free_shipping_perk_is_a_reusable_code_for_the_tier_period(client, 
     deliver(client, t, "orders/paid", order(1))
     with responses_lib.RequestsMock() as rsps:
         stub = AdminStub(rsps)
-        assert grant_tier_benefits(t) == 1
-        assert grant_tier_benefits(t) == 0  # once
+        assert grant_tier_benefits(t.db, admin=t.shopify, queue=t.queue, clock=t.clock) == 1
+        assert grant_tier_benefits(t.db, admin=t.shopify, queue=t.queue, clock=t.clock) == 0  # once
     [mutation] = stub.mutations
     perk = mutation["variables"]["freeShippingCodeDiscount"]
     assert perk["code"].startswith("SHIP-") and perk["usageLimit"] is None and perk["appliesOncePerCustomer"] is False

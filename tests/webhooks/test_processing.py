@@ -111,7 +111,8 @@ def test_worker_that_lost_its_lease_cannot_commit_a_second_time(client, t, shop)
     with t.db.scope() as session:
         assert inbox.claim_event(session, event_id, "slow-worker", t.clock())
     t.clock.advance(minutes=10)  # the slow worker's lease runs out; another worker takes over
-    assert inbox.process_webhook_event(t, event_id, "second-worker", HANDLERS) == "done"
+    second_worker = inbox.Processor(db=t.db, clock=t.clock, worker_id="second-worker", handlers=HANDLERS)
+    assert inbox.process_webhook_event(second_worker, event_id) == "done"
     with t.db.scope() as session:
         assert not inbox._finish(session, event_id, "slow-worker", status="done")
     assert member_count(t, 12) == 1
@@ -155,7 +156,8 @@ def hang(ctx):
     time.sleep(600)
 
 handlers = dict(HANDLERS, **{"customers/create": hang})
-inbox.process_webhook_event(t, int(sys.argv[1]), "doomed-worker", handlers)
+doomed = inbox.Processor(db=t.db, clock=t.clock, worker_id="doomed-worker", handlers=handlers)
+inbox.process_webhook_event(doomed, int(sys.argv[1]))
 """
 
 
