@@ -24,6 +24,7 @@ DEFAULT_SCOPES = ",".join([
     "read_products",
     "read_store_credit_accounts",
     "write_store_credit_account_transactions",
+    "read_locations",  # the store location named in a POS order's history line
 ])
 
 

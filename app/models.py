@@ -152,6 +152,10 @@ class Member(Base):
     # One-click unsubscribe from loyalty emails (RFC 8058); kept apart from marketing consent,
     # which is Shopify's to hold.
     email_unsubscribed_at: Mapped[datetime | None]
+    # From customers webhooks and the import: Shopify's comma-separated tags, and the default
+    # address's ISO country code (segment conditions customer_tags and country).
+    customer_tags: Mapped[str | None] = mapped_column(Text)
+    country_code: Mapped[str | None] = mapped_column(String(2))
 
 
 class LedgerEntry(Base):
@@ -225,6 +229,10 @@ class Order(Base):
     facts: Mapped[dict[str, Any] | None] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Where the order was placed: Shopify's `source_name` ("web", "pos", an app id) and, for POS
+    # sales, the store location, shown in the member's history as "in store at ...".
+    source_name: Mapped[str | None] = mapped_column(String(64))
+    location_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Refund(Base):
@@ -282,6 +290,9 @@ class Reward(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Only paying members (program.membership) may redeem it; hidden from everyone else.
     members_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The audience (None or empty: every member): members of any of these segments or stages.
+    segment_ids: Mapped[list[Any] | None] = mapped_column(Json)
+    lifecycle_stages: Mapped[list[Any] | None] = mapped_column(Json)
 
 
 class Redemption(Base):
@@ -939,3 +950,109 @@ class HouseholdInvitation(Base):
     accepted_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MemberMetrics(Base):
+    """Per member: the paid-order figures, lifecycle stage and RFM scores segments filter on.
+    Derived (services.member_metrics recomputes it), never a source of truth."""
+
+    __tablename__ = "member_metrics"
+    # Segments filter on many columns at once (a scan of the shop's rows); the one index serves
+    # win-back, which looks for recent stage changes. Fewer indexes: a cheaper hourly rewrite.
+    __table_args__ = (Index("ix_member_metrics_shop_entered", "shop_id", "stage_entered_at"),)
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    orders_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_spent_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_order_at: Mapped[datetime | None]
+    last_order_at: Mapped[datetime | None]
+    # Paid orders and money of the last 24 months: what frequency and monetary rank.
+    recent_orders_count: Mapped[int] = mapped_column(Integer, default=0)
+    recent_spent_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    lifecycle_stage: Mapped[str] = mapped_column(String(16))
+    stage_entered_at: Mapped[datetime]
+    previous_stage: Mapped[str | None] = mapped_column(String(16))
+    rfm_recency: Mapped[int | None] = mapped_column(Integer)
+    rfm_frequency: Mapped[int | None] = mapped_column(Integer)
+    rfm_monetary: Mapped[int | None] = mapped_column(Integer)
+    rfm_segment: Mapped[str | None] = mapped_column(String(24))
+    computed_at: Mapped[datetime]  # when the figures last changed (an unchanged row is not rewritten)
+
+
+class Segment(Base):
+    """An owner-defined group of members: conditions on member figures, matched all or any."""
+
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("shop_id", "name", name="uq_segments_shop_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    match: Mapped[str] = mapped_column(String(3))
+    conditions: Mapped[list[Any]] = mapped_column(Json)
+    # "Sync to Shopify": the customer tag, how far the sync got (member id) and its state.
+    shopify_tag: Mapped[str | None] = mapped_column(String(40))
+    sync_status: Mapped[str | None] = mapped_column(String(16))
+    sync_cursor: Mapped[int | None] = mapped_column(BigInteger)
+    sync_error: Mapped[str | None] = mapped_column(Text)
+    synced_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SegmentSnapshot(Base):
+    """A segment's size on a day (custom segments by id, lifecycle stages by `lifecycle:STAGE`)."""
+
+    __tablename__ = "segment_snapshots"
+    __table_args__ = (UniqueConstraint("shop_id", "segment_key", "day", name="uq_segment_snapshots_day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    segment_key: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date)
+    members: Mapped[int] = mapped_column(Integer)
+
+
+class SegmentTagMember(Base):
+    """A member Tessera tagged in Shopify for a segment, so a later sync removes the tag from
+    those who left the segment (and only from them)."""
+
+    __tablename__ = "segment_tag_members"
+
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+
+
+class WinBackEntry(Base):
+    """A member entering at_risk, and what the win-back automation did: granted (the ledger key
+    of the bonus, or the redemption of the reward), or not reached (off, cool_down)."""
+
+    __tablename__ = "win_back_entries"
+    __table_args__ = (UniqueConstraint("shop_id", "member_id", "entered_at", name="uq_win_back_entries_entry"),
+                      Index("ix_win_back_entries_shop_entered", "shop_id", "entered_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    entered_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))
+    entry_key: Mapped[str | None] = mapped_column(String(160))
+    redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id", ondelete="SET NULL"))
+    # entered_at + 30 days: a paid order by then counts as coming back.
+    return_window_ends_at: Mapped[datetime]
+
+
+class ShopLocation(Base):
+    """A store location's name as the Admin API last gave it (`location(id:)`): POS orders carry
+    only the id; the name is looked up once and refreshed when older than a week."""
+
+    __tablename__ = "shop_locations"
+    __table_args__ = (UniqueConstraint("shop_id", "location_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    location_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str | None] = mapped_column(String(255))  # None: Shopify no longer knows it
+    refreshed_at: Mapped[datetime]

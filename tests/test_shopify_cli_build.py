@@ -110,7 +110,7 @@ def test_every_ui_extension_is_bundled(built_app):
     folders = extension_folders_of_type(root, "ui_extension")
     assert {folder.name for folder in folders} >= {
         "customer-account-rewards", "customer-account-order-status", "checkout-rewards", "admin-customer-points",
-        "admin-customer-adjust", "admin-order-points"}
+        "admin-customer-adjust", "admin-order-points", "pos-rewards"}
     for folder in folders:
         assert f"{extension_handle(folder)} successfully built" in output, output
         assert (folder / "dist" / f"{extension_handle(folder)}.js").is_file(), output

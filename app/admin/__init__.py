@@ -11,6 +11,6 @@ __all__ = ["bp", "frame_ancestors", "init_app"]
 
 def init_app(app: Flask) -> None:
     from app.admin import (activity, analytics, billing, emails, games, home, imports, integrations,  # noqa: F401
-                           members, privacy, program)
+                           members, privacy, program, segments)
     app.register_blueprint(bp)
     app.register_blueprint(billing.shopify_return)

@@ -32,9 +32,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "admin"
 NAV = (("admin.home", "Home"), ("admin.program", "Program"), ("admin.members", "Members"),
-       ("admin.analytics", "Analytics"), ("admin.imports", "Import & export"), ("admin.activity", "Activity"),
-       ("admin.data_requests", "Data requests"), ("admin.emails", "Emails"), ("admin.games", "Games & giving"),
-       ("admin.integrations", "Integrations"))
+       ("admin.segments", "Segments"), ("admin.analytics", "Analytics"), ("admin.imports", "Import & export"),
+       ("admin.activity", "Activity"), ("admin.data_requests", "Data requests"), ("admin.emails", "Emails"),
+       ("admin.games", "Games & giving"), ("admin.integrations", "Integrations"))
 
 
 def frame_ancestors(shop_domain: str | None) -> str:

@@ -25,7 +25,7 @@ from app.parsing import is_stored_id
 PROGRAM_SECTIONS = {"earning": ("earning",), "actions": ("actions",), "campaigns": ("campaigns",),
                     "tiers": ("tiers",), "referrals": ("referrals",), "expiry": ("expiry", "clawback"),
                     "widget": ("widget",), "mail": ("mail",), "cashback": ("cashback",), "membership": ("membership",),
-                    "households": ("households",)}
+                    "households": ("households",), "lifecycle": ("lifecycle", "win_back")}
 REQUIRED = "Required."
 
 

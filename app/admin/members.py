@@ -6,9 +6,10 @@ import uuid
 
 from flask import jsonify, request
 
-from app.admin.access import page_url, render_page, shop_session, staff_user_id
+from app.admin.access import current_shop_id, page_url, render_page, shop_session, staff_user_id
 from app.admin.blueprint import bp
 from app.admin.forms import adjustment_points
+from app.location_lookup import name_store_locations_for
 from app.queries.member_directory import MemberQuery, member_detail, require_member, search_members
 from app.runtime import tessera
 from app.services.adjustments import adjust_points
@@ -44,6 +45,7 @@ def _list_url(query: MemberQuery, **changes) -> str:
 
 @bp.get("/members/<int:customer_id>")
 def member(customer_id: int):
+    name_store_locations_for(current_shop_id(), customer_id)
     with shop_session(read_only=True) as (session, shop):
         detail = member_detail(session, shop, customer_id, now=tessera().clock())
         # One key per rendered form: a double-clicked "Save" adjusts once.

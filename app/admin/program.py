@@ -19,7 +19,7 @@ from app.services.rewards import catalog, create_reward, delete_reward, reward_j
 SECTION_LABELS = {"earning": "Earning rules", "actions": "Actions", "campaigns": "Campaigns", "tiers": "VIP tiers",
                   "referrals": "Referral program", "expiry": "Expiry and take-backs", "widget": "Widget",
                   "mail": "Email sender", "cashback": "Cashback", "membership": "Paid membership",
-                  "households": "Households"}
+                  "households": "Households", "lifecycle": "Lifecycle and win-back"}
 
 
 @bp.get("/program")

@@ -14,4 +14,6 @@ def init_app(app: Flask) -> None:
     from app.api import api_keys, webhook_endpoints  # noqa: F401 - routes on bp
     from app.api import order_points  # noqa: F401 - the admin order block's route
     from app.api import emails  # noqa: F401 - routes on bp
+    from app.api import segments  # noqa: F401 - routes on bp
+    from app.api import pos  # noqa: F401 - staff redemptions from the POS extension
     app.register_blueprint(bp)

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from app.admin.access import shop_session, staff_user_id
+from app.admin.access import current_shop_id, shop_session, staff_user_id
 from app.api.blueprint import bp, json_body
 from app.queries.member_directory import (MemberQuery, member_detail, member_row_json, require_member,
                                            search_members)
 from app.runtime import tessera
+from app.location_lookup import name_store_locations_for
 from app.services.adjustments import adjust_points
 from app.services.ledger import balance_of
 from app.services.members import block_member, unblock_member
@@ -25,6 +26,7 @@ def members():
 
 @bp.get("/members/<int:customer_id>")
 def member(customer_id: int):
+    name_store_locations_for(current_shop_id(), customer_id)
     with shop_session(read_only=True) as (session, shop):
         return jsonify(member_detail(session, shop, customer_id, now=tessera().clock()))
 

@@ -18,9 +18,10 @@ from graphql import (DocumentNode, FieldNode, GraphQLError, GraphQLSchema, Opera
                      get_operation_ast, parse)
 
 from app.devstore import billing, bulk, catalog, discounts, flow, metafields, nodes, store_credit
-from app.devstore.commerce import find_customer
+from app.devstore.commerce import find_customer, update_customer
 from app.devstore.cost import MAX_QUERY_COST, Throttle, actual_cost, requested_cost
 from app.devstore.graph import connection, iso, money, parse_time, user_error
+from app.devstore.locations import location_node, shop_locations
 from app.devstore.schema import deprecated_input_fields, document_problems
 from app.devstore.state import ShopState, gid, next_id
 
@@ -35,6 +36,9 @@ REQUIRED_SCOPES = {
     # Customer metafields and their definitions need the customers scope (write implies read).
     "metafieldsSet": "write_customers", "metafieldDefinitionCreate": "write_customers",
     "storeCreditAccountDebit": "write_store_credit_account_transactions",
+    # Shopify asks the scope of the tagged resource's type; the stand-in tags customers only.
+    "tagsAdd": "write_customers", "tagsRemove": "write_customers",
+    "location": "read_locations", "locations": "read_locations",
 }
 SEARCH_TERM = re.compile(r"""(\w+):(>=|<=|>|<)?['"]?([^'"\s]+)['"]?""")
 
@@ -285,6 +289,43 @@ class AdminRoot:
                 "userErrors": []}
 
 
+    def tagsAdd(self, _info, id, tags):  # noqa: N802,A002
+        customer, errors = self._tagged_customer(id, tags)
+        if errors:
+            return {"node": None, "userErrors": errors}
+        known = {t.lower() for t in customer.get("tags") or []}
+        added = [t for t in dict.fromkeys(_tag_list(tags)) if t.lower() not in known]
+        if len(known) + len(added) > MAX_CUSTOMER_TAGS:
+            return {"node": None, "userErrors": [{"field": ["tags"], "message":
+                                                  f"Tags cannot be more than {MAX_CUSTOMER_TAGS}"}]}
+        update_customer(customer, self.now, tags=[*(customer.get("tags") or []), *added])
+        return {"node": {"__typename": "Customer", "id": gid("Customer", customer["id"])}, "userErrors": []}
+
+
+    def tagsRemove(self, _info, id, tags):  # noqa: N802,A002
+        customer, errors = self._tagged_customer(id, tags)
+        if errors:
+            return {"node": None, "userErrors": errors}
+        gone = {t.lower() for t in _tag_list(tags)}
+        update_customer(customer, self.now, tags=[t for t in customer.get("tags") or [] if t.lower() not in gone])
+        return {"node": {"__typename": "Customer", "id": gid("Customer", customer["id"])}, "userErrors": []}
+    # --- helpers ------------------------------------------------------------------------------
+    def _tagged_customer(self, owner_id: str, tags: list[str]) -> tuple[dict | None, list[dict]]:
+        """The customer to tag, or Shopify's userErrors (unknown resource, blank or long tags)."""
+        customer = self.state["customers"].get(_numeric_id(owner_id)) if "/Customer/" in str(owner_id) else None
+        if customer is None:
+            return None, [{"field": ["id"], "message": "Resource does not exist or does not support tags"}]
+        if not _tag_list(tags):
+            return None, [{"field": ["tags"], "message": "Tags can't be blank"}]
+        if any(len(t) > MAX_TAG_LENGTH for t in _tag_list(tags)):
+            return None, [{"field": ["tags"], "message": f"Tags are too long (maximum is {MAX_TAG_LENGTH} characters)"}]
+        return customer, []
+
+
+    def location(self, _info, id=None):  # noqa: A002
+        return location_node(self.state, id or gid("Location", next(iter(shop_locations(self.state)))))
+
+
 SUPPORTED_FIELDS = frozenset(name for name in vars(AdminRoot) if not name.startswith("_"))
 
 
@@ -401,3 +442,10 @@ def _metafields_set(state: ShopState, inputs: list, now: datetime) -> dict:
         is_customer = owner_id.startswith("gid://shopify/Customer/")
         return is_customer and find_customer(state, _numeric_id(owner_id)) is not None
     return metafields.set_metafields(state, inputs, owner_exists, now)
+MAX_TAG_LENGTH = 255
+MAX_CUSTOMER_TAGS = 250
+
+
+def _tag_list(tags: list[str]) -> list[str]:
+    """Tags as Shopify reads them: a list, any item of which may be a comma-separated list."""
+    return [t.strip() for item in tags for t in item.split(",") if t.strip()]

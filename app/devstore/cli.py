@@ -132,7 +132,7 @@ def _money(value: str | None, option: str) -> Decimal | None:
 
 
 def _checkout(demo: DemoShop, topic: str, customer: str | None, total: Decimal | None, code: str | None,
-              ref: str | None) -> Outcome:
+              ref: str | None, location: str | None = None) -> Outcome:
     buyer = None if customer in (None, "guest") else customer
     if buyer and "@" in buyer and find_customer(demo.snapshot(), buyer) is None:
         name = buyer.split("@")[0].replace(".", " ").title().split(" ")
@@ -140,7 +140,7 @@ def _checkout(demo: DemoShop, topic: str, customer: str | None, total: Decimal |
         click.echo(f"(new customer {buyer} created at checkout)")
     items = [(product("curated-gift-box"), 1, total)] if total else [(product("trailhead-hoodie"), 1, None)]
     return demo.checkout(buyer, items, code=code, attributes={"tessera_ref": ref} if ref else None,
-                         email="guest@example.com" if buyer is None else None, only=[topic])
+                         email="guest@example.com" if buyer is None else None, only=[topic], location=location)
 
 
 def _customer_changes(first_name: str | None, last_name: str | None) -> dict:
@@ -155,7 +155,7 @@ def _customer_changes(first_name: str | None, last_name: str | None) -> dict:
 
 def _trigger(demo: DemoShop, topic: str, o: dict) -> Outcome:
     if topic in ("orders/create", "orders/paid"):
-        return _checkout(demo, topic, o["customer"], o["total"], o["code"], o["ref"])
+        return _checkout(demo, topic, o["customer"], o["total"], o["code"], o["ref"], o["location"])
     actions = {
         "orders/updated": lambda: demo.touch_order(o["order"]),
         "orders/fulfilled": lambda: demo.fulfill(o["order"], only=[topic]),
@@ -214,6 +214,8 @@ def _echo_balance(demo: DemoShop, outcome: Outcome) -> None:
                               "Trailhead Hoodie).")
 @click.option("--code", help="Orders: a discount code used at checkout (checked as Shopify's checkout would).")
 @click.option("--ref", help="Orders: a referral code, set as the cart attribute tessera_ref.")
+@click.option("--location", help="Orders: a POS sale at this store location (name or id: 'Main Street store', "
+                                 "'Harbour pop-up').")
 @click.option("--order", help="Order name (#1004) or id for updated/fulfilled/cancelled/refunds (default: newest).")
 @click.option("--amount", help="refunds/create: refund whole units until this much is returned (default: one unit).")
 @click.option("--first-name", help="customers/create and customers/update.")

@@ -165,7 +165,8 @@ def _line_tax(line: dict, rate: Decimal, taxes_included: bool) -> str:
 
 def place_order(shop: ShopState, *, customer: dict | None, items: list[tuple[catalog.Product, int, Decimal | None]],
                 now: datetime, code: str | None = None, attributes: dict[str, str] | None = None,
-                email: str | None = None, test: bool = False, taxes_included: bool | None = None) -> dict:
+                email: str | None = None, test: bool = False, taxes_included: bool | None = None,
+                location_id: int | None = None) -> dict:
     """A paid checkout. `items` are (product, quantity, price or None for the list price); prices
     include tax when the shop's do (or `taxes_included` says so)."""
     if not items:
@@ -187,6 +188,8 @@ def place_order(shop: ShopState, *, customer: dict | None, items: list[tuple[cat
         "taxes_included": shop.get("taxes_included", False) if taxes_included is None else taxes_included,
         "note_attributes": [{"name": k, "value": v} for k, v in (attributes or {}).items()],
         "cancelled_at": None, "cancel_reason": None, "closed_at": None, "refunds": [], "fulfillments": [],
+        # A sale at a POS location: Shopify marks it source "pos" with the location's id.
+        "source_name": "pos" if location_id else "web", "location_id": location_id,
     }
     if code:
         _apply_code(shop, order, code, order["customer_id"], now)

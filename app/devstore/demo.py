@@ -25,6 +25,7 @@ from app.devstore.commerce import Address, DemoStoreError
 from app.devstore.delivery import (DeliveryResult, Webhook, addresses, deliver, drop_failing_subscriptions,
                                    log_deliveries)
 from app.devstore.graph import iso
+from app.devstore.locations import location_id_of
 from app.devstore.oauth import install_client_credentials_app, revoke_all
 from app.devstore.stand_in import StandIn, credentials
 from app.devstore.state import ShopState, next_id
@@ -209,12 +210,15 @@ class DemoShop:
     # --- orders -------------------------------------------------------------------------------
     def checkout(self, customer: str | int | None, items: list[tuple[Product, int, Decimal | None]], *,
                  code: str | None = None, attributes: dict[str, str] | None = None, email: str | None = None,
-                 only: Iterable[str] | None = None, taxes_included: bool | None = None) -> Outcome:
-        """A paid online order (Shopify fires orders/create, then orders/paid)."""
+                 only: Iterable[str] | None = None, taxes_included: bool | None = None,
+                 location: str | int | None = None) -> Outcome:
+        """A paid online order (Shopify fires orders/create, then orders/paid); with `location`
+        (a store location's name or id) a POS sale at that store."""
         def change(shop):
             buyer = self._customer(shop, customer) if customer is not None else None
             order = commerce.place_order(shop, customer=buyer, items=items, code=code, attributes=attributes,
-                                         email=email, now=self.now, taxes_included=taxes_included)
+                                         email=email, now=self.now, taxes_included=taxes_included,
+                                         location_id=location_id_of(shop, location) if location is not None else None)
             body = payloads.order_payload(shop, order)
             return order, [("orders/create", body), ("orders/paid", body)]
         return self._act(change, only)

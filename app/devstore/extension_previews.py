@@ -1,7 +1,8 @@
 """The UI extensions' data paths in the demo store: `/devstore/extensions?customer=<id>` shows
 what the customer account page and order block, the checkout block and the admin customer and
-order blocks show, by calling the same endpoints the extensions call (`/extensions/...` with a
-customer account / checkout session token, `/api/v1/...` with an admin ID token), tokens minted
+order blocks and the POS tile and modal show, by calling the same endpoints the extensions call
+(`/extensions/...` with a customer account / checkout session token, `/api/v1/...` with an admin
+or POS ID token), tokens minted
 here with the demo-only secret. Shopify renders the real extensions; this page runs their calls.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from app.devstore import oauth
 from app.devstore.catalog import DEMO_SHOP
+from app.devstore.locations import shop_locations
 from app.devstore.seed import SHOPPERS
 from app.devstore.stand_in import credentials, stand_in
 from app.runtime import tessera
@@ -70,4 +72,8 @@ def extension_previews():
         cart=sample_cart(order, currency),
         customer_token=mint_extension_token(DEMO_SHOP, chosen) if chosen else None,
         admin_token=oauth.mint_session_token(DEMO_SHOP, credentials(current_app.config),
-                                             lifetime=TOKEN_LIFETIME_SECONDS)), 200, {"Cache-Control": "no-store"}
+                                             lifetime=TOKEN_LIFETIME_SECONDS),
+        # POS's session token is the same Shopify ID token (dest the shop, sub the staff user).
+        pos_token=oauth.mint_session_token(DEMO_SHOP, credentials(current_app.config),
+                                           lifetime=TOKEN_LIFETIME_SECONDS),
+        locations=sorted(shop_locations(state).values())), 200, {"Cache-Control": "no-store"}

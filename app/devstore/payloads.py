@@ -194,7 +194,7 @@ def order_payload(shop: ShopState, order: dict) -> dict[str, Any]:
         "customer_locale": "en-US", "device_id": None, "duties_included": False, "email": order["email"],
         "estimated_taxes": False, "financial_status": financial_status(order),
         "fulfillment_status": fulfillment_status(order), "landing_site": "/", "landing_site_ref": None,
-        "location_id": None, "merchant_business_entity_id": "MTIzNDU2Nzg5", "merchant_of_record_app_id": None,
+        "location_id": order.get("location_id"), "merchant_business_entity_id": "MTIzNDU2Nzg5", "merchant_of_record_app_id": None,
         "name": order["name"], "note": None, "note_attributes": order["note_attributes"],
         "number": order["number"] - 1000, "order_number": order["number"],
         "order_status_url": f"https://{shop['domain']}/{shop['id']}/orders/{order['token']}/authenticate?key="
@@ -202,7 +202,7 @@ def order_payload(shop: ShopState, order: dict) -> dict[str, Any]:
         "original_total_additional_fees_set": None, "original_total_duties_set": None,
         "payment_gateway_names": ["shopify_payments"], "phone": None, "po_number": None,
         "presentment_currency": currency, "processed_at": local_time(shop, order["processed_at"]), "reference": None,
-        "referring_site": "", "source_identifier": None, "source_name": "web", "source_url": None, "tags": "",
+        "referring_site": "", "source_identifier": None, "source_name": order.get("source_name", "web"), "source_url": None, "tags": "",
         "tax_exempt": False, "taxes_included": order.get("taxes_included", False), "test": order["test"], "token": order["token"],
         "total_outstanding": "0.00", "total_tip_received": "0.00",
         "total_weight": sum(li["grams"] * li["quantity"] for li in order["lines"]),

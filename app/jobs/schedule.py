@@ -32,6 +32,7 @@ PERIODIC: list[tuple[str, float]] = [
     ("raise_owner_notices", 3600),  # weekly summary and alerts to the shop owner
     ("pay_due_cashback", 60),  # store credit of orders whose pending period ended, clawbacks
     ("grant_membership_shipping", 3600),  # paid members' monthly free-shipping code
+    ("maintain_segments", 3600),  # member metrics and lifecycle stages, win-back, segment sizes
 ]
 
 

@@ -367,3 +367,23 @@ def pay_due_cashback(t: "Tessera") -> int:
 def grant_membership_shipping(t: "Tessera") -> int:
     from app.services.membership_perks import grant_membership_shipping as grant
     return grant(t)
+
+
+@task
+def maintain_segments(t: "Tessera") -> None:
+    """Member metrics (lifecycle stages move as days pass), win-back, daily segment sizes."""
+    from app.services.segments import maintain_segments as maintain
+    with t.db.scope(read_only=True) as session:
+        shop_ids = session.scalars(select(Shop.id).where(Shop.uninstalled_at.is_(None))).all()
+    for shop_id in shop_ids:
+        with t.db.scope() as session:
+            report = maintain(session, session.get(Shop, shop_id), now=t.clock())
+            log.info("segments %s: %d members, win-back %s, %d segment sizes", report.shop, report.members,
+                     report.win_back, report.segments)
+
+
+@task
+def sync_segment_tags(t: "Tessera", shop_id: int, segment_id: int) -> str | None:
+    """Tag the segment's members in Shopify (and untag who left), resumable (services/segment_sync.py)."""
+    from app.services.segment_sync import sync_segment_tags as sync
+    return sync(t.db, t.shopify, shop_id, segment_id, now=t.clock())

@@ -16,6 +16,7 @@ from app.loyalty.money import exponent, format_money
 from app.loyalty.orders import OrderFacts
 from app.loyalty.program import Campaign, Program, Tier
 from app.loyalty.wording import Reason, reason
+from app.loyalty.segments import MemberAudience, in_audience
 
 _ROUNDING = {"down": ROUND_FLOOR, "up": ROUND_CEILING, "nearest": ROUND_HALF_UP}
 
@@ -33,10 +34,13 @@ def round_points(value: Decimal, rule: str) -> int:
     return int(value.to_integral_value(rounding=_ROUNDING[rule]))
 
 
-def _campaign_applies(campaign: Campaign, tier_key: str | None, facts: OrderFacts, at: datetime) -> bool:
+def _campaign_applies(campaign: Campaign, tier_key: str | None, facts: OrderFacts, at: datetime,
+                      audience: MemberAudience | None = None) -> bool:
     if not campaign.is_active(at):
         return False
     if campaign.tier_keys and tier_key not in campaign.tier_keys:
+        return False
+    if not in_audience(audience, segment_ids=campaign.segment_ids, lifecycle_stages=campaign.lifecycle_stages):
         return False
     products = campaign_products(campaign)
     return products is None or bool(products & set(facts.product_bases))
@@ -47,7 +51,7 @@ def campaign_products(campaign: Campaign) -> set[int] | None:
 
 
 def points_for_order(program: Program, facts: OrderFacts, *, tier: Tier | None, at: datetime,
-                     paid_member: bool = False) -> OrderEarning:
+                     paid_member: bool = False, audience: MemberAudience | None = None) -> OrderEarning:
     rule = program.earning
     base = facts.bases.for_rule(rule.base)
     money = format_money(base, facts.currency)
@@ -56,7 +60,7 @@ def points_for_order(program: Program, facts: OrderFacts, *, tier: Tier | None, 
     weighted = Decimal(base)
     multiplier = Decimal(1)
     bonus = 0
-    campaigns = [c for c in program.campaigns if _campaign_applies(c, tier.key if tier else None, facts, at)]
+    campaigns = [c for c in program.campaigns if _campaign_applies(c, tier.key if tier else None, facts, at, audience)]
     for campaign in campaigns:
         products = campaign_products(campaign)
         if campaign.multiplier is not None:

@@ -56,6 +56,11 @@ def action_key(member_id: int, action: str, scope: str | None = None) -> str:
     return f"member:{member_id}:action:{action}" + (f":{scope}" if scope else "")
 
 
+def win_back_key(member_id: int, entered_at: datetime) -> str:
+    """The win-back bonus of one entry into at_risk (the day the member entered it)."""
+    return f"member:{member_id}:win_back:{entered_at.astimezone(timezone.utc):%Y%m%d}"
+
+
 def redemption_debit_key(redemption_id: int) -> str:
     return f"redemption:{redemption_id}:debit"
 

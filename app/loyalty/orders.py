@@ -99,6 +99,8 @@ class OrderFacts:
                 "product_bases": {str(k): v for k, v in self.product_bases.items()},
                 "taxes_included": self.taxes_included,
                 "variant_units": {str(k): v for k, v in self.variant_units.items()}}
+    source_name: str | None = None  # "web", "pos", an app's id
+    location_id: int | None = None  # the store location of a POS sale
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -265,6 +267,8 @@ def parse_order(payload: dict, *, topic: str | None = None) -> OrderFacts:
         refunds=tuple(parse_refund(r, currency=currency, line_variants=_line_variants(payload))
                       for r in payload.get("refunds") or []),
         variant_units=_variant_units(payload),
+        source_name=str(payload["source_name"])[:64] if payload.get("source_name") else None,
+        location_id=_location_id(payload.get("location_id")),
     )
 
 
@@ -335,3 +339,12 @@ def _refund_currency(payload: dict) -> str:
             return money["currency_code"]
     money = ((payload.get("total_duties_set") or {}).get("shop_money") or {})
     return money.get("currency_code") or "USD"
+
+
+def _location_id(value: Any) -> int | None:
+    """Shopify sends null for online orders; anything but a positive id is no location."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2 ** 63 else None

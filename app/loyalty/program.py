@@ -21,6 +21,7 @@ from app.loyalty.errors import InvalidInput
 from app.loyalty.feedback import FeedbackSettings
 from app.loyalty.households import HouseholdSettings
 from app.loyalty.membership import MembershipSettings
+from app.loyalty.lifecycle import LifecycleSettings, WinBackSettings
 
 NETWORKS = ("instagram", "facebook", "tiktok", "x", "youtube", "pinterest")
 
@@ -130,6 +131,9 @@ class Campaign(_Settings):
         if self.product_ids is None and not self.collection_ids:
             return None
         return set(self.product_ids or ()) | set(self.collection_product_ids or ())
+    # The audience (empty: everyone): members of any of these segments or lifecycle stages.
+    segment_ids: list[int] | None = None
+    lifecycle_stages: list[Literal["awareness", "engagement", "conversion", "loyalty", "at_risk", "lapsed"]] | None = None
 
 
 class Tier(_Settings):
@@ -236,6 +240,8 @@ class Program(_Settings):
     cashback: CashbackSettings = CashbackSettings()
     membership: MembershipSettings = MembershipSettings()
     households: HouseholdSettings = HouseholdSettings()
+    lifecycle: LifecycleSettings = LifecycleSettings()
+    win_back: WinBackSettings = WinBackSettings()
 
 
 def default_program() -> Program:

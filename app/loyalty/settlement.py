@@ -26,6 +26,7 @@ from app.loyalty.money import format_money
 from app.loyalty.orders import EarningBases, OrderFacts, RefundFacts
 from app.loyalty.program import Program
 from app.loyalty.wording import Reason, reason, reason_fields
+from app.loyalty.segments import MemberAudience
 
 
 def earning_trigger_met(program: Program, *, paid: bool, fulfilled: bool) -> bool:
@@ -167,6 +168,9 @@ class MemberState:
     order_times: tuple[datetime, ...] | None = None
     last_streak_at: datetime | None = None
     paid_member: bool = False  # a paid membership runs (its points multiplier applies)
+    # Stage and segments before this batch, for campaigns aimed at an audience; None: unknown,
+    # so only campaigns for everyone apply.
+    audience: MemberAudience | None = None
 
 
 @dataclass(frozen=True)
@@ -263,7 +267,8 @@ class _OrderPlanner:
         if replaces_points(program.cashback):
             return None  # the owner pays this order in store credit instead (services/cashback.py)
         earning = points_for_order(program, self.facts, tier=program.tier(self.member.tier_key),
-                                   at=self.facts.processed_at or now, paid_member=self.member.paid_member)
+                                   at=self.facts.processed_at or now, paid_member=self.member.paid_member,
+                                   audience=self.member.audience)
         pending_until = vests_at(program, now)
         return self._add(self._entry(
             order_earn_key(self.facts.order_id), EntryKind.EARN, earning.points, "order",

@@ -13,6 +13,7 @@ from app.loyalty.ledger import EARNING_KINDS, explain
 from app.models import LedgerEntry, Member, Redemption, Referral, Reward, Shop
 from app.parsing import is_stored_id, query_number
 from app.queries.member_state import member_state
+from app.queries.order_places import with_store_places
 from app.services.ledger import entries_of
 from app.services.members import find_member
 
@@ -160,12 +161,13 @@ def full_ledger(session: Session, member: Member, now: datetime) -> list[dict[st
     """Every entry, oldest first, with its reason, the balance after it, and who made it
     (staff adjustments carry the staff user id)."""
     entries = entries_of(session, member)
-    return [{"id": entry.id, "at": line.created_at.isoformat(), "kind": line.kind, "points": line.points,
+    rows = [{"id": entry.id, "at": line.created_at.isoformat(), "kind": line.kind, "points": line.points,
              "reason": line.reason, "balance_after": line.running_balance, "staff_user_id": entry.staff_user_id,
              "order_id": entry.order_id,
              "pending_until": line.pending_until.isoformat() if line.pending_until else None,
              "expires_at": line.expires_at.isoformat() if line.expires_at else None}
             for entry, line in zip(entries, explain(entries, at=now))]
+    return with_store_places(session, member.shop_id, rows, [entry.order_id for entry in entries])
 
 
 def referral_stats(session: Session, shop: Shop, member: Member) -> dict[str, Any]:
@@ -208,4 +210,14 @@ def member_detail(session: Session, shop: Shop, customer_id: int, *, now: dateti
         "referrals": referral_stats(session, shop, member), "codes": state["codes"],
         "redemptions": redemptions_of(session, shop, member),
         "ledger": full_ledger(session, member, now),
+        **_segment_facts(session, shop, member, now),
+        # What this member can redeem now (the POS modal lists them), as the widget sees them.
+        "rewards": state["rewards"],
     }
+
+
+def _segment_facts(session: Session, shop: Shop, member: Member, now: datetime) -> dict[str, Any]:
+    """`lifecycle_stage` and `rfm` (queries/segments.py)."""
+    from app.queries.member_metrics import member_segment_facts
+    from app.services.program import current_program
+    return member_segment_facts(session, member, now=now, settings=current_program(session, shop)[1].lifecycle)

@@ -11,6 +11,7 @@ from app.loyalty.ledger import Balance, action_key
 from app.loyalty.tiers import progress_to_next, qualifying_tier
 from app.loyalty.wording import DEFAULT_LOCALE, entry_reason
 from app.models import LedgerEntry, Member, Redemption, Reward, Shop
+from app.queries.order_places import with_store_places
 from app.queries.pooled_state import is_paying_member
 from app.services.ledger import balance_of, entries_of, explained_ledger
 from app.services.members import find_member
@@ -46,8 +47,7 @@ def member_state(session: Session, shop: Shop, customer_id: int, *, now: datetim
         "rewards": _rewards_for(session, shop, member, balance.balance, now),
         "codes": _active_codes(session, shop, member),
         "claimed_social": _claimed_social(session, shop, member),
-        "recent_activity": [_activity(e, locale)
-                            for e in entries_of(session, member, limit=recent, newest_first=True)],
+        "recent_activity": _recent_activity(session, member, recent, locale),
     }
 
 
@@ -60,10 +60,12 @@ def _shown_tier(program, member: Member, metric):
 
 
 def _rewards_for(session: Session, shop: Shop, member: Member, balance: int, now: datetime) -> list[dict[str, Any]]:
-    """The catalog as this member sees it: tier-only rewards only for that tier."""
+    """The catalog as this member sees it: tier-only rewards only for that tier, members-only
+    rewards only for paying members, rewards aimed at an audience only for its members."""
     visible = [r for r in catalog(session, shop) if not r.tier_keys or member.tier_key in r.tier_keys]
     if any(r.members_only for r in visible) and not is_paying_member(session, shop, member.id, at=now):
         visible = [r for r in visible if not r.members_only]
+    visible = rewards_for_member(session, shop, member, visible, now=now)
     return [{**reward_json(r, shop.currency), "affordable": balance >= (r.min_points or r.points_cost or 0),
              "points_needed": max(0, (r.min_points or r.points_cost or 0) - balance)} for r in visible]
 
@@ -114,3 +116,9 @@ def explained(session: Session, member: Member, now: datetime) -> list[dict[str,
              "pending_until": e.pending_until.isoformat() if e.pending_until else None,
              "expires_at": e.expires_at.isoformat() if e.expires_at else None}
             for e in explained_ledger(session, member, now)]
+
+
+def _recent_activity(session: Session, member: Member, recent: int, locale: str) -> list[dict[str, Any]]:
+    entries = entries_of(session, member, limit=recent, newest_first=True)
+    return with_store_places(session, member.shop_id, [_activity(e, locale) for e in entries],
+                             [e.order_id for e in entries], locale=locale)

@@ -309,7 +309,8 @@ def customer_payload(node: dict) -> dict[str, Any]:
     return {"id": int(node["legacyResourceId"]), "email": email.get("emailAddress"), "first_name": node.get("firstName"),
             "last_name": node.get("lastName"), "phone": (node.get("defaultPhoneNumber") or {}).get("phoneNumber"),
             "state": (node.get("state") or "").lower() or None, "created_at": node.get("createdAt"),
-            "email_marketing_consent": {"state": consent.lower()}, "locale": node.get("locale")}
+            "email_marketing_consent": {"state": consent.lower()}, "locale": node.get("locale"),
+            "tags": node.get("tags")}
 
 
 # ---- historical orders ----------------------------------------------------------------------

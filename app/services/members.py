@@ -15,6 +15,7 @@ from app.models import Member, Shop
 from app.services import event_outbox
 from app.services.actions import try_action_points
 from app.services.inbox import UnprocessableEvent
+from app.services.member_metrics import refresh_member_metrics
 
 if TYPE_CHECKING:
     from app.services.inbox import HandlerContext
@@ -71,6 +72,15 @@ def _copy_profile(member: Member, payload: dict) -> None:
     member.customer_created_at = member.customer_created_at or parse_time(payload.get("created_at"))
     fingerprint = address_fingerprint(payload.get("default_address"))
     member.address_fingerprint = fingerprint or member.address_fingerprint
+    _copy_segment_facts(member, payload)
+
+
+def _copy_segment_facts(member: Member, payload: dict) -> None:
+    """Tags and country, for segment conditions (a payload without tags leaves them as they are)."""
+    from app.loyalty.segments import customer_country, customer_tags_text
+    tags = customer_tags_text(payload.get("tags"))
+    member.customer_tags = member.customer_tags if tags is None else tags
+    member.country_code = customer_country(payload) or member.country_code
 
 
 def _subscribed(payload: dict) -> bool:
@@ -98,6 +108,7 @@ def apply_customer(session: Session, shop: Shop, payload: dict, *, now: datetime
         _copy_profile(member, payload)
         member.accepts_marketing = member.accepts_marketing or _subscribed(payload)
         award_profile_actions(session, shop, member, now=now)
+    refresh_member_metrics(session, shop, [member.id], now=now)
     return member
 
 

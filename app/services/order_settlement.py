@@ -30,6 +30,7 @@ from app.services.members import award_profile_actions
 from app.services.memberships import paying_members
 from app.services.program import current_program, program_of
 from app.services.set_sql import among
+from app.services.segments import campaign_audiences
 
 
 class OrderBatch:
@@ -82,9 +83,10 @@ class OrderBatch:
             self.order_times = _paid_order_times(self.session, self.shop, ids)
             last_streak = _last_streaks(self.session, self.shop, ids)
         paying = paying_members(self.session, self.shop, ids, now) if program.membership.enabled else set()
+        audiences = campaign_audiences(self.session, self.shop, program, ids, now)
         self.states = {m.id: MemberState(m.id, m.blocked_at is not None, m.tier_key, spendable.get(m.id, 0),
                                          frozenset({keys[m.id]} & claimed), (), last_streak.get(m.id),
-                                         paid_member=m.id in paying)
+                                         paid_member=m.id in paying, audience=audiences.get(m.id))
                        for m in self.members.values()}
 
     def note_refunds(self, refunds: Iterable[RefundFacts]) -> None:

@@ -28,6 +28,7 @@ from app.loyalty.errors import InvalidInput
 from app.loyalty.orders import OrderFacts, RefundFacts, parse_order, parse_refund
 from app.models import Member, Order, Redemption, Refund, Shop
 from app.services.inbox import UnprocessableEvent
+from app.services.member_metrics import refresh_member_metrics
 from app.services.members import get_or_create_member
 from app.services.order_settlement import OrderBatch
 from app.services.pooled_orders import settle_pooled_perks
@@ -131,6 +132,8 @@ def merge_order_facts(order: Order, facts: OrderFacts, member: Member | None, no
     order.is_test = facts.is_test
     order.processed_at = order.processed_at or facts.processed_at
     order.referral_code = order.referral_code or facts.referral_code
+    order.source_name = order.source_name or facts.source_name
+    order.location_id = order.location_id or facts.location_id
     if facts.paid and order.paid_at is None:
         order.paid_at = now
     if facts.fulfilled and order.fulfilled_at is None:
@@ -185,6 +188,7 @@ def apply_orders(session: Session, shop: Shop, events: Sequence[OrderFacts | Ref
             batch.plan(orders[event.order_id])
     batch.write()
     settle_pooled_perks(session, shop, list(orders.values()), batch.rules.program, now=now)
+    refresh_member_metrics(session, shop, [o.member_id for o in orders.values() if o.member_id], now=now)
     _note_reward_codes(session, shop, [orders[i] for i in dict.fromkeys(f.order_id for f in order_facts)], members,
                        now)
     return orders

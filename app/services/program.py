@@ -80,6 +80,7 @@ def update_program(session: Session, shop: Shop, settings: dict, *, staff_user_i
     program = parse_program(settings)
     from app.services.challenge_checks import check_challenge_rewards  # a reward of this shop's catalog
     check_challenge_rewards(session, shop, program)
+    _require_campaign_segments(session, shop, program)
     version = _add_version(session, shop, program, created_by=staff_user_id)
     session.commit()
     if queue is not None and any(c.needs_collection_products for c in program.campaigns):
@@ -119,3 +120,9 @@ def _collection_products(shopify: "AdminAccess", session: Session, shop: Shop, c
         if not data["products"]["pageInfo"]["hasNextPage"]:
             return products
         after = data["products"]["pageInfo"]["endCursor"]
+
+
+def _require_campaign_segments(session: Session, shop: Shop, program: Program) -> None:
+    from app.queries.segments import require_segment_ids
+    for index, campaign in enumerate(program.campaigns):
+        require_segment_ids(session, shop, campaign.segment_ids, f"campaigns.{index}.segment_ids")

@@ -106,7 +106,8 @@ def _open_redemption(session: Session, shop: Shop, member: Member | None, *, key
 
 
 def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, key: str, *, now: datetime,
-                points: int | None = None, variant_price: Decimal | None = None) -> Redemption:
+                points: int | None = None, variant_price: Decimal | None = None,
+                staff_user_id: str | None = None) -> Redemption:
     """Phase 1. Returns the existing redemption for a key already used."""
     member = get_or_create_member(session, shop, customer_id, now=now)
     pool = lock_pool(session, shop, member, now)  # a household's members spend from one pool
@@ -125,6 +126,7 @@ def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, 
     check_redeemable(spec, tier_key=member.tier_key, blocked=member.blocked_at is not None,
                      balance=pool.balance if pool else balance_of(session, member, now).balance, points=terms.points,
                      redeemed_before=_times_redeemed(session, member, reward))
+    _require_audience(session, shop, member, reward, now)
     redemption = _open_redemption(session, shop, member, key=key, terms=terms, purpose="reward", reward=reward,
                                   prefix=reward.code_prefix, now=now)
     why = (reason("redemption.code", reward=reward.name, code=redemption.code) if redemption.code else
@@ -135,23 +137,33 @@ def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, 
     else:
         post_entry(session, member, NewEntry(
             key=redemption_debit_key(redemption.id), kind=EntryKind.REDEEM, points=-terms.points,
-            cause_type="redemption", cause_id=str(redemption.id), **reason_fields(why)), now=now)
+            cause_type="redemption", cause_id=str(redemption.id), staff_user_id=staff_user_id, **reason_fields(why)),
+            now=now)
     member.last_activity_at = now
     session.commit()
     return redemption
 
 
+def _require_audience(session: Session, shop: Shop, member: Member, reward: Reward, now: datetime) -> None:
+    from app.loyalty.errors import RewardUnavailable
+    from app.queries.segments import rewards_for_member
+    if not rewards_for_member(session, shop, member, [reward], now=now):
+        raise RewardUnavailable("This reward is offered to selected members only, and you are not among them "
+                                "yet; choose another reward.")
+
+
 def redeem_reward(t: "Tessera", shop_id: int, customer_id: int, reward_id: Any, idempotency_key: Any, *,
-                  points: int | None = None) -> RedemptionResult:
-    """The shopper's redemption. Still `pending` in the result when Shopify did not finish within
-    the request's time budget (the worker finishes it) or another request is finishing it."""
+                  points: int | None = None, staff_user_id: str | None = None) -> RedemptionResult:
+    """The shopper's redemption (or staff's for them at POS: `staff_user_id` goes on the debit
+    entry). Still `pending` in the result when Shopify did not finish within the request's time
+    budget (the worker finishes it) or another request is finishing it."""
     key = _idempotency_key(idempotency_key)
     deadline = t.monotonic() + float(t.config.get("REDEEM_DEADLINE_SECONDS", 15))
     with t.db.scope() as session:
         shop = session.get(Shop, shop_id)
         price = _free_product_price(t.shopify, session, shop, reward_id, deadline)
         redemption = hold_points(session, shop, customer_id, reward_id, key, now=t.clock(), points=points,
-                                 variant_price=price)
+                                 variant_price=price, staff_user_id=staff_user_id)
         if redemption.status == "pending":
             issue(t, session, shop, redemption, deadline=deadline)
         if redemption.status == "failed":

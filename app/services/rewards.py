@@ -66,11 +66,12 @@ def reward_json(reward: Reward, currency: str) -> dict[str, Any]:
         "per_member_limit": reward.per_member_limit, "variant_id": reward.variant_id,
         "points_per_unit": reward.points_per_unit, "min_points": reward.min_points, "max_points": reward.max_points,
         "enabled": reward.enabled, "members_only": bool(reward.members_only),
+        "segment_ids": reward.segment_ids, "lifecycle_stages": reward.lifecycle_stages,
     }
 
 
 def create_reward(session: Session, shop: Shop, data: dict[str, Any]) -> Reward:
-    clean = validate_reward(data)
+    clean = _validated(session, shop, data)
     position = session.scalar(select(func.coalesce(func.max(Reward.position), -1) + 1).where(Reward.shop_id == shop.id))
     reward = Reward(shop_id=shop.id, position=position, **clean)
     session.add(reward)
@@ -81,8 +82,8 @@ def create_reward(session: Session, shop: Shop, data: dict[str, Any]) -> Reward:
 def update_reward(session: Session, shop: Shop, reward_id: Any, data: dict[str, Any]) -> Reward:
     """Changes apply to future redemptions; codes already issued keep the terms they had."""
     reward = find_reward(session, shop, reward_id)
-    current = {f: getattr(reward, f) for f in EDITABLE_FIELDS}
-    for field, value in validate_reward({**current, **data}).items():
+    current = {f: getattr(reward, f) for f in EDITABLE_FIELDS + AUDIENCE_FIELDS}
+    for field, value in _validated(session, shop, {**current, **data}).items():
         setattr(reward, field, value)
     session.commit()
     return reward
@@ -94,3 +95,21 @@ def delete_reward(session: Session, shop: Shop, reward_id: Any, *, now: datetime
     reward.deleted_at, reward.enabled = now, False
     session.commit()
     queue.enqueue("deactivate_reward_codes", shop.id, reward.id)
+AUDIENCE_FIELDS = ("segment_ids", "lifecycle_stages")
+
+
+def _validated(session: Session, shop: Shop, data: dict[str, Any]) -> dict[str, Any]:
+    """The reward fields and its audience (segment_ids, lifecycle_stages), all checked at once."""
+    from app.loyalty.errors import InvalidInput
+    from app.loyalty.segments import parse_audience
+    from app.queries.segments import require_segment_ids
+    problems: dict[str, str] = {}
+    segment_ids, stages = parse_audience(data, problems)
+    try:
+        clean = validate_reward({k: v for k, v in data.items() if k not in AUDIENCE_FIELDS})
+    except InvalidInput as exc:
+        raise InvalidInput(str(exc), {**exc.fields, **problems}) from None
+    if problems:
+        raise InvalidInput("The reward's audience has problems; fix the fields listed.", problems)
+    require_segment_ids(session, shop, segment_ids, "segment_ids")
+    return {**clean, "segment_ids": segment_ids, "lifecycle_stages": stages}

@@ -122,6 +122,13 @@ query RewardVariantPrice($id: ID!) {
   productVariant(id: $id) { id price }
 }
 """, expected_cost=1)
+# A POS order's store location, for "in store at <name>" in the member's history (read_locations).
+LOCATION_NAME = Document("LocationName", """
+query LocationName($id: ID!) {
+  location(id: $id) { id name }
+}
+""", expected_cost=1)
+
 
 def subscription_topic(topic: str) -> str:
     """`orders/paid` -> `ORDERS_PAID` (the WebhookSubscriptionTopic enum value)."""
@@ -291,6 +298,7 @@ _CUSTOMER_FIELDS = """
       locale
       defaultEmailAddress { emailAddress marketingState }
       defaultPhoneNumber { phoneNumber }
+      tags
 """
 
 CUSTOMERS_PAGE = Document("CustomersPage", """
@@ -486,6 +494,7 @@ ALL_DOCUMENTS: list[Document] = [
     CREDIT_STORE_CREDIT, STORE_CREDIT_CREDITS, REWARD_VARIANT_PRICE, SUBSCRIBE_WEBHOOK, LIST_WEBHOOK_SUBSCRIPTIONS, SHOP_INFO, ORDERS_UPDATED_SINCE,
     ORDER_LINE_ITEMS, ORDER_REFUNDS, COLLECTION_PRODUCTS, CUSTOMERS_PAGE, HISTORICAL_ORDERS, CUSTOMERS_COUNT,
     ORDERS_COUNT, RUN_BULK_QUERY, BULK_OPERATION, LATEST_BULK_QUERY, SIGNED_IN_CUSTOMER, REFUND_DETAILS, REFUND_LINE_ITEMS,
+    LOCATION_NAME,
 ]
 
 
@@ -581,3 +590,23 @@ query StoreCreditDebits($customerId: ID!, $accountQuery: String!) {
 }
 """, expected_cost=55)
 ALL_DOCUMENTS += [DEBIT_STORE_CREDIT, STORE_CREDIT_DEBITS]
+# "Sync to Shopify": a segment's members carry a customer tag the store's other tools can use
+# (one customer per call: tagsAdd and tagsRemove take one resource id).
+TAG_CUSTOMER = Document("TagCustomer", """
+mutation TagCustomer($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) {
+    node { id }
+    userErrors { field message }
+  }
+}
+""", root_field="tagsAdd")
+UNTAG_CUSTOMER = Document("UntagCustomer", """
+mutation UntagCustomer($id: ID!, $tags: [String!]!) {
+  tagsRemove(id: $id, tags: $tags) {
+    node { id }
+    userErrors { field message }
+  }
+}
+""", root_field="tagsRemove")
+
+ALL_DOCUMENTS += [TAG_CUSTOMER, UNTAG_CUSTOMER]

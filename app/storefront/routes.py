@@ -14,6 +14,7 @@ from app.queries.pooled_state import pooled_state
 from app.queries.program_summary import program_summary
 from app.queries.redemption_status import member_redemption, redemption_json
 from app.runtime import tessera
+from app.location_lookup import name_store_locations_for
 from app.services.actions import claim_action
 from app.services.ledger import balance_of
 from app.services.members import find_member, get_or_create_member, set_birthday
@@ -42,6 +43,7 @@ def member():
                              **GUEST_STATE})
     t = tessera()
     welcome_signed_in_customer(t, proxy.shop_id, proxy.customer_id)
+    name_store_locations_for(proxy.shop_id, proxy.customer_id)
     with t.db.scope(read_only=True) as session:
         shop = load_shop(session, proxy)
         state = member_state(session, shop, proxy.customer_id, now=t.clock(), locale=shopper_locale())

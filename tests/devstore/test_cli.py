@@ -42,6 +42,17 @@ def test_trigger_orders_paid_delivers_a_signed_webhook_that_earns_points(flask, 
     assert f"customer {alice['id']}: 154 points" in result.output
 
 
+def test_trigger_orders_paid_at_a_location_is_a_pos_sale_named_in_the_history(flask, t, demo, alice):
+    result = flask("trigger", "orders/paid", "--customer", "alice@example.com", "--total", "54.00",
+                   "--location", "Harbour pop-up")
+    assert result.exit_code == 0, result.output
+    order = max(demo.snapshot()["orders"].values(), key=lambda o: o["id"])
+    assert (order["source_name"], order["location_id"]) == ("pos", 70011223345)
+    assert balance(t, alice["id"]) == 100 + 54
+    status, body = demo.proxy("GET", "member", alice["id"])
+    assert any(a["reason"].endswith("(in store at Harbour pop-up)") for a in body["recent_activity"]), body
+
+
 def test_trigger_refunds_create_takes_back_the_refunded_share(flask, t, demo, alice):
     flask("trigger", "orders/paid", "--customer", "alice@example.com", "--total", "54.00")
     result = flask("trigger", "refunds/create", "--order", "#1001", "--amount", "54.00")

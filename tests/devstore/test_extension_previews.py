@@ -59,3 +59,35 @@ def test_the_admin_calls_show_the_member_and_the_order(app, client, demo, alice)
     with app.app_context():
         points = client.get(f"/api/v1/orders/{order['id']}/points", headers=bearer(values["adminToken"]))
     assert points.status_code == 200 and points.json["earned"] == 148
+
+
+
+POS_TOKEN = re.compile(r"const posToken = (.+?);\n")
+
+
+def test_the_pos_section_redeems_onto_the_cart_with_the_pos_token_and_names_the_store(app, client, t, demo, alice):
+    demo.checkout(alice["id"], [(product("ridgeline-rain-shell"), 1, None)], location="Main Street store")
+    page = client.get(f"/devstore/extensions?customer={alice['id']}").get_data(as_text=True)
+    assert 'id="pos"' in page and "Main Street store" in page
+    token = json.loads(POS_TOKEN.search(page).group(1))
+    reward_id = counter_treat(t)
+    with app.app_context():  # a request of its own, as the browser's next call (see above)
+        member = client.get(f"/api/v1/members/{alice['id']}", headers=bearer(token)).json
+    assert [e["place"]["text"] for e in member["ledger"] if "place" in e] == ["in store at Main Street store"]
+    with app.app_context():
+        redeemed = client.post(f"/api/v1/members/{alice['id']}/redemptions", headers=bearer(token),
+                               json={"reward_id": reward_id, "idempotency_key": "pos-demo-0001"})
+    assert redeemed.status_code == 201 and redeemed.json["code"], redeemed.json
+    assert redeemed.json["balance"] == member["balance"] - 100
+    with app.app_context():
+        after = client.get(f"/api/v1/members/{alice['id']}", headers=bearer(token)).json
+    assert after["balance"] == member["balance"] - 100, after["ledger"]
+
+
+def counter_treat(t) -> int:
+    from app.devstore import DEMO_SHOP
+    from app.services.rewards import create_reward
+    from app.services.shops import find_shop
+    with t.db.scope() as session:
+        return create_reward(session, find_shop(session, DEMO_SHOP), {
+            "kind": "amount_off", "name": "Counter treat", "points_cost": 100, "value": "5"}).id

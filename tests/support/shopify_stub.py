@@ -16,6 +16,7 @@ from graphql.execution.values import get_variable_values
 from graphql.language import OperationDefinitionNode
 
 from app.devstore.schema import deprecated_input_fields
+from config import DEFAULT_SCOPES
 from tests.support import API_VERSION, SHOP
 from tests.support.admin_schema import admin_schema, validation_errors
 
@@ -103,6 +104,10 @@ class AdminStub:
         # What the stand-in operations keep: metafield definitions and values, Flow triggers.
         self.shop_state: dict = {}
         self.store_debits: list[dict] = []
+        self.customer_tags: dict[str, list[str]] = {}  # customer gid -> tags, as tagsAdd/tagsRemove left them
+        # Store locations by id (LocationName); reading them needs read_locations, as in Shopify.
+        self.locations: dict[int, str] = {}
+        self.scopes: set[str] = set(DEFAULT_SCOPES.split(","))
         rsps.add_callback(responses.POST, URL, callback=self._answer, content_type="application/json")
 
     def then(self, *replies) -> "AdminStub":
@@ -123,6 +128,8 @@ class AdminStub:
             return 200, {}, json.dumps(refused)
         if body["operationName"] == "DiscountByCode":
             return 200, {}, json.dumps({"data": {"codeDiscountNode": self.lookups.get(body["variables"]["code"])}})
+        if body["operationName"] == "LocationName":
+            return 200, {}, json.dumps(self._location(body["variables"]["id"]))
         if body["operationName"] in ("RewardVariantPrice", "StoreCreditCredits"):
             return 200, {}, json.dumps(self._read(body))
         if body["operationName"] in STAND_IN_OPERATIONS and not self.replies:
@@ -162,6 +169,8 @@ class AdminStub:
     def _apply(self, body: dict) -> dict:
         if "storeCreditAccountDebit" in body["query"]:
             return self._debit(body)
+        if "tagsAdd" in body["query"] or "tagsRemove" in body["query"]:
+            return self._tag(body)
         shipping = body["variables"].get("freeShippingCodeDiscount") or {}
         if (shipping.get("combinesWith") or {}).get("shippingDiscounts"):  # one shipping discount per order
             return {"data": {"discountCodeFreeShippingCreate": {"codeDiscountNode": None, "userErrors": [
@@ -229,6 +238,35 @@ class AdminStub:
             "id": "gid://shopify/StoreCreditAccount/1",
             "balance": {"amount": str(self.credit_balance(customer)), "currencyCode": currency},
             "transactions": {"nodes": debits}}]}}}, "extensions": {"cost": COST}}
+
+
+    def _tag(self, body: dict) -> dict:
+        """tagsAdd / tagsRemove on a customer, with Shopify's userErrors for blank or long tags
+        and for ids that are not customers."""
+        field = "tagsAdd" if "tagsAdd" in body["query"] else "tagsRemove"
+        owner, tags = body["variables"]["id"], [t.strip() for i in body["variables"]["tags"] for t in i.split(",")]
+        error = ("id", "Resource does not exist or does not support tags") if "/Customer/" not in owner else \
+            ("tags", "Tags can't be blank") if not all(tags) else \
+            ("tags", "Tags are too long (maximum is 255 characters)") if any(len(t) > 255 for t in tags) else None
+        if error:
+            return {"data": {field: {"node": None, "userErrors": [{"field": [error[0]], "message": error[1]}]}}}
+        current = self.customer_tags.setdefault(owner, [])
+        if field == "tagsAdd":
+            current.extend(t for t in tags if t.lower() not in {c.lower() for c in current})
+        else:
+            current[:] = [c for c in current if c.lower() not in {t.lower() for t in tags}]
+        return {"data": {field: {"node": {"id": owner}, "userErrors": []}}, "extensions": {"cost": COST}}
+
+
+    def _location(self, location_gid: str) -> dict:
+        if "read_locations" not in self.scopes and "write_locations" not in self.scopes:
+            return {"data": {"location": None}, "errors": [{
+                "message": "Access denied for location field. Required access: `read_locations` access scope.",
+                "path": ["location"], "extensions": {"code": "ACCESS_DENIED",
+                                                    "requiredAccess": "`read_locations` access scope."}}]}
+        name = self.locations.get(int(location_gid.rsplit("/", 1)[-1]))
+        return {"data": {"location": None if name is None else {"id": location_gid, "name": name}},
+                "extensions": {"cost": COST}}
 
 
 def timeout() -> Exception:

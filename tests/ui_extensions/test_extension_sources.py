@@ -38,10 +38,10 @@ def locale(folder, name) -> dict:
     return json.loads((folder / "locales" / name).read_text())
 
 
-def test_the_six_ui_extensions_are_there():
+def test_the_seven_ui_extensions_are_there():
     assert [folder.name for folder in UI_EXTENSIONS] == [
         "admin-customer-adjust", "admin-customer-points", "admin-order-points", "checkout-rewards",
-        "customer-account-order-status", "customer-account-rewards"]
+        "customer-account-order-status", "customer-account-rewards", "pos-rewards"]
 
 
 @pytest.mark.parametrize("folder", UI_EXTENSIONS, ids=lambda f: f.name)
@@ -74,6 +74,14 @@ def test_the_helpers_message_keys_are_in_the_extensions_that_use_them():
             "checkout.does_not_combine"} <= checkout_keys
     adjust_keys = flat_keys(locale(EXTENSIONS / "admin-customer-adjust", "en.default.json"))
     assert {"adjust.points_invalid", "adjust.reason_required"} <= adjust_keys
+    pos_keys = flat_keys(locale(EXTENSIONS / "pos-rewards", "en.default.json"))
+    assert {"tile.no_customer", "tile.open", "tile.balance", "modal.needs_points", "modal.not_a_code"} <= pos_keys
+
+
+def test_the_pos_extension_is_a_tile_and_its_modal():
+    config = tomllib.loads((EXTENSIONS / "pos-rewards" / "shopify.extension.toml").read_text())
+    assert {target["target"] for target in config["extensions"][0]["targeting"]} == {
+        "pos.home.tile.render", "pos.home.modal.render"}
 
 
 def test_the_extensions_call_tessera_at_the_apps_application_url():
@@ -82,7 +90,7 @@ def test_the_extensions_call_tessera_at_the_apps_application_url():
     assert f"TESSERA_APP_URL = '{application_url.rstrip('/')}'" in config
 
 
-@pytest.mark.parametrize("folder", [f for f in UI_EXTENSIONS if not f.name.startswith("admin-")], ids=lambda f: f.name)
+@pytest.mark.parametrize("folder", [f for f in UI_EXTENSIONS if not f.name.startswith(("admin-", "pos-"))], ids=lambda f: f.name)
 def test_storefront_side_extensions_may_call_tessera(folder):
     config = tomllib.loads((folder / "shopify.extension.toml").read_text())
     assert config["extensions"][0]["capabilities"]["network_access"] is True
