@@ -40,7 +40,7 @@ def checkout_estimate():
         member = find_member(session, shop, caller.customer_id) if caller.customer_id is not None else None
         earning = points_for_order(program, cart_facts(parse_cart(body, shop.currency)),
                                    tier=program.tier(member.tier_key) if member else None, at=t.clock())
-        return private_json({"points": earning.points, "reason": earning.reason, "currency": shop.currency,
+        return private_json({"points": earning.points, "reason": earning.reason.text, "currency": shop.currency,
                              "pending_days": program.earning.pending_days, "signed_in": caller.customer_id is not None})
 
 

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.loyalty.wording import Reason, reason
+
 STAGES = ("awareness", "engagement", "conversion", "loyalty", "at_risk", "lapsed")
 # The funnel a new customer goes through, in order (at_risk and lapsed are the way out).
 FUNNEL = ("awareness", "engagement", "conversion", "loyalty")
@@ -73,5 +75,5 @@ def win_back_outcome(settings: WinBackSettings, *, blocked: bool, granted_within
     return "cool_down" if granted_within_cool_down else "granted"
 
 
-def win_back_reason(points: int, at_risk_days: int) -> str:
-    return f"We miss you: no order for {at_risk_days} days = {points} points"
+def win_back_reason(points: int, at_risk_days: int) -> Reason:
+    return reason("win_back.bonus", days=at_risk_days, points=points)

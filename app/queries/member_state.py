@@ -62,6 +62,7 @@ def _shown_tier(program, member: Member, metric):
 def _rewards_for(session: Session, shop: Shop, member: Member, balance: int, now: datetime) -> list[dict[str, Any]]:
     """The catalog as this member sees it: tier-only rewards only for that tier, members-only
     rewards only for paying members, rewards aimed at an audience only for its members."""
+    from app.queries.segments import rewards_for_member  # segments reads member state: no cycle at import
     visible = [r for r in catalog(session, shop) if not r.tier_keys or member.tier_key in r.tier_keys]
     if any(r.members_only for r in visible) and not is_paying_member(session, shop, member.id, at=now):
         visible = [r for r in visible if not r.members_only]

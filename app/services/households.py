@@ -176,8 +176,7 @@ def _spent_by(redeemer: Member, why: Reason) -> Reason:
         reason("household.redeemed_by_other", redemption=why)
 
 
-def return_pooled_points(session: Session, redemption: Redemption, *, why: str, returned: Reason,
-                         now: datetime) -> bool:
+def return_pooled_points(session: Session, redemption: Redemption, *, why: str, reason: Reason, now: datetime) -> bool:
     """Give each member back what the redemption took from them; False if it was not pooled."""
     debits = (redemption.terms or {}).get("household_debits")
     if not debits:
@@ -189,7 +188,7 @@ def return_pooled_points(session: Session, redemption: Redemption, *, why: str, 
         debit = entry_by_key(session, redemption.shop_id, household_debit_key(redemption.id, member_id))
         post_entry(session, payer, NewEntry(
             key=household_return_key(redemption.id, member_id, why), kind=EntryKind.REVERSAL, points=points,
-            cause_type="redemption", cause_id=str(redemption.id), **reason_fields(returned),
+            cause_type="redemption", cause_id=str(redemption.id), **reason_fields(reason),
             reverses_entry_id=debit.id if debit else None), now=now)
     return True
 

@@ -413,7 +413,7 @@ def give_back(session: Session, redemption: Redemption, *, why: str, reason: str
         _reload(session, redemption)
         return False
     pooled = member is not None and redemption.points_spent and return_pooled_points(
-        session, redemption, why=why, returned=_return_reason(redemption, why), now=now)
+        session, redemption, why=why, reason=_return_reason(redemption, why), now=now)
     if member is not None and redemption.points_spent and not pooled:
         debit = entry_by_key(session, redemption.shop_id, redemption_debit_key(redemption.id))
         post_entry(session, member, NewEntry(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from app.loyalty.expiry import lot_expiry
 from app.loyalty.ledger import EntryKind, win_back_key
 from app.loyalty.lifecycle import win_back_outcome, win_back_reason
+from app.loyalty.wording import reason_fields
 from app.models import Member, MemberMetrics, Order, Shop, WinBackEntry
 from app.services.ledger import insert_entries
 from app.services.member_metrics import paid_order_filter
@@ -69,7 +70,7 @@ def _bonus_row(shop: Shop, member_id: int, key: str, points: int, program, versi
                now: datetime) -> dict[str, Any]:
     return {"shop_id": shop.id, "member_id": member_id, "entry_key": key, "kind": str(EntryKind.EARN),
             "points": points, "cause_type": "win_back", "cause_id": "win_back",
-            "reason": win_back_reason(points, program.lifecycle.at_risk_days), "program_version_id": version_id,
+            **reason_fields(win_back_reason(points, program.lifecycle.at_risk_days)), "program_version_id": version_id,
             "order_id": None, "reverses_entry_id": None, "staff_user_id": None, "shortfall_points": 0,
             "vests_at": None, "expires_at": lot_expiry(program.expiry, now), "details": None, "created_at": now}
 
