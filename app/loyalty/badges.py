@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.loyalty.wording import Reason, reason
+
 # Counted by the services from their own tables; actions count their ledger entries.
 COUNTED_FACTS = ("orders", "referrals", "birthday_set", "membership_days")
 # The program's actions (loyalty/actions.py, which imports the program this module is part of),
@@ -97,5 +99,5 @@ def next_badges(settings: BadgeSettings, counts: Mapping[str, int], earned: set[
     return sorted(ahead, key=lambda b: (b.goal - b.progress) / b.goal)[:limit]
 
 
-def badge_reason(rule: BadgeRule) -> str:
-    return f"Badge earned: {rule.name} = {rule.bonus_points} point{'s' if rule.bonus_points != 1 else ''}"
+def badge_reason(rule: BadgeRule) -> Reason:
+    return reason("badge.earned", badge=rule.name, points=rule.bonus_points)

@@ -25,6 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.loyalty.money import format_money, to_minor
+from app.loyalty.wording import Reason, reason
 
 KINDS = ("orders", "spend", "referrals", "reviews")
 # A completion reported a little after its window closed (a late webhook) still counts.
@@ -146,14 +147,15 @@ def completions_due(found: list[Window], *, now: datetime) -> list[Window]:
     return [w for w in found if w.completed_at is not None and now < w.ends_at + LATE_GRACE]
 
 
-def challenge_reason(challenge: Challenge, currency: str) -> str:
-    points = challenge.reward_points
-    return f"Challenge completed: {challenge.name} ({goal_text(challenge, currency)}) = {points} points"
+def challenge_reason(challenge: Challenge, currency: str) -> Reason:
+    return reason("challenge.completed", challenge=challenge.name, goal=challenge_goal(challenge, currency),
+                  points=challenge.reward_points)
 
 
-def goal_text(challenge: Challenge, currency: str) -> str:
+def challenge_goal(challenge: Challenge, currency: str) -> Reason:
+    """"$100.00 spent within 30 days", "3 orders by 2026-12-31": the goal as words of the catalogue."""
     goal = challenge.goal_units(currency)
-    what = {"orders": "orders", "referrals": "friends referred", "reviews": "reviews"}
-    amount = format_money(goal, currency) + " spent" if challenge.kind == "spend" else f"{goal} {what[challenge.kind]}"
-    span = f"within {challenge.days} days" if challenge.days else f"by {challenge.ends_at:%Y-%m-%d}"
-    return f"{amount} {span}"
+    amount = {"amount": format_money(goal, currency)} if challenge.kind == "spend" else {"count": goal}
+    if challenge.days:
+        return reason(f"challenge.{challenge.kind}_within", days=challenge.days, **amount)
+    return reason(f"challenge.{challenge.kind}_by", date=f"{challenge.ends_at:%Y-%m-%d}", **amount)

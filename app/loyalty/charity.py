@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.loyalty.errors import InvalidInput
 from app.loyalty.money import exponent, format_money
+from app.loyalty.wording import Reason, reason
 
 
 class _Settings(BaseModel):
@@ -73,8 +74,9 @@ def _floor_minor(units: Decimal, currency: str) -> int:
     return int((units * 10 ** exponent(currency)).to_integral_value(rounding=ROUND_FLOOR))
 
 
-def donation_reason(value: DonationValue) -> str:
-    text = f"Donated to {value.cause.name}: {format_money(value.amount_minor, value.currency)}"
+def donation_reason(value: DonationValue) -> Reason:
+    amount = format_money(value.amount_minor, value.currency)
     if value.matched_minor:
-        text += f" (+{format_money(value.matched_minor, value.currency)} matched by the store)"
-    return f"{text} = -{value.points} points"
+        return reason("donation.given_matched", cause=value.cause.name, amount=amount, points=value.points,
+                      matched=format_money(value.matched_minor, value.currency))
+    return reason("donation.given", cause=value.cause.name, amount=amount, points=value.points)

@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.loyalty.errors import InvalidInput
+from app.loyalty.wording import Reason, reason
 
 
 class FeedbackSettings(BaseModel):
@@ -51,8 +52,8 @@ def _whole(value, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
-def feedback_reason(order_label: str, points: int) -> str:
-    return f"Feedback on order {order_label} = {points} point{'s' if points != 1 else ''}"
+def feedback_reason(order_label: str, points: int) -> Reason:
+    return reason("feedback.points", order=order_label, points=points)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.loyalty.households import PoolShare, display_name, pool_balance
 from app.loyalty.money import to_decimal
+from app.loyalty.wording import DEFAULT_LOCALE, translate_message
 from app.models import CashbackPayout, HouseholdMember, Member, Order, PaidMembership, Shop
 from app.services.ledger import spendable_points
 from app.services.program import current_program
@@ -23,10 +24,12 @@ def is_paying_member(session: Session, shop: Shop, member_id: int, *, at: dateti
     return ends_at is not None and ends_at > at
 
 
-def pooled_state(session: Session, shop: Shop, member: Member | None, *, now: datetime) -> dict[str, Any]:
+def pooled_state(session: Session, shop: Shop, member: Member | None, *, now: datetime,
+                 locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
     _, program = current_program(session, shop)
     return {
-        "household": household_json(session, shop, member, now) if program.households.enabled and member else None,
+        "household": household_json(session, shop, member, now, locale)
+        if program.households.enabled and member else None,
         "membership": membership_json(session, shop, member, program.membership, now)
         if program.membership.enabled and member else None,
         "cashback": cashback_json(session, shop, member, now) if member else None,
@@ -34,7 +37,8 @@ def pooled_state(session: Session, shop: Shop, member: Member | None, *, now: da
     }
 
 
-def household_json(session: Session, shop: Shop, member: Member, now: datetime) -> dict[str, Any] | None:
+def household_json(session: Session, shop: Shop, member: Member, now: datetime,
+                   locale: str = DEFAULT_LOCALE) -> dict[str, Any] | None:
     household_id = session.scalar(select(HouseholdMember.household_id).where(
         HouseholdMember.shop_id == shop.id, HouseholdMember.member_id == member.id))
     if household_id is None:
@@ -45,7 +49,8 @@ def household_json(session: Session, shop: Shop, member: Member, now: datetime) 
         .order_by(HouseholdMember.joined_at, Member.id)).all()
     spendable = spendable_points(session, shop, [m.id for m, _ in members], now)
     shares = [PoolShare(m.id, joined, spendable.get(m.id, 0)) for m, joined in members]
-    return {"members": [display_name(m.first_name, m.last_name, "Household member") for m, _ in members],
+    unnamed = translate_message("Household member", locale)  # someone who never gave Shopify a name
+    return {"members": [display_name(m.first_name, m.last_name, unnamed) for m, _ in members],
             "balance": pool_balance(shares), "max_members": current_program(session, shop)[1].households.max_members}
 
 

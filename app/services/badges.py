@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.badges import CAUGHT_UP, COUNTED_ACTIONS, BadgeRule, badge_reason, badges_due
 from app.loyalty.ledger import EntryKind, badge_bonus_key
 from app.loyalty.program import Program
+from app.loyalty.wording import reason_fields
 from app.models import LedgerEntry, Member, MemberBadge, Order, Referral, Shop
 from app.services.ledger import NewEntry, post_entry
 from app.services.program import current_program
@@ -82,7 +83,7 @@ def _award(session: Session, member: Member, rule: BadgeRule, *, version_id: int
         return False  # another writer awarded it first
     post_entry(session, member, NewEntry(key=badge_bonus_key(member.id, rule.key), kind=EntryKind.EARN,
                                          points=rule.bonus_points, cause_type="badge", cause_id=rule.key,
-                                         reason=badge_reason(rule), program_version_id=version_id), now=now)
+                                         **reason_fields(badge_reason(rule)), program_version_id=version_id), now=now)
     return True
 
 

@@ -16,6 +16,7 @@ from app.loyalty.challenges import (Challenge, QualifyingEvent, Window, challeng
                                     windows)
 from app.loyalty.ledger import EntryKind, challenge_reward_key, order_earn_key
 from app.loyalty.program import Program
+from app.loyalty.wording import reason_fields
 from app.models import ChallengeCompletion, LedgerEntry, Member, Order, Referral, Shop
 from app.services.badges import standing_orders
 from app.services.ledger import NewEntry, post_entry
@@ -85,7 +86,7 @@ def _record(session: Session, shop: Shop, member: Member, challenge: Challenge, 
     post_entry(session, member, NewEntry(
         key=challenge_reward_key(member.id, challenge.key, window.start), kind=EntryKind.EARN,
         points=challenge.reward_points, cause_type="challenge", cause_id=challenge.key, order_id=order_id,
-        reason=challenge_reason(challenge, shop.currency), program_version_id=version_id,
+        **reason_fields(challenge_reason(challenge, shop.currency)), program_version_id=version_id,
         vests_at=_order_vests_at(session, shop, order_id)), now=now)
     return ChallengeCompletion(id=completion_id, **values)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.loyalty.charity import DonationValue, donation_reason, value_donation
 from app.loyalty.errors import ActionNotAllowed, InsufficientPoints, InvalidInput, MemberBlocked
 from app.loyalty.ledger import EntryKind, donation_key
+from app.loyalty.wording import reason_fields
 from app.models import Donation, Member, Shop
 from app.services.ledger import NewEntry, balance_of, lock_member, post_entry
 from app.services.members import get_or_create_member
@@ -65,5 +66,5 @@ def _record(session: Session, member: Member, key: str, value: DonationValue, no
     session.flush()
     post_entry(session, member, NewEntry(key=donation_key(member.id, key), kind=EntryKind.DONATION,
                                          points=-value.points, cause_type="donation", cause_id=str(donation.id),
-                                         reason=donation_reason(value)), now=now)
+                                         **reason_fields(donation_reason(value))), now=now)
     return donation

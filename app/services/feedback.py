@@ -12,6 +12,7 @@ from app.loyalty.errors import ActionNotAllowed, InvalidInput, NotFound
 from app.loyalty.feedback import Answer, feedback_reason, read_answer
 from app.loyalty.ledger import EntryKind, feedback_reward_key
 from app.loyalty.settlement import order_label
+from app.loyalty.wording import reason_fields
 from app.models import FeedbackAnswer, Member, Order, Shop
 from app.parsing import is_stored_id
 from app.services.ledger import NewEntry, lock_member, post_entry
@@ -50,7 +51,8 @@ def answer_feedback(session: Session, shop: Shop, customer_id: int, body: dict, 
         post_entry(session, member, NewEntry(
             key=feedback_reward_key(order.order_id), kind=EntryKind.EARN, points=program.feedback.points,
             cause_type="feedback", cause_id=str(order.order_id), program_version_id=version.id,
-            reason=feedback_reason(order_label(order.name, order.order_id), program.feedback.points)), now=now)
+            **reason_fields(feedback_reason(order_label(order.name, order.order_id), program.feedback.points))),
+            now=now)
     session.commit()
     return row
 

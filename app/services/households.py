@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from app.loyalty.errors import NotFound
 from app.loyalty.households import (HouseholdFull, InvitationExpired, InvitationUsed, PoolDebit, PoolShare,
-                                    clean_invite_email, household_debit_key, household_return_key,
+                                    clean_invite_email, display_name, household_debit_key, household_return_key,
                                     invitation_expiry, new_invitation_token, pool_balance, split_redemption,
                                     token_digest)
 from app.loyalty.ledger import EntryKind
-from app.loyalty.wording import Reason, reason_fields
+from app.loyalty.wording import Reason, reason, reason_fields
 from app.models import Household, HouseholdInvitation, HouseholdMember, Member, Redemption, Shop
 from app.services.ledger import NewEntry, entry_by_key, post_entry, spendable_points
 from app.services.members import get_or_create_member
@@ -155,18 +155,25 @@ def check_pool_covers(pool: Pool, redeemer: Member, points: int, reward_name: st
 
 
 def post_pooled_debits(session: Session, shop: Shop, pool: Pool, redeemer: Member, redemption: Redemption, *,
-                       points: int, reward_name: str, what: str, now: datetime) -> list[PoolDebit]:
-    """One `redeem` entry per member the points come from, each caused by the same redemption."""
+                       points: int, reward_name: str, why: Reason, now: datetime) -> list[PoolDebit]:
+    """One `redeem` entry per member the points come from, each caused by the same redemption
+    (`why`, the redeemer's own reason; the others read who spent their points)."""
     debits = split_redemption(pool.shares, redeemer.id, points, reward_name=reward_name)
     for debit in debits:
         payer = session.get(Member, debit.member_id)
-        by = "" if payer.id == redeemer.id else f" by {redeemer.display_name}, from the household pool"
         post_entry(session, payer, NewEntry(
             key=household_debit_key(redemption.id, payer.id), kind=EntryKind.REDEEM, points=-debit.points,
-            cause_type="redemption", cause_id=str(redemption.id), reason=f"Redeemed {reward_name} ({what}){by}"),
-            now=now)
+            cause_type="redemption", cause_id=str(redemption.id),
+            **reason_fields(why if payer.id == redeemer.id else _spent_by(redeemer, why))), now=now)
     redemption.terms = {**(redemption.terms or {}), "household_debits": [[d.member_id, d.points] for d in debits]}
     return debits
+
+
+def _spent_by(redeemer: Member, why: Reason) -> Reason:
+    # The name the household already sees ("Alice M."), never the email Member.display_name may fall back to.
+    name = display_name(redeemer.first_name, redeemer.last_name, "")
+    return reason("household.redeemed_by", redemption=why, member=name) if name else \
+        reason("household.redeemed_by_other", redemption=why)
 
 
 def return_pooled_points(session: Session, redemption: Redemption, *, why: str, reason: Reason, now: datetime) -> bool:

@@ -130,9 +130,8 @@ def hold_points(session: Session, shop: Shop, customer_id: int, reward_id: Any, 
     why = (reason("redemption.code", reward=reward.name, code=redemption.code) if redemption.code else
            reason("redemption.store_credit", reward=reward.name, currency=terms.currency, value=str(terms.value)))
     if pool is not None:
-        what = f"code {redemption.code}" if redemption.code else f"{terms.currency} {terms.value} store credit"
         post_pooled_debits(session, shop, pool, member, redemption, points=terms.points, reward_name=reward.name,
-                           what=what, now=now)
+                           why=why, now=now)
     else:
         post_entry(session, member, NewEntry(
             key=redemption_debit_key(redemption.id), kind=EntryKind.REDEEM, points=-terms.points,

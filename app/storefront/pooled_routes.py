@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.runtime import tessera
 from app.services import households
+from app.storefront.language import shopper_locale
 from app.storefront.proxy import bp, load_shop, private_json, verified_proxy_request
 from app.storefront.routes import _json_body, _require_member
 
@@ -54,4 +55,4 @@ def household_leave():
 def _household(session, shop, customer_id: int, now):
     from app.queries.pooled_state import household_json
     from app.services.members import find_member
-    return household_json(session, shop, find_member(session, shop, customer_id), now)
+    return household_json(session, shop, find_member(session, shop, customer_id), now, shopper_locale())

@@ -48,7 +48,8 @@ def member():
         shop = load_shop(session, proxy)
         state = member_state(session, shop, proxy.customer_id, now=t.clock(), locale=shopper_locale())
         state.update(member_games_state(session, shop, proxy.customer_id, now=t.clock()))
-        state.update(pooled_state(session, shop, find_member(session, shop, proxy.customer_id), now=t.clock()))
+        state.update(pooled_state(session, shop, find_member(session, shop, proxy.customer_id), now=t.clock(),
+                                  locale=shopper_locale()))
     return private_json({"guest": False, **state})
 
 

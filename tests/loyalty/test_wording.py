@@ -24,6 +24,8 @@ NESTED = {
     "taken": reason("order.refund", order="#1001", refunded="$10.00", base="$50.00", points=10),
     "what": reason("redemption.what_store_credit"),
     "action": reason("action.newsletter"),
+    "goal": reason("challenge.referrals_within", count=3, days=30),
+    "redemption": reason("redemption.code", reward="Gift card 10", code="TESSERA-1"),
 }
 # Words no translation here uses, so finding one means English leaked ("point"/"points" are French too).
 ENGLISH_WORDS = re.compile(r"\b(the|and|your|with|without|order|refund|refunded|cancelled|expired|please|store|"
