@@ -13,13 +13,11 @@ from app.extensions_api.access import (bp, json_object, private_json, signed_in_
 from app.loyalty.checkout import CODE_KINDS, cart_facts, checkout_refusal, parse_cart
 from app.loyalty.earning import points_for_order
 from app.models import Shop
-from app.parsing import optional_whole_number
 from app.queries.member_state import member_state
-from app.queries.redemption_status import member_redemption, redemption_json
 from app.runtime import tessera
 from app.services.members import find_member
 from app.services.program import current_program
-from app.services.redemptions import redeem_reward
+from app.extensions_api.redeeming import redeem_for_caller, redemption_progress
 from app.services.rewards import find_reward, spec_of
 
 
@@ -64,25 +62,15 @@ def checkout_redeem():
     caller = verified_extension_request()
     customer_id = signed_in_customer(caller)
     body = json_object()
-    t = tessera()
     _refuse_misfit(caller.shop_id, body)
-    result = redeem_reward(t.db, caller.shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
-                           admin=t.shopify, queue=t.queue, clock=t.clock, deadline_seconds=t.redeem_deadline_seconds,
-                           points=optional_whole_number(body.get("points"), "points", minimum=1))
-    if result.redemption.status == "pending":
-        return private_json({"status": "pending", "redemption_id": result.redemption.id}, 202)
-    return private_json(redemption_json(result.redemption, result.balance))
+    return redeem_for_caller(caller, customer_id, body)
 
 
 @bp.get("/checkout/redemptions/<redemption_id>")
 def checkout_redemption(redemption_id: str):
     """A slow redemption's progress, for its owner only (404 for anyone else)."""
     caller = verified_extension_request()
-    customer_id = signed_in_customer(caller)
-    t = tessera()
-    with t.db.scope(read_only=True) as session:
-        return private_json(member_redemption(session, session.get(Shop, caller.shop_id), customer_id, redemption_id,
-                                              now=t.clock()))
+    return redemption_progress(caller, signed_in_customer(caller), redemption_id)
 
 
 def _refuse_misfit(shop_id: int, body: dict) -> None:
