@@ -15,20 +15,13 @@ from app.services.leaderboard import choose_leaderboard
 from app.services.ledger import balance_of
 from app.services.members import find_member
 from app.services.program import current_program
-from app.storefront.proxy import bp, load_shop, private_json, verified_proxy_request
+from app.storefront.proxy import bp, json_object_body, load_shop, private_json, verified_proxy_request
 
 
 def _member_id(proxy) -> int:
     if proxy.customer_id is None:
         raise ApiError(401, "login_required", "Log in to your account to take part.")
     return proxy.customer_id
-
-
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "Send a JSON object body.")
-    return body
 
 
 @bp.get("/leaderboard")
@@ -47,7 +40,7 @@ def leaderboard_of_month():
 def leaderboard_opt_in():
     proxy = verified_proxy_request()
     customer_id = _member_id(proxy)
-    body = _json_body()
+    body = json_object_body()
     t = tessera()
     with t.db.scope() as session:
         opted_in = choose_leaderboard(session, load_shop(session, proxy), customer_id, body.get("opted_in"),
@@ -59,7 +52,7 @@ def leaderboard_opt_in():
 def feedback():
     proxy = verified_proxy_request()
     customer_id = _member_id(proxy)
-    body = _json_body()
+    body = json_object_body()
     t = tessera()
     with t.db.scope() as session:
         shop = load_shop(session, proxy)
@@ -73,7 +66,7 @@ def feedback():
 def donate():
     proxy = verified_proxy_request()
     customer_id = _member_id(proxy)
-    body = _json_body()
+    body = json_object_body()
     key = request_key(request.headers.get("Idempotency-Key") or body.get("client_id"))
     t = tessera()
     with t.db.scope() as session:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from app.runtime import tessera
 from app.services import households
 from app.storefront.language import shopper_locale
-from app.storefront.proxy import bp, load_shop, private_json, verified_proxy_request
-from app.storefront.routes import _json_body, _require_member
+from app.storefront.proxy import bp, json_object_body, load_shop, private_json, verified_proxy_request
+from app.storefront.routes import _require_member
 
 
 def _accept_url(shop_domain: str, token: str) -> str:
@@ -18,7 +18,7 @@ def _accept_url(shop_domain: str, token: str) -> str:
 def household_invite():
     proxy = verified_proxy_request()
     customer_id = _require_member(proxy)
-    body = _json_body()
+    body = json_object_body()
     t = tessera()
     with t.db.scope() as session:
         shop = load_shop(session, proxy)
@@ -34,7 +34,7 @@ def household_invite():
 def household_accept():
     proxy = verified_proxy_request()
     customer_id = _require_member(proxy)
-    token = _json_body().get("token")
+    token = json_object_body().get("token")
     t = tessera()
     with t.db.scope() as session:
         shop = load_shop(session, proxy)

@@ -90,3 +90,11 @@ def load_shop(session, proxy: ProxyRequest) -> Shop:
 def private_json(body: dict, status: int = 200):
     """Per-customer answers must never sit in a shared cache."""
     return body, status, {"Cache-Control": "private, no-store"}
+
+
+def json_object_body() -> dict:
+    """The request's JSON object; anything else is a 400 the widget can show."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "Send a JSON object body.")
+    return body

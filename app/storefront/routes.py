@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import request
-
 from app.errors import ApiError
 from app.loyalty.wording import entry_reason
 from app.parsing import optional_text, optional_whole_number, text
@@ -22,7 +20,8 @@ from app.services.redemptions import redeem_reward
 from app.services.referrals import welcome_referee
 from app.services.signup import welcome_signed_in_customer
 from app.storefront.language import in_shopper_language, shopper_locale
-from app.storefront.proxy import bp, limit_referral_landings, load_shop, private_json, verified_proxy_request
+from app.storefront.proxy import (bp, json_object_body, limit_referral_landings, load_shop, private_json,
+                                  verified_proxy_request)
 
 
 @bp.get("/program")
@@ -59,18 +58,11 @@ def _require_member(proxy) -> int:
     return proxy.customer_id
 
 
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "Send a JSON object body.")
-    return body
-
-
 @bp.post("/redeem")
 def redeem():
     proxy = verified_proxy_request()
     customer_id = _require_member(proxy)
-    body = _json_body()
+    body = json_object_body()
     t = tessera()
     result = redeem_reward(t.db, proxy.shop_id, customer_id, body.get("reward_id"), body.get("idempotency_key"),
                            admin=t.shopify, queue=t.queue, clock=t.clock, deadline_seconds=t.redeem_deadline_seconds,
@@ -101,7 +93,7 @@ def referral_landing():
     returns the welcome code, plus the cart attribute that attributes the order."""
     proxy = verified_proxy_request()
     limit_referral_landings(proxy)
-    body = _json_body()
+    body = json_object_body()
     code = text(body.get("code"), "code", max_length=64).upper()
     t = tessera()
     redemption = welcome_referee(t.db, proxy.shop_id, code, customer_id=proxy.customer_id,
@@ -122,7 +114,7 @@ def claim():
     """Shopper-claimed actions: social follow/share (per network, once) and the birthday date."""
     proxy = verified_proxy_request()
     customer_id = _require_member(proxy)
-    body = _json_body()
+    body = json_object_body()
     action = body.get("action")
     t = tessera()
     with t.db.scope() as session:
