@@ -17,6 +17,7 @@ from app.queries.feedback_report import donation_totals, feedback_comments, feed
 from app.queries.leaderboard import leaderboard
 from app.runtime import tessera
 from app.services.program import current_program, update_program
+from app.services.segments import all_segments, segment_member_ids
 
 MODULES = {"badges": "Badges", "challenges": "Challenges", "leaderboard": "Leaderboard", "feedback": "Feedback",
            "charity": "Charity"}
@@ -26,15 +27,19 @@ MODULES = {"badges": "Badges", "challenges": "Challenges", "leaderboard": "Leade
 def games():
     now = tessera().clock()
     since = now - timedelta(days=366)
+    segment_id = request.args.get("segment_id") or ""
     with shop_session(read_only=True) as (session, shop):
         _, rules = current_program(session, shop)
         settings = rules.as_settings()
+        # The feedback figures can be narrowed to one segment (?segment_id=, as the API's report).
+        members = segment_member_ids(session, shop, segment_id, now)
         return render_page(
             "admin/games.html", shop, modules=MODULES,
             settings_json={k: json.dumps(settings[k], indent=2) for k in MODULES},
             enabled={k: settings[k].get("enabled") for k in MODULES},
-            feedback=feedback_report(session, shop, since=since),
-            comments=feedback_comments(session, shop, since=since, limit=50),
+            feedback=feedback_report(session, shop, since=since, members=members),
+            comments=feedback_comments(session, shop, since=since, members=members, limit=50),
+            segments=[(str(s.id), s.name) for s in all_segments(session, shop)], segment_id=segment_id,
             donations=donation_totals(session, shop, since=since),
             board=leaderboard(session, shop, None, now=now),
             badge_counts=_counts(session, shop.id, MemberBadge.badge_key, MemberBadge),

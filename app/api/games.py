@@ -12,6 +12,7 @@ from app.parsing import query_number
 from app.queries.feedback_report import (donation_totals, donations_csv, feedback_comments, feedback_csv,
                                          feedback_report)
 from app.runtime import tessera
+from app.services.segments import segment_member_ids
 
 
 def _since(months: int, now: datetime) -> datetime:
@@ -21,12 +22,16 @@ def _since(months: int, now: datetime) -> datetime:
 @bp.get("/reports/feedback")
 def report_feedback():
     """`?months=` (1-36, default 12): NPS and CSAT per month with answer counts, and the newest
-    comments (all of them: GET /exports/feedback.csv)."""
+    comments (all of them: GET /exports/feedback.csv). `?segment_id=` (a segment's id or a
+    built-in `lifecycle:<stage>`) narrows both to that segment's members; unknown: 404."""
     months = query_number(request.args, "months", default=12, minimum=1, maximum=36, clamp=True)
-    since = _since(months, tessera().clock())
+    now = tessera().clock()
+    since = _since(months, now)
     with shop_session(read_only=True) as (session, shop):
-        return jsonify({**feedback_report(session, shop, since=since),
-                        "comments": feedback_comments(session, shop, since=since, limit=100),
+        members = segment_member_ids(session, shop, request.args.get("segment_id"), now)
+        return jsonify({**feedback_report(session, shop, since=since, members=members),
+                        "comments": feedback_comments(session, shop, since=since, members=members, limit=100),
+                        "segment_id": request.args.get("segment_id") or None,
                         "definitions": {"nps": "% promoters (9-10) minus % detractors (0-6)",
                                         "csat": "% of answers 4 or 5"}})
 

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from app.loyalty.errors import ActionNotAllowed, NotFound
 from app.loyalty.segments import BUILT_IN_PREFIX, Condition, built_in_rules, parse_segment, parse_stored_conditions
-from app.models import Reward, Segment, SegmentSnapshot, Shop
+from app.models import Member, Reward, Segment, SegmentSnapshot, Shop
 from app.parsing import is_stored_id
-from app.queries.segments import SegmentQuery, segment_count, stage_counts
+from app.queries.segments import SegmentQuery, members_in_segment, segment_count, stage_counts
 from app.services.program import current_program
 
 
@@ -59,6 +59,14 @@ def find_segment(session: Session, shop: Shop, segment_id: Any) -> SegmentView:
         if rule is not None:
             return SegmentView(text, rule.name, rule.match, rule.conditions)
     return _view(find_custom_segment(session, shop, text))
+
+
+def segment_member_ids(session: Session, shop: Shop, segment_id: Any, now: datetime):
+    """The ids of a segment's members as a subquery (for reports narrowed to a segment), or None
+    when no segment is named; an unknown segment is NotFound (404)."""
+    if segment_id in (None, ""):
+        return None
+    return members_in_segment(find_segment(session, shop, segment_id).query(shop, now), Member.id)
 
 
 def find_custom_segment(session: Session, shop: Shop, segment_id: Any) -> Segment:

@@ -81,3 +81,38 @@ def test_games_admin_page_shows_the_figures_and_saves_validated_settings(client,
     refused = post_form(client, "/games/settings/charity", {"settings": '{"matching_percent": "500"}'})
     assert refused.status_code == 422 and "matching_percent" in refused.json["error"]["fields"][0]["problem"]
     assert post_form(client, "/games/settings/badges", {"settings": "not json"}).status_code == 422
+
+
+def test_feedback_report_narrowed_to_a_segment_counts_only_its_members(client, t, shop, other_shop):
+    set_program(t, shop, {"feedback": {"enabled": True}})
+    answer(client, t, 1, 10, 5, "Great")
+    answer(client, t, 2, 3, 2, "Slow", customer_id=222)
+    adjust(t, shop, 5000)  # only CUSTOMER_ID holds this many points
+    segment = client.post("/api/v1/segments", headers=bearer(), json={
+        "name": "Big balances", "conditions": [{"field": "points_balance", "op": "gte", "value": 5000}]}).json
+    body = client.get(f"/api/v1/reports/feedback?segment_id={segment['id']}", headers=bearer()).json
+    assert body["overall"]["answers"] == 1 and body["overall"]["nps"] == "100.0"
+    assert [c["comment"] for c in body["comments"]] == ["Great"]
+    everyone = client.get("/api/v1/reports/feedback", headers=bearer()).json
+    assert everyone["overall"]["answers"] == 2
+    at_risk = client.get("/api/v1/reports/feedback?segment_id=lifecycle:at_risk", headers=bearer())
+    assert at_risk.status_code == 200 and at_risk.json["overall"]["answers"] == 0
+    for unknown in ("lifecycle:nowhere", "424242", "abc"):
+        assert client.get(f"/api/v1/reports/feedback?segment_id={unknown}", headers=bearer()).status_code == 404
+    theirs = client.get(f"/api/v1/reports/feedback?segment_id={segment['id']}", headers=bearer(shop=OTHER_SHOP))
+    assert theirs.status_code == 404  # another shop's segment is not found
+
+
+def test_games_admin_page_filters_the_feedback_figures_by_segment(client, t, shop):
+    set_program(t, shop, {"feedback": {"enabled": True}})
+    answer(client, t, 1, 10, 5, "Lovely")
+    answer(client, t, 2, 3, 2, "Tardy parcel", customer_id=222)
+    adjust(t, shop, 5000)
+    segment = client.post("/api/v1/segments", headers=bearer(), json={
+        "name": "Big balances", "conditions": [{"field": "points_balance", "op": "gte", "value": 5000}]}).json
+    html = get_page(client, "/games", segment_id=segment["id"]).get_data(as_text=True)
+    assert "Lovely" in html and "Tardy parcel" not in html
+    assert f'<option value="{segment["id"]}" selected>Big balances</option>' in html
+    assert 'value="lifecycle:at_risk"' in html
+    assert "Tardy parcel" in get_page(client, "/games").get_data(as_text=True)
+    assert get_page(client, "/games", segment_id=424242).status_code == 404
