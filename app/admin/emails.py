@@ -33,6 +33,9 @@ KIND_LABELS = {
     MessageKind.REFERRAL_COMPLETED: ("Referral completed", "When a friend's first order earns the member points."),
     MessageKind.POINTS_EARNED: ("Points earned", "A daily digest of points earned. Off by default: most members "
                                                  "prefer fewer emails."),
+    MessageKind.FEEDBACK_REQUEST: ("Feedback request", "A day after a paid order, once per order: asks the member "
+                                                       "for feedback (NPS and CSAT) in the widget. Sent only while "
+                                                       "Games & giving > Feedback is on."),
 }
 NOTICE_LABELS = {
     OwnerNoticeKind.WEEKLY_SUMMARY: "Weekly summary (Mondays): members, points issued and redeemed, revenue from "

@@ -30,6 +30,8 @@ class MessageKind(StrEnum):
     BIRTHDAY = "birthday"
     REFERRAL_COMPLETED = "referral_completed"
     POINTS_EARNED = "points_earned"
+    # Issue 18: after a paid order, ask the member for feedback (the widget's form).
+    FEEDBACK_REQUEST = "feedback_request"
 
 
 class OwnerNoticeKind(StrEnum):
@@ -52,7 +54,7 @@ SELF_TRIGGERED = frozenset({MessageKind.CODE_ISSUED})
 # Kept over others when the daily cap cuts a burst down; the most useful to the member first.
 PRIORITY = (MessageKind.CODE_ISSUED, MessageKind.POINTS_EXPIRING, MessageKind.TIER_LOSS_WARNING,
             MessageKind.REWARD_READY, MessageKind.TIER_REACHED, MessageKind.REFERRAL_COMPLETED,
-            MessageKind.BIRTHDAY, MessageKind.POINTS_EARNED)
+            MessageKind.BIRTHDAY, MessageKind.FEEDBACK_REQUEST, MessageKind.POINTS_EARNED)
 OFF_BY_DEFAULT = frozenset({MessageKind.POINTS_EARNED})
 # What each message's text may name ({{ first_name }} ...); the same in every language.
 COMMON_FIELDS = ("first_name", "program_name", "points_name", "balance", "shop_name", "rewards_url")
@@ -65,6 +67,7 @@ FIELDS = {
     MessageKind.BIRTHDAY: (),
     MessageKind.REFERRAL_COMPLETED: ("points",),
     MessageKind.POINTS_EARNED: ("points",),
+    MessageKind.FEEDBACK_REQUEST: ("order_name", "points", "feedback_url"),
 }
 EMAIL_ADDRESS = re.compile(r"[^@\s<>\"',;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 PLACEHOLDER = re.compile(r"{{\s*([a-z_]+)\s*}}")
@@ -72,6 +75,10 @@ PLACEHOLDER = re.compile(r"{{\s*([a-z_]+)\s*}}")
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=6)
+# A feedback request waits a day after payment (not in the same hour as the order confirmation)
+# and is not sent for orders paid more than three days ago (an import of old orders asks nobody).
+FEEDBACK_REQUEST_AFTER = timedelta(days=1)
+FEEDBACK_REQUEST_UNTIL = timedelta(days=3)
 # Messages wait this long before going out, so what one order or one job sets off (points,
 # a reward within reach, a new tier) arrives as one email rather than three.
 GATHER_DELAY = timedelta(minutes=5)

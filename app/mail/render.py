@@ -96,7 +96,7 @@ def render_member_email(kind: MessageKind, locale: str, facts: dict[str, Any], b
               "balance_line": words["balance_line"].format(balance=values.get("balance", ""),
                                                            points_name=brand.points_name)
               if values.get("balance") not in (None, "") else "",
-              "cta": words["cta"], "unsubscribe": words["unsubscribe"]}
+              "unsubscribe": words["unsubscribe"], **_call_to_action(kind, values, words, brand)}
     context = {"subject": subject, "paragraphs": _paragraphs(body), "body": body, "brand": brand, "locale": locale,
                "code": values.get("code") if kind == MessageKind.CODE_ISSUED and facts.get("code") != words["store_credit"]
                else "",
@@ -104,6 +104,13 @@ def render_member_email(kind: MessageKind, locale: str, facts: dict[str, Any], b
     env = _environment()
     return RenderedEmail(subject, env.get_template("mail/member.txt").render(context),
                          env.get_template("mail/member.html").render(context), locale)
+
+
+def _call_to_action(kind: MessageKind, values: dict[str, Any], words: dict[str, Any], brand) -> dict[str, str]:
+    """The button: a feedback request opens the widget's feedback form; the rest, the rewards."""
+    if kind == MessageKind.FEEDBACK_REQUEST and values.get("feedback_url"):
+        return {"cta": words["feedback_cta"], "cta_url": values["feedback_url"]}
+    return {"cta": words["cta"], "cta_url": brand.rewards_url}
 
 
 def _with_localized_gaps(kind: MessageKind, facts: dict[str, Any], words: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,11 @@ def shop_branding(shop: Shop, program: Program) -> Branding:
                     accent_color=widget.accent_color, rewards_url=f"https://{shop.domain}/")
 
 
+def feedback_url(shop: Shop) -> str:
+    """The storefront page with the widget opened at its feedback form (theme_extension/assets/tessera.js)."""
+    return f"https://{shop.domain}/?tessera=feedback"
+
+
 def member_email_facts(session: Session, shop: Shop, program: Program, member: Member, kind: MessageKind,
                        data: dict[str, Any], now: datetime) -> dict[str, Any]:
     """What the message's placeholders are filled with; raises LookupError when its cause is gone
@@ -37,6 +42,9 @@ def member_email_facts(session: Session, shop: Shop, program: Program, member: M
         tier = program.tier(data.get("tier_key"))
         facts["tier_name"] = tier.name if tier else data.get("tier_key", "")
         facts["period_ends_on"] = _date(data.get("period_ends_on"))
+    elif kind == MessageKind.FEEDBACK_REQUEST:
+        facts.update(order_name=data.get("order_name", ""), points=program.feedback.points,
+                     feedback_url=feedback_url(shop))
     else:
         facts.update({k: _date(v) if k.endswith("_on") else v for k, v in data.items() if k != "event_ids"})
     return facts
@@ -75,6 +83,7 @@ def sample_data(session: Session, shop: Shop, program: Program, member: Member, 
         MessageKind.BIRTHDAY: {},
         MessageKind.REFERRAL_COMPLETED: {"points": program.referrals.referrer_points},
         MessageKind.POINTS_EARNED: {"points": 42},
+        MessageKind.FEEDBACK_REQUEST: {"order_name": "#1001"},
     }.get(kind, {})
 
 

@@ -15,11 +15,11 @@ from sqlalchemy import delete, extract, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.loyalty.emails import GATHER_DELAY, MailStatus, MessageKind, birthday_today, member_locale, \
+from app.loyalty.emails import FEEDBACK_REQUEST_AFTER, FEEDBACK_REQUEST_UNTIL, GATHER_DELAY, MailStatus, MessageKind, birthday_today, member_locale, \
     rewards_newly_within_reach, tier_rises
 from app.loyalty.program import Program
 from app.loyalty.tiers import qualifying_tier
-from app.models import Member, MemberEmail, MemberNotification, Reward, RewardReadyMark, Shop
+from app.models import FeedbackAnswer, Member, MemberEmail, MemberNotification, Order, Reward, RewardReadyMark, Shop
 from app.services.program import current_program
 from app.services.tiers import tier_metric
 
@@ -174,6 +174,8 @@ def queue_scheduled_member_emails(session: Session, shop: Shop, *, now: datetime
         queued += _queue_birthdays(session, shop, now)
     if messages[MessageKind.TIER_LOSS_WARNING].enabled and program.tiers.enabled:
         queued += _queue_tier_warnings(session, shop, program, now)
+    if messages[MessageKind.FEEDBACK_REQUEST].enabled and program.feedback.enabled:
+        queued += _queue_feedback_requests(session, shop, program, now)
     session.commit()
     return queued
 
@@ -215,6 +217,22 @@ def _queue_tier_warnings(session: Session, shop: Shop, program: Program, now: da
                                   key=f"tier_loss_warning:{member.id}:{_day(ends)}",
                                   data={"tier_key": member.tier_key, "period_ends_on": _day(ends)}, now=now)
     return queued
+
+
+def _queue_feedback_requests(session: Session, shop: Shop, program: Program, now: datetime) -> int:
+    """Members' paid orders of a day or more ago that nobody answered yet: one request per order
+    (its key names the order). Asked here, not on the order's points event, because an order
+    that earns no points is still worth asking about, and a day later the parcel may be there."""
+    newest = now - FEEDBACK_REQUEST_AFTER
+    oldest = max(now - FEEDBACK_REQUEST_UNTIL, now - timedelta(days=program.feedback.ask_within_days))
+    answered = select(FeedbackAnswer.order_id).where(FeedbackAnswer.shop_id == shop.id)
+    orders = session.execute(select(Order.order_id, Order.name, Order.member_id).where(
+        Order.shop_id == shop.id, Order.member_id.is_not(None), Order.paid_at > oldest, Order.paid_at <= newest,
+        Order.is_test.is_(False), Order.cancelled_at.is_(None), Order.order_id.not_in(answered))).all()
+    return sum(queue_email(session, shop_id=shop.id, member_id=member_id, kind=MessageKind.FEEDBACK_REQUEST,
+                           key=f"feedback_request:order:{order_id}",
+                           data={"order_id": str(order_id), "order_name": name or str(order_id)}, now=now)
+               for order_id, name, member_id in orders)
 
 
 def _day(moment: datetime | date | None) -> str | None:

@@ -558,6 +558,13 @@
       return card;
     }
 
+    // A link to one section (the feedback form): open the panel, then focus it once loaded.
+    async landOn(section) {
+      if (this.cfg.tessera === 'embed') this.open();
+      if (this.loading) await this.loading;
+      this.render(section);
+    }
+
     async landReferral(code) {
       if (remember('tessera-ref:' + code)) return;
       this.ref = { code };
@@ -596,5 +603,6 @@
     mount: (root) => widget(root).mount(),
     toggle: (root) => widget(root).toggle(),
     landReferral: (root, code) => widget(root).landReferral(code),
+    landOn: (root, section) => widget(root).landOn(section),
   };
 })();

@@ -34,4 +34,10 @@
     const root = roots.find((r) => r.dataset.tessera === 'embed') || roots[0];
     panel().then((p) => p.landReferral(root, ref));
   }
+
+  // The feedback request email links here (`?tessera=feedback`): open the widget at its form.
+  if (new URLSearchParams(location.search).get('tessera') === 'feedback') {
+    const root = roots.find((r) => r.dataset.tessera === 'embed') || roots[0];
+    panel().then((p) => p.landOn(root, 'feedback'));
+  }
 })();
