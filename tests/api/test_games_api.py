@@ -3,6 +3,8 @@ feedback report (NPS and CSAT per month) and the donations owed, as JSON and CSV
 import csv
 import io
 
+import pytest
+
 from tests.admin.helpers import bearer, get_page, post_form
 from tests.support import CUSTOMER_ID, OTHER_SHOP, payload, signed_proxy_query
 from tests.support.ledger import adjust, deliver, set_program
@@ -83,6 +85,7 @@ def test_games_admin_page_shows_the_figures_and_saves_validated_settings(client,
     assert post_form(client, "/games/settings/badges", {"settings": "not json"}).status_code == 422
 
 
+@pytest.mark.both_backends
 def test_feedback_report_narrowed_to_a_segment_counts_only_its_members(client, t, shop, other_shop):
     set_program(t, shop, {"feedback": {"enabled": True}})
     answer(client, t, 1, 10, 5, "Great")

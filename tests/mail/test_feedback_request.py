@@ -3,6 +3,8 @@ later, only while the feedback module and the message are on, with marketing con
 link that opens the widget's feedback form on the storefront."""
 from __future__ import annotations
 
+import pytest
+
 from app.models import Shop
 from app.services.member_emails import queue_scheduled_member_emails
 from tests.mail.helpers import make_member, outbox, send
@@ -23,6 +25,7 @@ def hourly_pass(t, shop, *, after_hours: int = 0) -> int:
         return queue_scheduled_member_emails(session, session.get(Shop, shop.id), now=t.clock())
 
 
+@pytest.mark.both_backends
 def test_a_paid_order_brings_one_feedback_request_a_day_later_linking_to_the_widget_form(client, t, shop,
                                                                                          smtp_server):
     set_program(t, shop, {"feedback": {"enabled": True, "points": 30}})
@@ -40,6 +43,7 @@ def test_a_paid_order_brings_one_feedback_request_a_day_later_linking_to_the_wid
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
+@pytest.mark.both_backends
 def test_an_answered_order_is_not_asked_about(client, t, shop, smtp_server):
     set_program(t, shop, {"feedback": {"enabled": True}})
     make_member(t, shop)
