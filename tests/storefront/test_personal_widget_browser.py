@@ -4,8 +4,8 @@ import pytest
 from playwright.sync_api import expect
 
 from app.models import Member
-from tests.support import CUSTOMER_ID
-from tests.support.ledger import adjust, member_of, set_program
+from tests.support import CUSTOMER_ID, payload
+from tests.support.ledger import adjust, deliver, member_of, set_program
 from tests.storefront.test_widget_browser import admin_schema_built, app_settings, open_panel, storefront  # noqa: F401
 
 MUG, SOCKS = 44123456789416, 44123456789315
@@ -54,3 +54,12 @@ def test_the_estimate_is_in_the_shoppers_language(storefront, app, t, shop):
     app.extensions["storefront_preview"].cart_items.update({MUG: 1})
     dialog = open_panel(storefront("guest", locale="fr"), name="Récompenses")
     expect(dialog.locator("[data-estimate]")).to_have_text("Ce panier vous rapporterait 18 points.")
+
+
+def test_a_member_with_a_challenge_under_way_reads_its_progress_at_the_top(storefront, client, t, shop, stub):
+    set_program(t, shop, {"challenges": {"enabled": True, "challenges": [
+        {"key": "three", "name": "Three in a month", "kind": "orders", "goal": 3, "days": 30, "reward_points": 300}]}})
+    deliver(client, t, "orders/paid", payload("orders/paid"))
+    dialog = open_panel(storefront(CUSTOMER_ID))
+    expect(dialog.locator("p", has_text="Three in a month: 1 of 3").first).to_be_visible()
+    expect(dialog.get_by_role("heading", name="Start here")).to_have_count(0)  # ordered: off the welcome path
