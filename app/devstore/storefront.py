@@ -329,9 +329,20 @@ def cart():
     return render_template_string(CART_PAGE, cart=_cart_json(state))
 
 
+@bp.get("/cart.js")
+def cart_js():
+    """The cart as Shopify's Ajax API reads it (the widget's guest estimate)."""
+    return jsonify(_cart_json(preview()))
+
+
 def _cart_json(state: StorefrontPreview) -> dict[str, Any]:
-    items = [{"id": v, "variant_id": v, "quantity": q} for v, q in state.cart_items.items()]
+    from app.devstore.catalog import by_variant
+    # Shopify's Ajax cart gives amounts in cents; the demo catalog's prices are in USD.
+    items = [{"id": v, "variant_id": v, "quantity": q, "product_id": product.product_id if product else None,
+              "final_line_price": int(product.price * 100) * q if product else 0}
+             for v, q in state.cart_items.items() for product in [by_variant(v)]]
     return {"token": "preview-cart", "items": items, "item_count": sum(state.cart_items.values()),
+            "currency": "USD", "total_price": sum(i["final_line_price"] for i in items),
             "attributes": dict(state.cart_attributes),
             "discount_codes": [{"code": state.discount_code, "applicable": True}] if state.discount_code else []}
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 from app.errors import ApiError
 from app.extensions_api.access import (bp, json_object, private_json, signed_in_customer,
                                        verified_extension_request)
-from app.loyalty.checkout import CODE_KINDS, cart_facts, checkout_refusal, parse_cart
-from app.loyalty.earning import points_for_order
+from app.loyalty.checkout import CODE_KINDS, checkout_refusal, parse_cart
 from app.models import Shop
+from app.queries.cart_estimate import cart_estimate
 from app.queries.member_state import member_state
 from app.runtime import tessera
-from app.services.members import find_member
-from app.services.program import current_program
 from app.extensions_api.redeeming import redeem_for_caller, redemption_progress
 from app.services.rewards import find_reward, spec_of
 
@@ -30,16 +28,8 @@ def checkout_estimate():
     body = json_object()
     t = tessera()
     with t.db.scope(read_only=True) as session:
-        shop = session.get(Shop, caller.shop_id)
-        if str(body.get("currency") or "").upper() != shop.currency.upper():
-            return private_json({"points": None, "unavailable": "currency", "currency": shop.currency,
-                                 "signed_in": caller.customer_id is not None})
-        _, program = current_program(session, shop)
-        member = find_member(session, shop, caller.customer_id) if caller.customer_id is not None else None
-        earning = points_for_order(program, cart_facts(parse_cart(body, shop.currency)),
-                                   tier=program.tier(member.tier_key) if member else None, at=t.clock())
-        return private_json({"points": earning.points, "reason": earning.reason.text, "currency": shop.currency,
-                             "pending_days": program.earning.pending_days, "signed_in": caller.customer_id is not None})
+        estimate = cart_estimate(session, session.get(Shop, caller.shop_id), body, caller.customer_id, now=t.clock())
+    return private_json(estimate)
 
 
 @bp.get("/checkout/member")

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from app.loyalty.ledger import Balance, action_key
 from app.loyalty.tiers import progress_to_next, qualifying_tier
+from app.loyalty.widget import WELCOME_STAGE, actions_in_order, next_reward
 from app.loyalty.wording import DEFAULT_LOCALE, entry_reason
-from app.models import LedgerEntry, Member, Redemption, Reward, Shop
+from app.models import LedgerEntry, Member, MemberMetrics, Redemption, Reward, Shop
 from app.queries.order_places import with_store_places
 from app.queries.pooled_state import is_paying_member
 from app.services.ledger import balance_of, entries_of, explained_ledger
@@ -33,8 +34,16 @@ def member_state(session: Session, shop: Shop, customer_id: int, *, now: datetim
     balance = balance_of(session, member, now)
     metric = tier_metric(session, shop, member, program, now) if program.tiers.enabled else None
     tier = _shown_tier(program, member, metric)
+    rewards = _rewards_for(session, shop, member, balance.balance, now)
+    stage, has_ordered = _stage_of(session, shop, member)
     return {
         "customer_id": customer_id,
+        "first_name": member.first_name or None,
+        "lifecycle_stage": stage,
+        "welcome_path": stage == WELCOME_STAGE,
+        "next_reward": next_reward(rewards),
+        "actions": actions_in_order(_enabled_actions(program), _done_actions(session, shop, member, has_ordered),
+                                    stage=stage),
         **_balance_fields(balance),
         "tier": tier.name if tier else None,
         "tier_key": tier.key if tier else None,
@@ -44,11 +53,37 @@ def member_state(session: Session, shop: Shop, customer_id: int, *, now: datetim
         "blocked": member.blocked_at is not None,
         "birthday_set": member.birthday is not None,
         "referral_path": f"/?ref={member.referral_code}",
-        "rewards": _rewards_for(session, shop, member, balance.balance, now),
+        "rewards": rewards,
         "codes": _active_codes(session, shop, member),
         "claimed_social": _claimed_social(session, shop, member),
         "recent_activity": _recent_activity(session, member, recent, locale),
     }
+
+
+def _stage_of(session: Session, shop: Shop, member: Member) -> tuple[str, bool]:
+    """The lifecycle stage and whether a paid order counted. Metrics are recomputed on every
+    order, so a member without a row yet has no paid order: enrolled, hence `engagement`."""
+    metrics = session.scalars(select(MemberMetrics).where(
+        MemberMetrics.shop_id == shop.id, MemberMetrics.member_id == member.id)).first()
+    if metrics is None:
+        return WELCOME_STAGE, False
+    return metrics.lifecycle_stage, metrics.orders_count > 0
+
+
+def _enabled_actions(program) -> dict[str, int]:
+    return {key: rule.points for key, rule in program.actions if getattr(rule, "enabled", False)
+            and getattr(rule, "points", None) is not None}
+
+
+def _done_actions(session: Session, shop: Shop, member: Member, has_ordered: bool) -> set[str]:
+    """Actions already paid (ledger entries caused by them), the birthday once given, the first order once placed."""
+    done = set(session.scalars(select(LedgerEntry.cause_id).distinct().where(
+        LedgerEntry.shop_id == shop.id, LedgerEntry.member_id == member.id, LedgerEntry.cause_type == "action")))
+    if member.birthday is not None:
+        done.add("birthday")
+    if has_ordered:
+        done.add("first_order")
+    return done
 
 
 def _shown_tier(program, member: Member, metric):
@@ -101,6 +136,9 @@ def _empty_state(program, customer_id: int) -> dict[str, Any]:
     lowest = program.tiers.levels[0] if program.tiers.enabled and program.tiers.levels else None
     return {"customer_id": customer_id, **_balance_fields(Balance(0, 0, 0)), "tier": None, "tier_key": None,
             "tier_progress": progress_to_next(program.tiers, None, 0) if lowest else None, "referral_code": None,
+            # A customer id means a store account: by the lifecycle rule, `engagement`.
+            "first_name": None, "lifecycle_stage": WELCOME_STAGE, "welcome_path": True, "next_reward": None,
+            "actions": actions_in_order(_enabled_actions(program), set(), stage=WELCOME_STAGE),
             "referral_path": None, "blocked": False, "birthday_set": False, "rewards": [], "codes": [],
             "claimed_social": [], "recent_activity": []}
 

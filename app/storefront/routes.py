@@ -6,6 +6,7 @@ from datetime import date
 from app.errors import ApiError
 from app.loyalty.wording import entry_reason
 from app.parsing import optional_text, optional_whole_number, text
+from app.queries.cart_estimate import cart_estimate
 from app.queries.games_state import GUEST_STATE, member_games_state
 from app.queries.member_state import member_state
 from app.queries.pooled_state import pooled_state
@@ -50,6 +51,18 @@ def member():
         state.update(pooled_state(session, shop, find_member(session, shop, proxy.customer_id), now=t.clock(),
                                   locale=shopper_locale()))
     return private_json({"guest": False, **state})
+
+
+@bp.post("/estimate")
+def estimate():
+    """The points the current cart would earn (the widget sends `/cart.js`'s total and lines).
+    Guests too: public, but only through the store's signed App Proxy."""
+    proxy = verified_proxy_request()
+    body = json_object_body()
+    t = tessera()
+    with t.db.scope(read_only=True) as session:
+        answer = cart_estimate(session, load_shop(session, proxy), body, proxy.customer_id, now=t.clock())
+    return private_json(answer)
 
 
 def _require_member(proxy) -> int:

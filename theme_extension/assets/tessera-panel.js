@@ -8,7 +8,7 @@
   const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select, textarea';
   // Member payload keys of the program-type modules whose views live in tessera-programs.js.
   const PROGRAMS = ['badges', 'next_badges', 'challenges', 'feedback_due', 'leaderboard', 'charity', 'membership', 'cashback', 'households_enabled'];
-  let programs = null;
+  const loading = {};
 
   // el('p', { class: 'x', onclick: fn }, 'text', node): children are appended as text or nodes.
   function el(tag, props, ...children) {
@@ -100,7 +100,7 @@
       const member = this.cfg.customerId ? this.api('/member') : null;
       [this.program, this.member] = await Promise.all([this.api('/program'), member]);
       if (this.member && this.member.guest) this.member = null;
-      await this.loadPrograms();
+      await Promise.all([this.loadPrograms(), this.loadPersonal()]);
     }
 
     // The program sections arrive only for a member with one of those modules on; if their script
@@ -108,17 +108,28 @@
     async loadPrograms() {
       const m = this.member;
       if (!m || !PROGRAMS.some((key) => (Array.isArray(m[key]) ? m[key].length : m[key]))) return;
-      programs = programs || new Promise((resolve, reject) => {
-        const script = el('script', { src: this.cfg.programsSrc });
-        script.onload = () => resolve(window.TesseraPrograms(Widget.prototype, { el, newKey }));
-        script.onerror = (event) => { programs = null; reject(event); };
-        document.head.append(script);
-      });
-      this.programs = await programs.then(() => true, () => false);
+      this.programs = await this.lazy(this.cfg.programsSrc, 'TesseraPrograms');
       if (this.programs) await this.loadGames();
     }
 
     part(view) { return this.programs ? this[view]() : null; }
+
+    // A lazily loaded script of sections: window[name](Widget.prototype, helpers) adds its views.
+    // A failed load is tried again next time; meanwhile the panel goes without those sections.
+    lazy(src, name) {
+      loading[name] = loading[name] || new Promise((resolve, reject) => {
+        const script = el('script', { src });
+        script.onload = () => resolve(window[name](Widget.prototype, { el, newKey, BRANDS }));
+        script.onerror = (event) => { loading[name] = null; reject(event); };
+        document.head.append(script);
+      });
+      return loading[name].then(() => true, () => false);
+    }
+
+    async loadPersonal() {
+      this.personal = await this.lazy(this.cfg.personalSrc, 'TesseraPersonal');
+      if (this.personal) await this.loadEstimate();
+    }
 
     async refresh() {
       this.show(el('p', { class: 'tessera-muted' }, this.t('panel.loading')));
@@ -224,6 +235,7 @@
     // ---- views ----
     guestView() {
       return [
+        this.personal && this.estimateView(),
         el('p', {}, this.t('guest.intro')),
         el('div', { class: 'tessera-actions' },
           el('a', { class: 'tessera-link', href: this.cfg.registerUrl }, this.t('guest.join'))),
@@ -235,7 +247,7 @@
     }
 
     memberView() {
-      return [this.balanceView(), this.part('membershipView'), this.part('householdView'), this.codesView(),
+      return [this.personal && this.personalView(), this.balanceView(), this.part('membershipView'), this.part('householdView'), this.codesView(),
         this.rewardsView(this.member.rewards || [], true), this.part('cashbackView'), this.earnView(), this.referView(),
         this.part('gamesView'), this.historyView()];
     }
