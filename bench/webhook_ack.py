@@ -91,6 +91,9 @@ def run_wrk(port: int, script: Path, seconds: int, connections: int = CONNECTION
     out = result.stdout
     if "Latency Distribution" not in out:
         raise SystemExit(f"unexpected wrk output:\n{out}\n{result.stderr}")
+    if int(re.search(r"(\d+) requests in", out).group(1)) == 0:
+        raise SystemExit(f"wrk completed no request (a server still booting, or every request past wrk's 2 s "
+                         f"timeout): no figure to report\n{out}\n{result.stderr}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     return {"p50": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
