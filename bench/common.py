@@ -206,14 +206,17 @@ def post_worker_init(worker):
 
 
 @contextmanager
-def gunicorn(app_module: str, env: dict[str, str], *, workers: int | None = None, boot_timeout: float = 180):
+def gunicorn(app_module: str, env: dict[str, str], *, workers: int | None = None, boot_timeout: float = 180,
+             extra_config: str = ""):
     """`gunicorn --config gunicorn.conf.py APP` on a free port, as the Procfile runs it; yields once
-    every worker has loaded the app (not when the port opens), so no run measures the boot."""
+    every worker has loaded the app (not when the port opens), so no run measures the boot.
+    `extra_config` is appended to the configuration (server hooks, e.g. a profiler)."""
     port = free_port()
     directory = Path(tempfile.mkdtemp(prefix="tessera-bench-gunicorn-"))
     config = directory / "gunicorn_ready.conf.py"
     config.write_text(READY_CONFIG.format(config=str(PROJECT_ROOT / "gunicorn.conf.py"),
-                                          expected=str(directory / "workers"), directory=str(directory)))
+                                          expected=str(directory / "workers"), directory=str(directory))
+                      + extra_config)
     env = dict(env, BIND=f"127.0.0.1:{port}", **({"WEB_CONCURRENCY": str(workers)} if workers else {}))
     # The log goes to a file: an unread pipe blocks every worker once 64 KB of log have piled up.
     log_path = directory / "gunicorn.log"
