@@ -91,6 +91,9 @@ def run_wrk(port: int, script: Path, seconds: int, connections: int = CONNECTION
     out = result.stdout
     if "Latency Distribution" not in out:
         raise SystemExit(f"unexpected wrk output:\n{out}\n{result.stderr}")
+    if int(re.search(r"(\d+) requests in", out).group(1)) == 0:
+        raise SystemExit(f"wrk completed no request (a server still booting, or every request past wrk's 2 s "
+                         f"timeout): no figure to report\n{out}\n{result.stderr}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     return {"p50": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
@@ -141,7 +144,7 @@ def measure_trivial(seconds: int, directory: Path) -> dict:
 def row(name: str, loaded: dict, alone: dict, trivial: dict, stored) -> list:
     return [name, f"{loaded['p50']:.1f}", f"{loaded['p99']:.1f}", f"{loaded['rps']:.0f}",
             f"{loaded['rps'] / trivial['rps']:.2f}", f"{loaded['p99'] / trivial['p99']:.2f}",
-            loaded["errors"] + alone["errors"],
+            loaded["errors"] + alone["errors"], loaded["socket_errors"],
             f"{alone['p50']:.2f} / {alone['p99']:.2f}", stored]
 
 
@@ -160,7 +163,7 @@ def main() -> None:
         common.print_table(f"Webhook ack: {CONNECTIONS} concurrent senders for {seconds} s, then 1 sender (service time "
                            "without queueing); gunicorn.conf.py defaults. Targets: production >= 0.50 x trivial "
                            "throughput and p99 <= 2 x trivial p99; embedded >= 0.30 x trivial throughput",
-                           ["server", "p50 ms", "p99 ms", "req/s", "vs trivial", "p99 vs trivial", "non-2xx", "1 sender p50/p99 ms",
+                           ["server", "p50 ms", "p99 ms", "req/s", "vs trivial", "p99 vs trivial", "non-2xx", "wrk socket errors", "1 sender p50/p99 ms",
                             "inbox rows"], rows)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
