@@ -167,3 +167,15 @@ def test_a_win_back_reward_unknown_or_disabled_is_refused_with_422_naming_the_fi
     ok = client.patch("/api/v1/program", headers=bearer(),
                       json={"win_back": {"enabled": True, "reward_id": catalog_reward(t, shop)}})
     assert ok.status_code == 200, ok.json
+
+
+def test_the_program_page_saves_the_win_back_reward(client, t, shop):
+    from tests.admin.helpers import bearer, get_page, post_form
+    reward_id = catalog_reward(t, shop)
+    assert 'name="win_back.reward_id"' in get_page(client, "/program").get_data(as_text=True)
+    response = post_form(client, "/program/lifecycle", {"lifecycle.at_risk_days": "60", "lifecycle.lapsed_days": "120",
+                                                        "win_back.enabled": "true", "win_back.points": "150",
+                                                        "win_back.cool_down_days": "90",
+                                                        "win_back.reward_id": str(reward_id)})
+    assert response.status_code == 200, response.json
+    assert client.get("/api/v1/program", headers=bearer()).json["win_back"]["reward_id"] == reward_id
