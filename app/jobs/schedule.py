@@ -20,6 +20,7 @@ PERIODIC: list[tuple[str, float]] = [
     ("grant_tier_benefits", 60),  # entry rewards and free-shipping perks of members' tiers
     ("catch_up_badges", 3600),  # badges that need only time (a year as a member)
     ("grant_challenge_rewards", 60),  # free codes of completed challenges rewarded with a catalog item
+    ("grant_win_back_rewards", 60),  # free codes of win-back entries when a catalog reward is chosen
     ("resume_stalled_imports", 60),  # imports whose next slice was lost with a worker
     ("expire_reward_codes", 3600),
     ("restore_webhook_subscriptions", 86400),  # ones Shopify removed after failed deliveries

@@ -242,6 +242,12 @@ def grant_challenge_rewards(t: "Tessera") -> int:
 
 
 @task
+def grant_win_back_rewards(t: "Tessera") -> int:
+    from app.services.win_back_rewards import grant_win_back_rewards as grant
+    return grant(t.db, admin=t.shopify, queue=t.queue, clock=t.clock)
+
+
+@task
 def resume_stalled_imports(t: "Tessera") -> int:
     """Imports whose next slice was lost (a killed worker, a restarted web process and its
     in-process queue) carry on without the owner pressing Resume. Only when no job is waiting,

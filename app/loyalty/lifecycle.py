@@ -45,6 +45,8 @@ class WinBackSettings(BaseModel):
     enabled: bool = False
     points: int = Field(200, ge=1, le=1_000_000)
     cool_down_days: int = Field(180, ge=1, le=3650)
+    # A catalog reward given as a free code with the bonus (services/win_back_rewards.py).
+    reward_id: int | None = None
 
 
 def lifecycle_stage(*, paid_orders: int, last_paid_order_at: datetime | None, engaged: bool, now: datetime,

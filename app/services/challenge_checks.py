@@ -21,3 +21,16 @@ def check_challenge_rewards(session: Session, shop: Shop, program: Program) -> N
             raise InvalidInput("A challenge names a reward that cannot be given as a free code.",
                                {f"challenges.challenges.{index}.reward_id":
                                 "one of your rewards (amount off, percent off, free shipping or store credit)"})
+
+
+def check_win_back_reward(session: Session, shop: Shop, program: Program) -> None:
+    """The win-back reward is one of this shop's rewards that can be given as a free code."""
+    reward_id = program.win_back.reward_id
+    if reward_id is None:
+        return
+    reward = session.scalar(select(Reward).where(Reward.shop_id == shop.id, Reward.id == reward_id,
+                                                 Reward.deleted_at.is_(None), Reward.enabled.is_(True)))
+    if reward is None or reward.kind in ("points_slider", "free_product"):
+        raise InvalidInput("The win-back names a reward that cannot be given as a free code.",
+                           {"win_back.reward_id":
+                            "one of your rewards (amount off, percent off, free shipping or store credit)"})

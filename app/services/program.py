@@ -77,8 +77,9 @@ def update_program(session: Session, shop: Shop, settings: dict, *, staff_user_i
     """Save a new version. Campaigns limited to collections get their products from Shopify
     in a follow-up job (they match no product until then, never every product)."""
     program = parse_program(settings)
-    from app.services.challenge_checks import check_challenge_rewards  # a reward of this shop's catalog
+    from app.services.challenge_checks import check_challenge_rewards, check_win_back_reward  # this shop's catalog
     check_challenge_rewards(session, shop, program)
+    check_win_back_reward(session, shop, program)
     _require_campaign_segments(session, shop, program)
     version = _add_version(session, shop, program, created_by=staff_user_id)
     session.commit()

@@ -106,6 +106,76 @@ def test_the_program_page_saves_the_lifecycle_days_and_win_back(client, t, shop)
     from tests.admin.helpers import bearer
     program = client.get("/api/v1/program", headers=bearer()).json
     assert program["lifecycle"] == {"at_risk_days": 60, "lapsed_days": 120}
-    assert program["win_back"] == {"enabled": True, "points": 150, "cool_down_days": 90}
+    assert program["win_back"] == {"enabled": True, "points": 150, "cool_down_days": 90, "reward_id": None}
     bad = post_form(client, "/program/lifecycle", {"lifecycle.at_risk_days": "200", "lifecycle.lapsed_days": "120"})
     assert bad.status_code == 422
+
+
+def catalog_reward(t, shop, *, enabled: bool = True) -> int:
+    from app.models import Reward
+    with t.db.scope() as session:
+        reward = Reward(shop_id=shop.id, name="USD 10 off", kind="amount_off", points_cost=1000, value=10,
+                        enabled=enabled)
+        session.add(reward)
+        session.commit()
+        return reward.id
+
+
+def grant_rewards(t) -> int:
+    from app.services.win_back_rewards import grant_win_back_rewards
+    return grant_win_back_rewards(t.db, admin=t.shopify, queue=t.queue, clock=t.clock)
+
+
+def test_an_at_risk_member_gets_the_reward_code_once_and_a_blocked_member_none(t, clock, shop):
+    import responses as responses_lib
+    from app.models import Member, Redemption
+    from tests.support.shopify_stub import AdminStub
+    set_program(t, shop, {"win_back": {**WIN_BACK["win_back"], "reward_id": catalog_reward(t, shop)}})
+    member = drifting_member(t, clock, shop)
+    blocked = add_member(t, shop, 2)
+    add_order(t, shop, blocked, days_ago=80)
+    with t.db.scope() as session:
+        session.get(Member, blocked).blocked_at = clock()
+        session.commit()
+    recompute(t, shop)
+    clock.advance(days=10)
+    recompute(t, shop)
+    with responses_lib.RequestsMock() as rsps:
+        stub = AdminStub(rsps)
+        assert grant_rewards(t) == 1
+        recompute(t, shop)
+        assert grant_rewards(t) == 0  # once per entry
+    [mutation] = stub.mutations
+    assert mutation["variables"]["basicCodeDiscount"]["context"] == {
+        "customers": {"add": [f"gid://shopify/Customer/{CUSTOMER_ID}"]}}
+    with t.db.scope(read_only=True) as session:
+        [redemption] = session.scalars(select(Redemption)).all()
+        assert (redemption.member_id, redemption.purpose, redemption.status, redemption.points_spent) == (
+            member, "win_back_reward", "issued", 0)
+        entries = {e.member_id: (e.outcome, e.redemption_id) for e in session.scalars(select(WinBackEntry))}
+    assert entries == {member: ("granted", redemption.id), blocked: ("blocked", None)}
+    assert ledger(t, shop) == [(f"member:{member}:win_back:{clock():%Y%m%d}", 300)]
+    assert results(t, shop)["granted"] == {"entered": 1, "came_back": 0, "open": 1}
+
+
+def test_a_win_back_reward_unknown_or_disabled_is_refused_with_422_naming_the_field(client, t, shop, other_shop):
+    from tests.admin.helpers import bearer
+    for reward_id in (catalog_reward(t, other_shop), catalog_reward(t, shop, enabled=False), 999_999):
+        response = client.patch("/api/v1/program", headers=bearer(),
+                                json={"win_back": {"enabled": True, "reward_id": reward_id}})
+        assert response.status_code == 422 and "win_back.reward_id" in str(response.json), response.json
+    ok = client.patch("/api/v1/program", headers=bearer(),
+                      json={"win_back": {"enabled": True, "reward_id": catalog_reward(t, shop)}})
+    assert ok.status_code == 200, ok.json
+
+
+def test_the_program_page_saves_the_win_back_reward(client, t, shop):
+    from tests.admin.helpers import bearer, get_page, post_form
+    reward_id = catalog_reward(t, shop)
+    assert 'name="win_back.reward_id"' in get_page(client, "/program").get_data(as_text=True)
+    response = post_form(client, "/program/lifecycle", {"lifecycle.at_risk_days": "60", "lifecycle.lapsed_days": "120",
+                                                        "win_back.enabled": "true", "win_back.points": "150",
+                                                        "win_back.cool_down_days": "90",
+                                                        "win_back.reward_id": str(reward_id)})
+    assert response.status_code == 200, response.json
+    assert client.get("/api/v1/program", headers=bearer()).json["win_back"]["reward_id"] == reward_id
