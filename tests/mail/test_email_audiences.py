@@ -70,3 +70,20 @@ def test_an_email_audience_is_read_back_from_the_program(client, t, shop):
     assert response.status_code == 200, response.json
     birthday = client.get("/api/v1/program", headers=bearer()).json["mail"]["messages"]["birthday"]
     assert birthday["lifecycle_stages"] == ["loyalty", "at_risk"] and birthday["segment_ids"] is None
+
+
+def test_the_emails_page_picks_an_audience_per_message_kind(client, t, shop):
+    from tests.admin.helpers import get_page, post_form
+    from tests.mail.test_emails_admin import program_of
+    segment = client.post("/api/v1/segments", headers=bearer(), json={
+        "name": "VIP", "conditions": [{"field": "customer_tags", "op": "contains", "value": "vip"}]}).json
+    response = post_form(client, "/emails/messages/birthday", {
+        "lang": "en", "enabled": "true", "subject": "", "body": "",
+        "lifecycle_stages": ["loyalty"], "segment_ids": [str(segment["id"])]})
+    assert response.status_code == 200, response.json
+    birthday = program_of(t, shop).mail.messages["birthday"]
+    assert (birthday.lifecycle_stages, birthday.segment_ids) == (["loyalty"], [segment["id"]])
+    html = get_page(client, "/emails").get_data(as_text=True)
+    assert f'name="segment_ids" value="{segment["id"]}" checked' in html
+    unknown = post_form(client, "/emails/messages/birthday", {"lang": "en", "enabled": "true", "segment_ids": ["999"]})
+    assert unknown.status_code == 422
