@@ -87,3 +87,13 @@ def test_the_emails_page_picks_an_audience_per_message_kind(client, t, shop):
     assert f'name="segment_ids" value="{segment["id"]}" checked' in html
     unknown = post_form(client, "/emails/messages/birthday", {"lang": "en", "enabled": "true", "segment_ids": ["999"]})
     assert unknown.status_code == 422
+
+
+def test_a_segment_an_email_is_aimed_at_cannot_be_deleted(client, t, shop):
+    segment = client.post("/api/v1/segments", headers=bearer(), json={
+        "name": "VIP", "conditions": [{"field": "customer_tags", "op": "contains", "value": "vip"}]}).json
+    aimed = client.patch("/api/v1/program", headers=bearer(),
+                         json={"mail": {"messages": {"birthday": {"segment_ids": [segment["id"]]}}}})
+    assert aimed.status_code == 200, aimed.json
+    deleting = client.delete(f"/api/v1/segments/{segment['id']}", headers=bearer())
+    assert deleting.status_code == 409 and "'birthday' email" in deleting.json["error"]["message"]
