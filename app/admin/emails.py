@@ -3,16 +3,18 @@ a test send, the owner's notices, and the log of every email with why it went or
 from __future__ import annotations
 
 from flask import jsonify, request
+from sqlalchemy import select
 
 from app.admin.access import render_page, shop_session, staff_user_id
 from app.admin.blueprint import bp
 from app.errors import ApiError
 from app.loyalty.emails import (COMMON_FIELDS, FIELDS, LOCALES, MailStatus, MessageKind, OwnerNoticeKind)
 from app.loyalty.errors import InvalidInput
+from app.loyalty.lifecycle import STAGES
 from app.mail.envelope import mail_context_from_config
 from app.mail.render import default_wording, render_member_email
 from app.mail.transport import transport_from_config
-from app.models import Member
+from app.models import Member, Segment
 from app.queries.member_emails import (email_json, email_log, find_shop_member, members_by_id, preview_facts,
                                        preview_recipients, shop_branding, status_counts)
 from app.runtime import tessera
@@ -74,7 +76,9 @@ def emails():
                            mail_configured=bool(tessera().config.get("MAIL_URL")), log=[
                                email_json(r, members.get(r.member_id)) for r in rows],
                            counts=status_counts(session, shop), status=status, kind=kind, statuses=list(MailStatus),
-                           recipients=recipients, program=program)
+                           recipients=recipients, program=program, stages=STAGES,
+                           segments=session.execute(select(Segment.id, Segment.name).where(
+                               Segment.shop_id == shop.id).order_by(Segment.name)).all())
 
 
 @bp.post("/emails/messages/<kind>")
@@ -83,11 +87,15 @@ def save_email_message(kind: str):
     if lang not in LOCALES:
         raise InvalidInput("Choose one of the languages listed.", {"lang": ", ".join(LOCALES)})
     wording = default_wording(message_kind, lang)
+    ids = request.form.getlist("segment_ids")
+    if not all(i.isdigit() for i in ids):
+        raise InvalidInput("Choose segments from the list.", {"segment_ids": "a list of segment ids"})
     with shop_session() as (session, shop):
         version = save_message_settings(
             session, shop, message_kind, locale=lang, enabled=request.form.get("enabled") == "true",
             subject=request.form.get("subject", ""), body=request.form.get("body", ""),
             default_subject=wording["subject"], default_body=wording["body"], staff_user_id=staff_user_id(),
+            segment_ids=[int(i) for i in ids], lifecycle_stages=request.form.getlist("lifecycle_stages"),
             now=tessera().clock())
         return jsonify({"message": f"{KIND_LABELS[message_kind][0]} saved (program version {version.version}).",
                         "version": version.version})

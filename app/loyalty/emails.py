@@ -103,6 +103,9 @@ def suppression_reason(kind: MessageKind, *, accepts_marketing: bool, unsubscrib
     return None
 
 
+OUTSIDE_AUDIENCE = "The member is outside the audience of this message."
+
+
 def retry_at(attempts: int, now: datetime) -> datetime | None:
     """Exponential backoff after the `attempts`-th failure (1, 2, 4 ... minutes, at most 6 hours
     apart); None once the attempts are used up."""
@@ -178,6 +181,19 @@ class MessageSettings(_Settings):
     enabled: bool = True
     subject: dict[Locale, str] = Field(default_factory=dict)
     body: dict[Locale, str] = Field(default_factory=dict)
+    # The audience (empty: everyone), as for rewards and campaigns: members of any of these
+    # segments or lifecycle stages. A code the member asked for ignores it (SELF_TRIGGERED).
+    segment_ids: list[int] | None = None
+    lifecycle_stages: list[Literal["awareness", "engagement", "conversion", "loyalty", "at_risk", "lapsed"]] | None = None
+
+    @field_validator("segment_ids", "lifecycle_stages")
+    @classmethod
+    def _empty_is_everyone(cls, value: list | None) -> list | None:
+        return list(dict.fromkeys(value)) or None if value else None
+
+    @property
+    def has_audience(self) -> bool:
+        return bool(self.segment_ids or self.lifecycle_stages)
 
     @field_validator("subject")
     @classmethod

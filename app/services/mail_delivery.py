@@ -16,8 +16,9 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.loyalty.emails import SELF_TRIGGERED, MailStatus, MessageKind, choose_within_cap, \
+from app.loyalty.emails import OUTSIDE_AUDIENCE, SELF_TRIGGERED, MailStatus, MessageKind, choose_within_cap, \
     retry_at, suppression_reason
+from app.loyalty.segments import in_audience
 from app.loyalty.program import Program
 from app.mail.envelope import MailContext, Outcome, sender_address
 from app.mail.render import RenderedEmail, compose, render_member_email
@@ -100,10 +101,14 @@ def _prepare(db, shop_id: int, member_id: int | None, row_ids: list[int], contex
 def _prepare_for_member(session: Session, shop: Shop, program: Program, member: Member, rows: list[MemberEmail],
                         context: MailContext, now: datetime) -> dict[int, Outcome]:
     outcomes, candidates = {}, []
+    audience = _member_audience(session, shop, program, member, rows, now)
     for row in rows:
         kind = MessageKind(row.kind)
+        settings = program.mail.messages[kind]
         reason = "This message is turned off in the email settings." \
-            if not program.mail.messages[kind].enabled and kind not in SELF_TRIGGERED else \
+            if not settings.enabled and kind not in SELF_TRIGGERED else \
+            OUTSIDE_AUDIENCE if kind not in SELF_TRIGGERED and not in_audience(
+                audience, segment_ids=settings.segment_ids, lifecycle_stages=settings.lifecycle_stages) else \
             suppression_reason(kind, accepts_marketing=member.accepts_marketing,
                                unsubscribed=member.email_unsubscribed_at is not None,
                                has_email=bool(member.email) and member.redacted_at is None)
@@ -121,6 +126,17 @@ def _prepare_for_member(session: Session, shop: Shop, program: Program, member: 
         row = candidates[position]
         outcomes[row.id] = _render_for_member(session, shop, program, member, row, context, now)
     return outcomes
+
+
+def _member_audience(session: Session, shop: Shop, program: Program, member: Member, rows: list[MemberEmail],
+                     now: datetime):
+    """The member's stage and segments, read only when one of their due messages has an audience."""
+    from app.queries.segments import audience_segment_ids, member_audiences
+    aimed = [program.mail.messages[MessageKind(r.kind)] for r in rows]
+    aimed = [m for m in aimed if m.has_audience]
+    if not aimed:
+        return None
+    return member_audiences(session, shop, [member.id], audience_segment_ids(*aimed), now=now)[member.id]
 
 
 def sent_today(session: Session, shop_id: int, member_id: int, now: datetime) -> int:

@@ -276,7 +276,8 @@ def email_language(member: Member) -> str:
 
 def save_message_settings(session: Session, shop: Shop, kind: MessageKind, *, locale: str, enabled: bool,
                           subject: str, body: str, default_subject: str, default_body: str, staff_user_id: str,
-                          now: datetime):
+                          now: datetime, segment_ids: list[int] | None = None,
+                          lifecycle_stages: list[str] | None = None):
     """One message's switch and its wording in one language, as a new program version. Text
     left as Tessera's default is not stored, so later improvements to the default reach it."""
     from app.services.program import update_program
@@ -284,6 +285,8 @@ def save_message_settings(session: Session, shop: Shop, kind: MessageKind, *, lo
     settings = program.as_settings()
     message = settings["mail"]["messages"][str(kind)]
     message["enabled"] = enabled
+    # The audience (empty: everyone); checked against the shop's segments by update_program.
+    message["segment_ids"], message["lifecycle_stages"] = segment_ids or None, lifecycle_stages or None
     for field_name, text, default in (("subject", subject, default_subject), ("body", body, default_body)):
         text = (text or "").replace("\r\n", "\n").strip()
         if text and text != default.strip():

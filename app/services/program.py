@@ -126,3 +126,5 @@ def _require_campaign_segments(session: Session, shop: Shop, program: Program) -
     from app.queries.segments import require_segment_ids
     for index, campaign in enumerate(program.campaigns):
         require_segment_ids(session, shop, campaign.segment_ids, f"campaigns.{index}.segment_ids")
+    for kind, message in program.mail.messages.items():
+        require_segment_ids(session, shop, message.segment_ids, f"mail.messages.{kind}.segment_ids")

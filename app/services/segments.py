@@ -125,11 +125,12 @@ def delete_segment(session: Session, shop: Shop, segment_id: Any) -> None:
 
 
 def segment_users(session: Session, shop: Shop, segment_id: int) -> list[str]:
-    """The rewards and campaigns whose audience names the segment."""
+    """The rewards, campaigns and email kinds whose audience names the segment."""
     _, program = current_program(session, shop)
     rewards = session.scalars(select(Reward).where(Reward.shop_id == shop.id, Reward.deleted_at.is_(None))).all()
     return ([f"reward '{r.name}'" for r in rewards if segment_id in (r.segment_ids or [])]
-            + [f"campaign '{c.name}'" for c in program.campaigns if segment_id in (c.segment_ids or [])])
+            + [f"campaign '{c.name}'" for c in program.campaigns if segment_id in (c.segment_ids or [])]
+            + [f"the '{kind}' email" for kind, m in program.mail.messages.items() if segment_id in (m.segment_ids or [])])
 
 
 def segment_json(view: SegmentView, count: int | None) -> dict[str, Any]:
